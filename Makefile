@@ -1,0 +1,32 @@
+# Two commands on a fresh machine with Python and make: `make demo` and `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/portal demo
+
+# Runs every test on SQLite and, when the local PostgreSQL answers (or
+# PORTAL_TEST_DATABASE_URL is set), on PostgreSQL as well.
+test: $(STAMP)
+	PORTAL_TEST_DATABASE_URL="$${PORTAL_TEST_DATABASE_URL:-$$($(BIN)/python -m tests.support.find_postgres)}" \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check portal tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Reorder request portal for shipping protection."""

@@ -1,0 +1,53 @@
+"""The application factory: ``create_app(settings)`` returns the Starlette app.
+
+The lifespan owns what lives as long as the process: the database engine and the shared
+``httpx.AsyncClient`` every outside-service client is built on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+
+from portal.db import create_engine, session_factory
+from portal.routes import build_routes
+from portal.sandbox.world import SandboxWorld
+from portal.settings import Settings
+from portal.web import templates
+
+
+class State(TypedDict):
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+
+
+def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> Starlette:
+    settings.check()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        engine = create_engine(settings.database_url)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(settings.shopify_timeout)) as http:
+            yield {
+                "settings": settings,
+                "engine": engine,
+                "sessions": session_factory(engine),
+                "http": http,
+            }
+        await engine.dispose()
+
+    app = Starlette(
+        debug=False,
+        routes=build_routes(settings, sandbox=sandbox),
+        lifespan=lifespan,
+    )
+    app.state.templates = templates
+    app.state.sandbox = sandbox
+    return app

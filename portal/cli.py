@@ -1,0 +1,76 @@
+"""The ``portal`` command: migrate, serve, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from portal.settings import Settings, SettingsError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        command: Command = args.command
+        return command(args, settings)
+    except SettingsError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(command=_migrate)
+
+    serve = commands.add_parser("serve", help="serve the portal")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(command=_serve)
+
+    demo = commands.add_parser(
+        "demo", help="serve the portal with sandbox Shopify and Corso and demo data"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int)
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the demo database from an earlier run"
+    )
+    demo.set_defaults(command=_demo)
+    return parser
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("portal: database is up to date")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from portal.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.sandbox.demo_server import run_demo
+
+    return run_demo(settings, host=args.host, port=args.port or settings.port, keep=args.keep)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

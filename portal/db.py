@@ -1,0 +1,79 @@
+"""The database: declarative base, engine construction and URL handling.
+
+One URL setting (``PORTAL_DATABASE_URL``) names the database in its plain form,
+``sqlite:///path`` or ``postgresql://user@host/db``; the portal picks the drivers:
+aiosqlite or psycopg for the running app, the synchronous form for Alembic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def async_url(url: str) -> URL:
+    """The URL with the driver the running app uses."""
+    return _with_driver(url, sqlite="sqlite+aiosqlite", postgresql="postgresql+psycopg")
+
+
+def sync_url(url: str) -> URL:
+    """The URL with the driver Alembic and command-line tools use."""
+    return _with_driver(url, sqlite="sqlite", postgresql="postgresql+psycopg")
+
+
+def _with_driver(url: str, *, sqlite: str, postgresql: str) -> URL:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        _ensure_sqlite_directory(parsed)
+        return parsed.set(drivername=sqlite)
+    if backend == "postgresql":
+        return parsed.set(drivername=postgresql)
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def _ensure_sqlite_directory(url: URL) -> None:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite files run in WAL mode with foreign keys enforced."""
+    engine = create_async_engine(async_url(url), **kwargs)
+    if is_sqlite(url):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

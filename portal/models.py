@@ -1,0 +1,7 @@
+"""Imports every module that declares tables, so metadata and Alembic see them all."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import portal.stores.models  # noqa: F401

@@ -1,0 +1,115 @@
+"""Every setting of the portal, read once from the environment (``PORTAL_*``).
+
+``Settings.from_env()`` is called by the command line; tests build ``Settings`` directly.
+A placeholder secret is refused outside the demo (see ``Settings.check``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from starlette.datastructures import Secret
+
+PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - the value .env.example ships with
+
+
+class Mode(StrEnum):
+    DEMO = "demo"
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or unsafe; the portal refuses to start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = Mode.DEVELOPMENT
+    secret_key: Secret = field(default_factory=lambda: Secret(PLACEHOLDER_SECRET))
+    database_url: str = "sqlite:///var/portal.db"
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    upload_dir: Path = Path("var/uploads")
+
+    shopify_api_version: str = "2025-04"
+    shopify_endpoint: str = "https://{shop}/admin/api/{version}/graphql.json"
+    shopify_timeout: float = 10.0
+    shopify_max_retries: int = 5
+    shopify_max_wait: float = 30.0
+
+    corso_api_url: str = "https://api.corso.com/v1"
+    corso_auth_url: str = "https://auth.corso.com/oauth/token"
+    corso_audience: str = "api.corso.com"
+    corso_client_id: str = ""
+    corso_client_secret: Secret = field(default_factory=lambda: Secret(""))
+    corso_timeout: float = 10.0
+    corso_max_retries: int = 4
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: Secret = field(default_factory=lambda: Secret(""))
+    smtp_starttls: bool = False
+    mail_from: str = "Reorder requests <reorders@localhost>"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``PORTAL_*`` variable once; unknown names are ignored."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, f in cls.__dataclass_fields__.items():
+            raw = env.get(f"PORTAL_{name.upper()}")
+            if raw is not None:
+                values[name] = _parse(name, str(f.type), raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_demo(self) -> bool:
+        return self.mode is Mode.DEMO
+
+    def check(self) -> Settings:
+        """Refuse a placeholder or short secret unless this is the demo."""
+        if self.is_demo:
+            return self
+        secret = str(self.secret_key)
+        if secret in ("", PLACEHOLDER_SECRET) or len(secret) < 32:
+            raise SettingsError(
+                "PORTAL_SECRET_KEY must be set to a random value of at least 32 characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _parse(name: str, type_name: str, raw: str) -> object:
+    parsers = {
+        "int": int,
+        "float": float,
+        "bool": _parse_bool,
+        "Path": Path,
+        "Secret": Secret,
+        "Mode": Mode,
+        "str": str,
+    }
+    try:
+        return parsers[type_name](raw)
+    except (ValueError, KeyError) as exc:
+        raise SettingsError(f"PORTAL_{name.upper()}={raw!r} is not a valid {type_name}") from exc
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(raw)

@@ -1,0 +1,1 @@
+"""What shoppers see: finding their store, verifying their order, filing a request."""

@@ -1,0 +1,1 @@
+"""Stores: the merchants whose shoppers file reorder requests."""

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.stores import service
+from tests.support.factories import store_spec as spec
+from tests.support.portal import running_portal, portal_settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_landing_page_finds_a_store_by_name_and_htmx_gets_only_the_results(
+    db: AsyncSession, database_url: str
+) -> None:
+    await service.upsert_store(db, spec("Maple & Moss", "maple-and-moss"))
+    await service.upsert_store(db, spec("Harbor Outfitters", "harbor-outfitters"))
+    await db.commit()
+    with running_portal(portal_settings(database_url)) as base:
+        async with httpx.AsyncClient(base_url=base) as client:
+            page = await client.get("/", params={"q": "harbor"})
+            partial = await client.get("/", params={"q": "harbor"}, headers={"HX-Request": "true"})
+    assert page.status_code == 200
+    assert "<html" in page.text and 'href="/harbor-outfitters/"' in page.text
+    assert "maple-and-moss" not in page.text
+    assert partial.status_code == 200
+    assert "<html" not in partial.text
+    assert 'href="/harbor-outfitters/"' in partial.text

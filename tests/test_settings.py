@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portal.app import create_app
+from portal.settings import Mode, Settings, SettingsError
+
+STRONG = "x" * 40
+
+
+def test_settings_are_read_once_from_portal_variables_and_typed() -> None:
+    settings = Settings.from_env(
+        {
+            "PORTAL_MODE": "production",
+            "PORTAL_SECRET_KEY": STRONG,
+            "PORTAL_PORT": "9001",
+            "PORTAL_SHOPIFY_TIMEOUT": "2.5",
+            "PORTAL_SMTP_STARTTLS": "yes",
+            "PORTAL_UPLOAD_DIR": "/srv/uploads",
+            "UNRELATED": "ignored",
+        }
+    )
+    assert settings.mode is Mode.PRODUCTION
+    assert settings.port == 9001
+    assert settings.shopify_timeout == 2.5
+    assert settings.smtp_starttls is True
+    assert settings.upload_dir == Path("/srv/uploads")
+    assert str(settings.secret_key) == STRONG
+    assert STRONG not in repr(settings)
+
+
+def test_malformed_setting_is_refused_with_its_name() -> None:
+    with pytest.raises(SettingsError, match="PORTAL_PORT"):
+        Settings.from_env({"PORTAL_PORT": "eighty"})
+
+
+@pytest.mark.parametrize("secret", ["change-me", "", "short"])
+def test_app_refuses_to_start_with_a_placeholder_secret_outside_the_demo(secret: str) -> None:
+    settings = Settings.from_env({"PORTAL_MODE": "production", "PORTAL_SECRET_KEY": secret})
+    with pytest.raises(SettingsError, match="PORTAL_SECRET_KEY"):
+        create_app(settings)
+
+
+def test_demo_starts_with_the_placeholder_secret() -> None:
+    settings = Settings.from_env({"PORTAL_MODE": "demo"})
+    assert create_app(settings) is not None
+
+
+def test_env_example_names_every_setting() -> None:
+    example = (Path(__file__).parents[1] / ".env.example").read_text()
+    for name in Settings.__dataclass_fields__:
+        assert f"PORTAL_{name.upper()}=" in example, name
