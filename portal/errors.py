@@ -3,10 +3,10 @@
     PortalError
     ├── IntegrationError            an outside service failed us
     │   ├── ShopifyError
-    │   │   ├── ShopifyUnavailable      5xx, 429, timeouts, dropped connections: retries exhausted
+    │   │   ├── ShopifyUnavailable      5xx, 429, timeouts, dropped connections, retries spent
     │   │   ├── ShopifyThrottled        THROTTLED for longer than the client is willing to wait
     │   │   ├── ShopifyAuthError        401/403/423: token, scope or shop problem
-    │   │   ├── ShopifyResponseError    an answer that does not make sense (bad JSON, GraphQL errors)
+    │   │   ├── ShopifyResponseError    nonsense: bad JSON, unexpected GraphQL errors
     │   │   └── ShopifyUserError        a mutation's userErrors (business rule refused)
     │   │       └── InventoryClaimFailed    orderCreate could not claim stock
     │   └── CorsoError

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +17,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
 HTMX_SCRIPT = "vendor/htmx-2.0.11.min.js"
-
 
 
 def _environment() -> jinja2.Environment:
@@ -36,7 +34,9 @@ def _environment() -> jinja2.Environment:
 templates = Jinja2Templates(env=_environment())
 
 
-def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

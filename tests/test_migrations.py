@@ -15,7 +15,6 @@ from portal.models import import_all_models
 from tests.support import databases
 
 
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     if request.param == "sqlite":

@@ -10,7 +10,8 @@ from portal.sandbox.mailbox import Mailbox
 
 if TYPE_CHECKING:
     from portal.sandbox.corso import CorsoWorld
-    from portal.sandbox.shopify import ShopifyWorld
+    from portal.sandbox.shopify.state import ShopifyWorld
+    from portal.stores.service import StoreSpec
 
 
 @dataclass(frozen=True)
@@ -25,4 +26,16 @@ class SandboxWorld:
     corso: CorsoWorld
     mailbox: Mailbox
     credentials: DemoCredentials
-    store_slugs: list[str] = field(default_factory=list)
+    base_url: str
+    stores: list[StoreSpec] = field(default_factory=list)
+
+    def shopify_endpoint(self, shop_domain: str, api_version: str) -> str:
+        return f"{self.base_url}/sandbox/shopify/{shop_domain}/admin/api/{api_version}/graphql.json"
+
+    @property
+    def corso_api_url(self) -> str:
+        return f"{self.base_url}/sandbox/corso/v1"
+
+    @property
+    def corso_auth_url(self) -> str:
+        return f"{self.base_url}/sandbox/corso/oauth/token"

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.stores import service
 from tests.support.factories import store_spec as spec
-from tests.support.portal import running_portal, portal_settings
+from tests.support.portal import portal_settings, running_portal
 
 pytestmark = pytest.mark.anyio
 

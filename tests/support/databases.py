@@ -35,8 +35,8 @@ def scratch_postgres_database(admin_url: str) -> Iterator[str]:
 
 
 def _admin_execute(admin_url: str, statement: str) -> None:
-    conninfo = make_url(admin_url).set(drivername="postgresql").render_as_string(
-        hide_password=False
+    conninfo = (
+        make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
     )
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute(statement.encode())

@@ -1,0 +1,95 @@
+"""The demo data: enough, realistic, and the same every time for the same seed and day."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal.sandbox.demo import HEAVY_CLAIMS_CUSTOMER, build_demo_world
+from portal.sandbox.world import SandboxWorld
+from portal.stores.service import StoreSpec
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[SandboxWorld, list[StoreSpec]]:
+    return build_demo_world(now=NOW, base_url="http://127.0.0.1:8000")
+
+
+def _protected(spec: StoreSpec, world: SandboxWorld) -> Counter[bool]:
+    ids = set(spec.protection_variant_ids)
+    return Counter(
+        any(f"gid://shopify/ProductVariant/{li.variant_id}" in ids for li in order.line_items)
+        for order in world.shopify.orders(spec.shop_domain)
+    )
+
+
+def test_at_least_two_stores_and_300_orders_over_the_last_90_days(
+    demo: tuple[SandboxWorld, list[StoreSpec]],
+) -> None:
+    world, specs = demo
+    assert len(specs) >= 2
+    orders = [o for spec in specs for o in world.shopify.orders(spec.shop_domain)]
+    assert len(orders) >= 300
+    assert all(NOW - timedelta(days=90) <= o.created_at <= NOW for o in orders)
+    assert max(o.created_at for o in orders) > NOW - timedelta(days=3)
+    assert min(o.created_at for o in orders) < NOW - timedelta(days=80)
+
+
+def test_most_orders_carry_protection_and_some_do_not(
+    demo: tuple[SandboxWorld, list[StoreSpec]],
+) -> None:
+    world, specs = demo
+    for spec in specs:
+        counts = _protected(spec, world)
+        assert counts[True] > 3 * counts[False] > 0
+
+
+def test_fulfillments_carry_tracking_and_recent_orders_are_not_all_shipped(
+    demo: tuple[SandboxWorld, list[StoreSpec]],
+) -> None:
+    world, specs = demo
+    orders = world.shopify.orders(specs[0].shop_domain)
+    shipped = [o for o in orders if o.fulfillments]
+    assert len(shipped) > len(orders) / 2
+    assert all(
+        f.tracking and f.tracking[0].number and f.tracking[0].url
+        for o in shipped
+        for f in o.fulfillments
+    )
+    assert any(not o.fulfillments for o in orders)
+
+
+def test_some_variants_are_out_of_stock(demo: tuple[SandboxWorld, list[StoreSpec]]) -> None:
+    world, specs = demo
+    for spec in specs:
+        shop = world.shopify.shop(spec.shop_domain)
+        tracked = [v for v in shop.variants.values() if v.tracked]
+        assert any(not v.available_for_sale for v in tracked)
+        assert any(v.available_for_sale for v in tracked)
+
+
+def test_claims_across_customers_and_one_customer_with_more_than_two_pages(
+    demo: tuple[SandboxWorld, list[StoreSpec]],
+) -> None:
+    world, _ = demo
+    claims = world.corso.claims()
+    assert len(claims) >= 60
+    by_email = Counter(c["customerEmail"].lower() for c in claims)
+    assert len(by_email) >= 10
+    assert by_email[HEAVY_CLAIMS_CUSTOMER] > 100
+
+
+def test_the_same_seed_and_day_give_the_same_data(
+    demo: tuple[SandboxWorld, list[StoreSpec]],
+) -> None:
+    world, specs = demo
+    again, again_specs = build_demo_world(now=NOW, base_url="http://127.0.0.1:8000")
+    assert [s.access_token for s in specs] == [s.access_token for s in again_specs]
+    first = [(o.name, o.email, o.total_price) for o in world.shopify.orders(specs[0].shop_domain)]
+    second = [(o.name, o.email, o.total_price) for o in again.shopify.orders(specs[0].shop_domain)]
+    assert first == second
+    assert world.corso.claims() == again.corso.claims()

@@ -1,0 +1,96 @@
+"""`portal demo` end to end: the landing page, /sandbox, the JSON views, and the sandbox services
+it advertises, all over real HTTP on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from portal.app import create_app
+from portal.sandbox.demo_server import prepare_demo
+from portal.sandbox.mail_sink import start_mail_sink
+from portal.settings import Settings
+from tests.support.servers import free_port, serve
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    database = tmp_path_factory.mktemp("demo") / "demo.db"
+    port = free_port()
+    settings, world = prepare_demo(
+        Settings(database_url=f"sqlite:///{database}"), host="127.0.0.1", port=port, keep=False
+    )
+    sink = start_mail_sink(world.mailbox)
+    settings = settings.with_overrides(smtp_port=sink.port)
+    try:
+        with serve(create_app(settings, sandbox=world), port=port) as base_url:
+            yield base_url
+    finally:
+        sink.stop()
+
+
+def test_landing_page_lists_the_demo_stores(demo_url: str) -> None:
+    page = httpx.get(demo_url + "/")
+    assert page.status_code == 200
+    assert "Maple &amp; Moss" in page.text and "Harbor Outfitters" in page.text
+
+
+def test_sandbox_page_offers_orders_of_each_kind(demo_url: str) -> None:
+    page = httpx.get(demo_url + "/sandbox/")
+    assert page.status_code == 200
+    assert "maple-and-moss.myshopify.com" in page.text
+    orders = httpx.get(demo_url + "/sandbox/orders.json").json()["orders"]
+    assert len(orders) >= 300
+    kinds = {(o["protected"], o["fulfilled"]) for o in orders}
+    assert {(True, True), (True, False), (False, True)} <= kinds
+    tried = next(o for o in orders if o["protected"] and o["fulfilled"])
+    assert tried["number"] in page.text or len(orders) > 12
+
+
+def test_mailbox_pages_start_empty(demo_url: str) -> None:
+    assert httpx.get(demo_url + "/sandbox/mailbox.json").json() == {"emails": []}
+    assert "No email has been sent yet" in httpx.get(demo_url + "/sandbox/mailbox").text
+
+
+def test_services_json_endpoints_and_credentials_work(demo_url: str) -> None:
+    services = httpx.get(demo_url + "/sandbox/services.json").json()
+    store = services["stores"][0]
+    answer = httpx.post(
+        store["graphql_endpoint"],
+        json={"query": "{ shop { name myshopifyDomain } }"},
+        headers={"X-Shopify-Access-Token": store["access_token"]},
+    )
+    assert answer.status_code == 200
+    assert answer.json()["data"]["shop"]["myshopifyDomain"] == store["shop_domain"]
+    assert store["protection_variant_ids"]
+    corso = services["corso"]
+    token = httpx.post(
+        corso["auth_url"],
+        json={
+            "client_id": corso["client_id"],
+            "client_secret": corso["client_secret"],
+            "audience": "api.corso.com",
+            "grant_type": "client_credentials",
+        },
+    )
+    assert token.status_code == 200
+    claims = httpx.get(
+        corso["api_url"] + "/claims",
+        params={"storeId": store["corso_store_id"], "first": 5},
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+    assert claims.status_code == 200
+    assert len(claims.json()["claims"]) == 5
+
+
+def test_sandbox_is_absent_outside_the_demo(tmp_path: Path) -> None:
+    from tests.support.databases import migrate
+    from tests.support.portal import portal_settings, running_portal
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    migrate(url)
+    with running_portal(portal_settings(url)) as base:
+        assert httpx.get(base + "/sandbox/").status_code == 404
