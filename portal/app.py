@@ -13,10 +13,12 @@ from typing import TypedDict
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from portal.db import create_engine, session_factory
 from portal.routes import build_routes
 from portal.sandbox.world import SandboxWorld
+from portal.security import SecurityHeadersMiddleware
 from portal.settings import Settings
 from portal.web import templates
 
@@ -46,6 +48,7 @@ def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> St
     app = Starlette(
         debug=False,
         routes=build_routes(settings, sandbox=sandbox),
+        middleware=[Middleware(SecurityHeadersMiddleware)],
         lifespan=lifespan,
     )
     app.state.templates = templates

@@ -4,4 +4,5 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
+    import portal.jobs.models  # noqa: F401
     import portal.stores.models  # noqa: F401

@@ -7,7 +7,7 @@ A placeholder secret is refused outside the demo (see ``Settings.check``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -91,7 +91,7 @@ class Settings:
 
 
 def _parse(name: str, type_name: str, raw: str) -> object:
-    parsers = {
+    parsers: dict[str, Callable[[str], object]] = {
         "int": int,
         "float": float,
         "bool": _parse_bool,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from portal.db import Base, is_sqlite
+from portal.db import Base, UtcDateTime, is_sqlite
 from portal.models import import_all_models
 
 import_all_models()
@@ -27,6 +27,13 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Migrations spell the portal's column types in plain SQLAlchemy."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: object) -> None:
     url = str(config.get_main_option("sqlalchemy.url") or "")
     context.configure(
@@ -34,6 +41,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=is_sqlite(url) if url else False,
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, func
+from sqlalchemy import JSON, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -27,7 +27,7 @@ class Store(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     corso_store_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     brand_color: Mapped[str] = mapped_column(String(7), default="#1f5c4a")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     def is_protection_variant(self, variant_id: str | None) -> bool:
         return variant_id is not None and variant_id in self.protection_variant_ids

@@ -1,0 +1,194 @@
+"""Putting jobs on the queue and moving them through their states.
+
+``enqueue`` joins the caller's transaction, so a resolution row and its job commit together.
+``claim`` takes one due job under a lease: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several
+workers run side by side; a single atomic UPDATE on SQLite, which serialises writers anyway.
+A job whose lease ran out (its worker died) is due again. ``claim`` and every transition commit
+the session they are given. Every later transition is fenced by
+(worker id, attempt number), so a worker that lost its lease cannot overwrite the new holder.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.jobs.models import Job, JobStatus
+
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    worker_id: str
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    run_after: datetime | None = None,
+    max_attempts: int = 8,
+) -> Job:
+    """Add a job in the caller's transaction; with a ``dedupe_key`` an existing job is returned."""
+    if dedupe_key is not None:
+        existing = await session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+    job = Job(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        status=JobStatus.QUEUED,
+        attempts=0,
+        max_attempts=max_attempts,
+        run_after=run_after or utcnow(),
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(Job.status == JobStatus.QUEUED, Job.run_after <= now),
+        and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now),
+    )
+
+
+async def claim(
+    session: AsyncSession, *, worker_id: str, lease_seconds: float, kinds: list[str] | None = None
+) -> ClaimedJob | None:
+    """Take the oldest due job under a lease; commits the session's transaction."""
+    now = utcnow()
+    pick = select(Job.id).where(_due(now)).order_by(Job.run_after, Job.id).limit(1)
+    if kinds:
+        pick = pick.where(Job.kind.in_(kinds))
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    statement = (
+        update(Job)
+        .where(Job.id == pick.scalar_subquery())
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            worker_id=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+        .execution_options(synchronize_session=False)
+    )
+    row = (await session.execute(statement)).first()
+    await session.commit()
+    if row is None:
+        return None
+    return ClaimedJob(row.id, row.kind, row.payload, row.attempts, row.max_attempts, worker_id)
+
+
+async def _fenced_update(session: AsyncSession, job: ClaimedJob, **values: Any) -> bool:
+    statement = (
+        update(Job)
+        .where(
+            Job.id == job.id,
+            Job.worker_id == job.worker_id,
+            Job.attempts == job.attempt,
+            Job.status == JobStatus.RUNNING,
+        )
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def extend_lease(session: AsyncSession, job: ClaimedJob, lease_seconds: float) -> bool:
+    """Keep holding a running job; False means the lease was lost to another worker."""
+    return await _fenced_update(
+        session, job, lease_expires_at=utcnow() + timedelta(seconds=lease_seconds)
+    )
+
+
+async def complete(
+    session: AsyncSession, job: ClaimedJob, result: dict[str, Any] | None = None
+) -> bool:
+    now = utcnow()
+    return await _fenced_update(
+        session,
+        job,
+        status=JobStatus.DONE,
+        finished_at=now,
+        lease_expires_at=None,
+        result=result,
+        last_error=None,
+    )
+
+
+async def retry_later(
+    session: AsyncSession, job: ClaimedJob, error: str, *, delay: float | None = None
+) -> bool:
+    """Back off and try again, or park the job when its attempts are spent."""
+    if job.attempt >= job.max_attempts:
+        return await park(session, job, error)
+    wait = backoff_seconds(job.attempt) if delay is None else delay
+    return await _fenced_update(
+        session,
+        job,
+        status=JobStatus.QUEUED,
+        lease_expires_at=None,
+        last_error=error,
+        run_after=utcnow() + timedelta(seconds=wait),
+    )
+
+
+async def park(session: AsyncSession, job: ClaimedJob, error: str) -> bool:
+    return await _fenced_update(
+        session,
+        job,
+        status=JobStatus.FAILED,
+        lease_expires_at=None,
+        last_error=error,
+        finished_at=utcnow(),
+    )
+
+
+async def requeue(session: AsyncSession, job_id: int) -> bool:
+    """Give a parked job a fresh set of attempts (an agent pressed Retry)."""
+    statement = (
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.FAILED)
+        .values(
+            status=JobStatus.QUEUED,
+            attempts=0,
+            run_after=utcnow(),
+            finished_at=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def backoff_seconds(attempt: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: up to base * 2^(attempt-1), capped."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    return (rng or random).uniform(ceiling / 2, ceiling)

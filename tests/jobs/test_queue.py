@@ -1,0 +1,136 @@
+"""The durable queue: leases, fencing, backoff, parking and several workers side by side."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from portal.db import create_engine, session_factory
+from portal.errors import ShopifyAuthError, ShopifyUnavailable
+from portal.jobs import queue
+from portal.jobs.models import Job, JobStatus
+from portal.jobs.worker import JobContext, RetryLater, Worker
+
+pytestmark = pytest.mark.anyio
+
+
+async def _job(db: AsyncSession, job_id: int) -> Job:
+    db.expire_all()
+    job = await db.get(Job, job_id)
+    assert job is not None
+    return job
+
+
+async def test_enqueue_joins_the_callers_transaction(db: AsyncSession) -> None:
+    async with db.begin():
+        await queue.enqueue(db, "email.send", {"to": "a@example.com"})
+        await db.rollback()
+    assert (await db.scalars(select(Job))).all() == []
+
+
+async def test_dedupe_key_enqueues_once(db: AsyncSession) -> None:
+    first = await queue.enqueue(db, "refund", {"n": 1}, dedupe_key="refund:RR-1")
+    second = await queue.enqueue(db, "refund", {"n": 2}, dedupe_key="refund:RR-1")
+    await db.commit()
+    assert first.id == second.id
+    assert len((await db.scalars(select(Job))).all()) == 1
+
+
+async def test_a_claimed_job_is_not_claimed_again_until_its_lease_runs_out(
+    db: AsyncSession,
+) -> None:
+    job = await queue.enqueue(db, "k", {})
+    await db.commit()
+    taken = await queue.claim(db, worker_id="w1", lease_seconds=60)
+    assert taken is not None and taken.id == job.id and taken.attempt == 1
+    assert await queue.claim(db, worker_id="w2", lease_seconds=60) is None
+    # the first worker dies: its lease runs out
+    await db.execute(update(Job).values(lease_expires_at=queue.utcnow() - timedelta(seconds=1)))
+    await db.commit()
+    again = await queue.claim(db, worker_id="w2", lease_seconds=60)
+    assert again is not None and again.id == job.id and again.attempt == 2
+    # the old holder can no longer record an outcome
+    assert await queue.complete(db, taken) is False
+    assert await queue.complete(db, again) is True
+    assert (await _job(db, job.id)).status == JobStatus.DONE
+
+
+async def test_retry_backs_off_and_parks_when_attempts_are_spent(db: AsyncSession) -> None:
+    job = await queue.enqueue(db, "k", {}, max_attempts=2)
+    await db.commit()
+    first = await queue.claim(db, worker_id="w", lease_seconds=60)
+    assert first is not None
+    await queue.retry_later(db, first, "503")
+    stored = await _job(db, job.id)
+    assert stored.status == JobStatus.QUEUED and stored.run_after > queue.utcnow()
+    assert await queue.claim(db, worker_id="w", lease_seconds=60) is None  # not due yet
+    await db.execute(update(Job).values(run_after=queue.utcnow()))
+    await db.commit()
+    second = await queue.claim(db, worker_id="w", lease_seconds=60)
+    assert second is not None
+    await queue.retry_later(db, second, "503 again")
+    stored = await _job(db, job.id)
+    assert stored.status == JobStatus.FAILED and stored.last_error == "503 again"
+    assert await queue.requeue(db, job.id)
+    await db.commit()
+    assert (await _job(db, job.id)).status == JobStatus.QUEUED
+
+
+async def test_worker_outcomes_by_kind_of_failure(db: AsyncSession, engine: AsyncEngine) -> None:
+    for kind in ("ok", "transient", "final", "wait"):
+        await queue.enqueue(db, kind, {})
+    await db.commit()
+
+    async def ok(ctx: JobContext) -> dict[str, str]:
+        return {"done": ctx.job.kind}
+
+    async def transient(ctx: JobContext) -> None:
+        raise ShopifyUnavailable("503 from Shopify")
+
+    async def final(ctx: JobContext) -> None:
+        raise ShopifyAuthError("token revoked")
+
+    async def wait(ctx: JobContext) -> None:
+        raise RetryLater("throttled", delay=30)
+
+    handlers = {"ok": ok, "transient": transient, "final": final, "wait": wait}
+    worker = Worker(session_factory(engine), handlers)
+    assert await worker.run_until_idle() == 4
+    jobs = {j.kind: j for j in (await db.scalars(select(Job))).all()}
+    assert jobs["ok"].status == JobStatus.DONE and jobs["ok"].result == {"done": "ok"}
+    assert jobs["transient"].status == JobStatus.QUEUED
+    assert "ShopifyUnavailable" in (jobs["transient"].last_error or "")
+    assert jobs["final"].status == JobStatus.FAILED
+    wait_for = jobs["wait"].run_after - queue.utcnow()
+    assert timedelta(seconds=25) < wait_for <= timedelta(seconds=30)
+
+
+async def test_several_workers_side_by_side_run_each_job_exactly_once(
+    database_url: str, db: AsyncSession
+) -> None:
+    total = 60
+    for n in range(total):
+        await queue.enqueue(db, "count", {"n": n})
+    await db.commit()
+    runs: Counter[int] = Counter()
+
+    async def count(ctx: JobContext) -> None:
+        runs[ctx.job.payload["n"]] += 1
+        await asyncio.sleep(0)
+
+    engines = [create_engine(database_url) for _ in range(4)]
+    try:
+        workers = [Worker(session_factory(e), {"count": count}) for e in engines]
+        done = await asyncio.gather(*(w.run_until_idle() for w in workers))
+    finally:
+        for e in engines:
+            await e.dispose()
+    assert sum(done) == total
+    assert runs == Counter(range(total))
+    statuses = (await db.scalars(select(Job.status))).all()
+    assert set(statuses) == {JobStatus.DONE}
