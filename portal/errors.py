@@ -15,6 +15,7 @@
     │       ├── CorsoForbidden          the store may not be read with these credentials
     │       ├── CorsoBadRequest         400: a filter or cursor the API refused
     │       └── CorsoResponseError      an answer that does not make sense
+    ├── MailUnavailable             the mail server refused or could not be reached
     └── SettingsError (portal.settings)  configuration refused at start-up
 
 Transient failures (``Unavailable``, ``Throttled``) carry ``retryable = True`` so the queue can
@@ -102,3 +103,9 @@ class CorsoBadRequest(CorsoError):
 
 class CorsoResponseError(CorsoError):
     pass
+
+
+class MailUnavailable(PortalError):
+    """The SMTP server is down or refused the message; the email job retries later."""
+
+    retryable = True
