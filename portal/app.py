@@ -15,12 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from portal.csrf import CsrfMiddleware
 from portal.db import create_engine, session_factory
+from portal.i18n import LocaleMiddleware
 from portal.routes import build_routes
 from portal.sandbox.world import SandboxWorld
 from portal.security import SecurityHeadersMiddleware
 from portal.settings import Settings
+from portal.signing import Signer
 from portal.web import templates
+
+
+# Machine-to-machine endpoints: signed by other means (HMAC, tokens), never posted by browsers.
+CSRF_EXEMPT = ("/sandbox/shopify/", "/sandbox/corso/", "/webhooks/")
 
 
 class State(TypedDict):
@@ -28,6 +35,7 @@ class State(TypedDict):
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
+    signer: Signer
 
 
 def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> Starlette:
@@ -42,13 +50,18 @@ def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> St
                 "engine": engine,
                 "sessions": session_factory(engine),
                 "http": http,
+                "signer": Signer(str(settings.secret_key)),
             }
         await engine.dispose()
 
     app = Starlette(
         debug=False,
         routes=build_routes(settings, sandbox=sandbox),
-        middleware=[Middleware(SecurityHeadersMiddleware)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(LocaleMiddleware),
+            Middleware(CsrfMiddleware, exempt_prefixes=CSRF_EXEMPT),
+        ],
         lifespan=lifespan,
     )
     app.state.templates = templates

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from portal import i18n
 from portal.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,8 +27,13 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.globals["htmx_script"] = HTMX_SCRIPT
+    env.globals["current_locale"] = i18n.current_locale
     return env
 
 

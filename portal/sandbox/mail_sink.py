@@ -21,7 +21,8 @@ class MailboxHandler:
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
-        message = message_from_bytes(bytes(raw), policy=policy.default)
+        data = raw.encode() if isinstance(raw, str) else bytes(raw)
+        message = message_from_bytes(data, policy=policy.default)
         assert isinstance(message, EmailMessage)
         text, html = _bodies(message)
         for recipient in envelope.rcpt_tos:

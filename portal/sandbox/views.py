@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,7 +67,7 @@ def _tryable(slug: str, order: Order, protection: set[str]) -> TryableOrder:
 
 def suggestions(orders: list[TryableOrder]) -> list[TryableOrder]:
     """A few orders of each kind a visitor may want to try, newest first."""
-    kinds = (
+    kinds: tuple[Callable[[TryableOrder], bool], ...] = (
         lambda o: o.protected and o.fulfilled and not o.cancelled,
         lambda o: o.protected and not o.fulfilled and not o.cancelled,
         lambda o: not o.protected and not o.cancelled,

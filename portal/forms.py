@@ -1,0 +1,68 @@
+"""The base of every form: WTForms with the portal's CSRF token and translated messages.
+
+Build forms with ``await PortalForm.from_request(request, **services)``; services a form needs
+for its ``validate_<field>`` checks arrive as keyword arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from starlette.requests import Request
+from wtforms import Form
+from wtforms.csrf.core import CSRF
+from wtforms.fields import Field
+from wtforms.validators import ValidationError
+
+from portal import i18n
+from portal.csrf import csrf_token, token_is_valid
+
+
+class PortalCSRF(CSRF):
+    def setup_form(self, form: Form) -> Any:
+        self.request: Request = form.meta.csrf_context
+        return super().setup_form(form)
+
+    def generate_csrf_token(self, csrf_token_field: Field) -> str:
+        return csrf_token(self.request)
+
+    def validate_csrf_token(self, form: Form, field: Field) -> None:
+        supplied = field.data or self.request.headers.get("x-csrf-token")
+        if not token_is_valid(self.request, supplied):
+            raise ValidationError(
+                i18n.gettext("This form has expired. Please reload the page and try again.")
+            )
+
+
+class _Translations:
+    def gettext(self, string: str) -> str:
+        return i18n.gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return i18n.translations(i18n.current_locale()).ungettext(singular, plural, n)
+
+
+class PortalForm(Form):
+    class Meta:
+        csrf = True
+        csrf_class = PortalCSRF
+        csrf_field_name = "csrf_token"
+
+        def get_translations(self, form: Form) -> _Translations:
+            return _Translations()
+
+    @classmethod
+    async def from_request(cls, request: Request, **services: Any) -> Self:
+        data = await request.form() if request.method in ("POST", "PUT", "PATCH") else None
+        return cls(formdata=data, meta={"csrf_context": request}, **services)
+
+    @property
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(field id, label, message) for each error, for the summary at the top of a form."""
+        summary: list[tuple[str, str, str]] = []
+        for name, messages in self.errors.items():
+            field = self._fields.get(name)
+            label = field.label.text if field is not None else ""
+            field_id = field.id if field is not None else name
+            summary.extend((field_id, label, str(message)) for message in messages)
+        return summary
