@@ -1,30 +1,30 @@
 """The application factory: ``create_app(settings)`` returns the Starlette app.
 
-The lifespan owns what lives as long as the process: the database engine and the shared
-``httpx.AsyncClient`` every outside-service client is built on.
+The lifespan owns what lives as long as the process (``portal.runtime.Runtime``): the database
+engine, the shared ``httpx.AsyncClient`` every outside-service client is built on, and, when
+``PORTAL_RUN_WORKER`` is on, a job worker in the same process.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
-import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from portal.csrf import CsrfMiddleware
-from portal.db import create_engine, session_factory
 from portal.i18n import LocaleMiddleware
 from portal.routes import build_routes
+from portal.runtime import Runtime, open_runtime, worker_running
 from portal.sandbox.world import SandboxWorld
 from portal.security import SecurityHeadersMiddleware
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.web import templates
-
 
 # Machine-to-machine endpoints: signed by other means (HMAC, tokens), never posted by browsers.
 CSRF_EXEMPT = ("/sandbox/shopify/", "/sandbox/corso/", "/webhooks/")
@@ -32,9 +32,8 @@ CSRF_EXEMPT = ("/sandbox/shopify/", "/sandbox/corso/", "/webhooks/")
 
 class State(TypedDict):
     settings: Settings
-    engine: AsyncEngine
+    runtime: Runtime
     sessions: async_sessionmaker[AsyncSession]
-    http: httpx.AsyncClient
     signer: Signer
 
 
@@ -43,16 +42,15 @@ def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> St
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        engine = create_engine(settings.database_url)
-        async with httpx.AsyncClient(timeout=httpx.Timeout(settings.shopify_timeout)) as http:
+        async with open_runtime(settings) as runtime, contextlib.AsyncExitStack() as stack:
+            if settings.run_worker:
+                await stack.enter_async_context(worker_running(runtime))
             yield {
                 "settings": settings,
-                "engine": engine,
-                "sessions": session_factory(engine),
-                "http": http,
-                "signer": Signer(str(settings.secret_key)),
+                "runtime": runtime,
+                "sessions": runtime.sessions,
+                "signer": runtime.signer,
             }
-        await engine.dispose()
 
     app = Starlette(
         debug=False,

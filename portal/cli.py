@@ -1,4 +1,4 @@
-"""The ``portal`` command: migrate, serve, demo."""
+"""The ``portal`` command: migrate, serve, worker, demo."""
 
 from __future__ import annotations
 
@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(command=_serve)
 
+    worker = commands.add_parser("worker", help="run the job worker until interrupted")
+    worker.set_defaults(command=_worker)
+
     demo = commands.add_parser(
         "demo", help="serve the portal with sandbox Shopify and Corso and demo data"
     )
@@ -63,6 +66,30 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    import logging
+    import signal
+
+    from portal.jobs.handlers import job_handlers
+    from portal.jobs.worker import Worker
+    from portal.runtime import open_runtime
+
+    logging.basicConfig(level=settings.log_level.upper())
+    settings.check()
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with open_runtime(settings) as runtime:
+            await Worker(runtime.sessions, job_handlers(), services=runtime).run(stop)
+
+    asyncio.run(work())
     return 0
 
 

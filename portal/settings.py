@@ -37,6 +37,7 @@ class Settings:
     port: int = 8000
     log_level: str = "info"
     upload_dir: Path = Path("var/uploads")
+    run_worker: bool = False
 
     shopify_api_version: str = "2025-04"
     shopify_endpoint: str = "https://{shop}/admin/api/{version}/graphql.json"

@@ -29,6 +29,7 @@ def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> 
         database_url = DEMO_DATABASE
     return settings.with_overrides(
         mode=Mode.DEMO,
+        run_worker=True,
         base_url=base_url,
         database_url=database_url,
         shopify_endpoint=f"{base_url}/sandbox/shopify/{{shop}}/admin/api/{{version}}/graphql.json",

@@ -47,7 +47,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -740,7 +740,7 @@ class ShopifyWorld:
             shop = self.shop(domain)
             order = Order(
                 id=self.new_id("Order"),
-                number=self._order_number(shop, number),
+                number=self.claim_order_number(shop, number),
                 email=email,
                 created_at=created_at,
                 updated_at=created_at,
@@ -766,7 +766,8 @@ class ShopifyWorld:
             self.publish(domain, "orders/create", order_payload(order))
             return order
 
-    def _order_number(self, shop: Shop, number: int | None) -> int:
+    def claim_order_number(self, shop: Shop, number: int | None = None) -> int:
+        """The next order number of ``shop`` (or ``number``, if it is still free)."""
         chosen = shop.next_order_number if number is None else number
         if any(o.number == chosen for o in shop.orders.values()):
             raise ValueError(f"order #{chosen} already exists in {shop.domain}")
@@ -950,24 +951,17 @@ class ShopifyWorld:
         with the amounts Shopify would suggest. Raises ValueError when Shopify would refuse."""
         from portal.sandbox.shopify import refunds
 
+        lines = [(line_item_id, quantity, restock_type) for line_item_id, quantity in line_items]
         with self.changing():
             order = self._order(domain, order_id)
-            request = refunds.suggested_request(
-                order,
-                [(li, qty, restock_type) for li, qty in line_items],
-                shipping=money(shipping),
-            )
-            request = refunds.RefundRequest(
-                order_id=order.id,
-                line_items=request.line_items,
-                transactions=request.transactions,
-                shipping=request.shipping,
-                note=note,
-                notify=notify,
-            )
+            try:
+                request = refunds.suggested_request(order, lines, shipping=money(shipping))
+            except LookupError as error:
+                raise ValueError(str(error)) from error
+            request = replace(request, note=note, notify=notify)
             outcome = refunds.create_refund(self, self.shop(domain), order, request, created_at)
             if isinstance(outcome, list):
-                raise ValueError("; ".join(e.message for e in outcome))
+                raise ValueError("; ".join(error.message for error in outcome))
             return outcome
 
 

@@ -1,0 +1,1 @@
+"""Clients for the outside services the portal talks to, one module per service."""

@@ -1,0 +1,703 @@
+"""The portal's client for Shopify's Admin GraphQL API.
+
+API reference: https://shopify.dev/docs/api/admin-graphql (rate limits:
+https://shopify.dev/docs/api/usage/limits). One ``ShopifyClient`` is built per store and use; the
+``httpx.AsyncClient`` under it is shared by the whole app. Every document sent lives in
+``documents/*.graphql``.
+
+What the client does so callers do not have to:
+
+- waits for query points (``throttleStatus``) instead of failing, both when Shopify answers
+  THROTTLED and before sending a document it knows the bucket cannot pay for yet;
+- retries 429 (honouring ``Retry-After``), 5xx, timeouts and dropped connections with jittered
+  exponential backoff, within ``max_retries`` retries and ``max_wait`` seconds per call;
+- never sends a mutation twice blindly: after a lost ``orderCreate`` response it looks the order up
+  by ``sourceIdentifier``; a ``refundCreate`` is re-sent with the same ``@idempotent`` key (API
+  2026-01 and later) or, on older versions, only after the order's refunds show that the key
+  written into the refund note is not there;
+- maps every failure onto ``portal.errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import httpx
+
+from portal.errors import (
+    InventoryClaimFailed,
+    ShopifyAuthError,
+    ShopifyError,
+    ShopifyResponseError,
+    ShopifyThrottled,
+    ShopifyUnavailable,
+    ShopifyUserError,
+    UserErrorDetail,
+)
+from portal.integrations.shopify import parse
+from portal.integrations.shopify.loader import Document, load
+from portal.integrations.shopify.models import (
+    Address,
+    NewOrder,
+    Order,
+    Refund,
+    RefundLine,
+    RefundTransaction,
+    ShopInfo,
+    SuggestedRefund,
+    Variant,
+)
+from portal.integrations.shopify.retry import RetryBudget, backoff, retry_after
+from portal.integrations.shopify.throttle import QueryCost, estimate_cost, ledger_for
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "https://{shop}/admin/api/{version}/graphql.json"
+IDEMPOTENT_REFUNDS_FROM = "2026-01"
+"""First API version whose ``refundCreate`` takes ``@idempotent(key:)``."""
+REFUND_KEY_REQUIRED_FROM = "2026-04"
+MAX_INPUT_ITEMS = 250
+"""Shopify's limit on the length of any input array (and of ``nodes(ids:)``)."""
+SEARCH_PAGE = 10
+LINE_ITEM_PAGE = 250
+
+_API_VERSION = re.compile(r"^\d{4}-(01|04|07|10)$")
+_AUTH_STATUSES = frozenset({401, 403, 423})
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_PLAIN_SEARCH_VALUE = re.compile(r"^[\w#@.+\-]+$")
+
+Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
+
+
+class ShopifyGraphQLError(ShopifyResponseError):
+    """Shopify answered with GraphQL ``errors`` (the query or its variables were refused)."""
+
+    def __init__(self, message: str, codes: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.codes = frozenset(codes)
+
+
+class QueryCostExceeded(ShopifyGraphQLError):
+    """The query asks for more points than Shopify allows in one query (or than the bucket
+    holds): it can never run as it is, however long the client waits."""
+
+
+class OutcomeUnknown(ShopifyUnavailable):
+    """A mutation was sent but its answer was lost: it may or may not have been applied."""
+
+
+class RefundOutcomeUnknown(ShopifyError):
+    """A refund without an idempotency key was sent and its answer lost. It must not be sent
+    again blindly: someone has to look at the order's refunds in Shopify."""
+
+    retryable = False
+
+
+class _Retry(Exception):
+    """One attempt failed in a way worth retrying; ``final`` is raised when retries run out."""
+
+    def __init__(self, final: ShopifyError, *, delay: float | None = None) -> None:
+        super().__init__(str(final))
+        self.final = final
+        self.delay = delay
+
+
+class ShopifyClient:
+    """Reads orders and variants, creates paid replacement orders and refunds, for one shop."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        shop_domain: str,
+        access_token: str,
+        api_version: str,
+        endpoint: str = DEFAULT_ENDPOINT,
+        max_retries: int = 5,
+        max_wait: float = 30.0,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if api_version != "unstable" and not _API_VERSION.match(api_version):
+            raise ValueError(f"not a Shopify API version: {api_version!r} (expected YYYY-MM)")
+        self._http = http
+        self._shop = shop_domain
+        self._token = access_token
+        self._version = api_version
+        self._url = endpoint.format(shop=shop_domain, version=api_version)
+        self._max_retries = max_retries
+        self._max_wait = max_wait
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+        self._ledger = ledger_for(http, shop_domain)
+
+    @property
+    def idempotent_refunds(self) -> bool:
+        """Whether this API version takes ``@idempotent(key:)`` on ``refundCreate``."""
+        return _version_at_least(self._version, IDEMPOTENT_REFUNDS_FROM)
+
+    # --- reading orders ----------------------------------------------------------------------
+
+    async def find_order(self, *, name: str, email: str | None = None) -> Order | None:
+        """The order called ``name`` ("#1001" or "1001"), if its email matches ``email``.
+
+        Shopify's search is fuzzy, so both are checked again here, ignoring case.
+        """
+        number = name.strip().lstrip("#").strip()
+        if not number:
+            return None
+        terms = [f"name:{_search_value('#' + number if number.isdigit() else number)}"]
+        if email:
+            terms.append(f"email:{_search_value(email.strip())}")
+
+        def matches(candidate: Any) -> bool:
+            found = parse.text(candidate["name"]).lstrip("#")
+            return found.casefold() == number.casefold() and _email_matches(candidate, email)
+
+        return await self._find_one(" ".join(terms), matches)
+
+    async def get_order(self, *, order_id: str) -> Order | None:
+        data = await self._send(load("Order"), {"id": _gid("Order", order_id)})
+        found = data.get("order")
+        return None if found is None else await self._complete_order(found)
+
+    async def find_order_by_source_identifier(self, *, source_identifier: str) -> Order | None:
+        return await self._find_one(
+            f"source_identifier:{_search_value(source_identifier)}",
+            lambda candidate: candidate.get("sourceIdentifier") == source_identifier,
+        )
+
+    async def _find_one(self, query: str, matches: Callable[[Any], bool]) -> Order | None:
+        """Search cheaply for candidates, then read the first one that really matches."""
+        data = await self._send(load("OrderSearch"), {"query": query, "first": SEARCH_PAGE})
+        candidates = parse.guarded(lambda d: parse.objects(d["orders"]), data)
+        match = next((c for c in candidates if parse.guarded(matches, c)), None)
+        if match is None:
+            return None
+        return await self.get_order(order_id=parse.guarded(parse.text, match["id"]))
+
+    async def iter_orders(self, *, query: str, page_size: int = 50) -> AsyncIterator[Order]:
+        """Every order matching a Shopify search ``query``, page by page, each page as large as
+        the query-cost limit allows (up to ``page_size``)."""
+        document = load("Orders")
+        cap = max(1, min(page_size, MAX_INPUT_ITEMS))
+        after: str | None = None
+        while True:
+            data, _, cap = await self._sized(
+                document, _sized_by_first({"query": query, "after": after}), cap=cap
+            )
+            connection = parse.guarded(lambda d: d["orders"], data)
+            for node in parse.guarded(parse.objects, connection):
+                yield await self._complete_order(node)
+            page = parse.guarded(lambda c: c["pageInfo"], connection)
+            if not page.get("hasNextPage"):
+                return
+            after = parse.guarded(parse.text, page.get("endCursor"))
+
+    async def _complete_order(self, node: Any) -> Order:
+        """The order with every line item, fetching the pages after the first."""
+        order = parse.guarded(parse.order, node)
+        cursor = parse.guarded(parse.line_items_after, node)
+        items = list(order.line_items)
+        document = load("OrderLineItems")
+        while cursor is not None:
+            data, _, _ = await self._sized(
+                document, _sized_by_first({"id": order.id, "after": cursor}), cap=LINE_ITEM_PAGE
+            )
+            connection = parse.guarded(lambda d: d["order"]["lineItems"], data)
+            more, has_next, cursor = parse.guarded(parse.line_item_page, connection)
+            items.extend(more)
+            cursor = cursor if has_next else None
+        return dataclasses.replace(order, line_items=tuple(items))
+
+    # --- catalogue and shop ------------------------------------------------------------------
+
+    async def get_variants(self, *, variant_ids: Sequence[str]) -> list[Variant]:
+        """The variants that exist among ``variant_ids``, in the order asked for."""
+        ids = list(dict.fromkeys(_gid("ProductVariant", v) for v in variant_ids))
+        document = load("Variants")
+        found: list[Variant] = []
+        cap = MAX_INPUT_ITEMS
+        while ids:
+            data, size, cap = await self._sized(document, _sized_by_ids(ids), cap=cap)
+            ids = ids[size:]
+            nodes = parse.guarded(parse.objects, data.get("nodes"))
+            found.extend(parse.guarded(parse.variant, n) for n in nodes if n and "id" in n)
+        return found
+
+    async def shop(self) -> ShopInfo:
+        data = await self._send(load("Shop"), {})
+        return parse.guarded(parse.shop, data.get("shop"))
+
+    # --- replacement orders ------------------------------------------------------------------
+
+    async def create_order(self, *, order: NewOrder) -> Order:
+        """Create ``order`` marked paid, exactly once per ``order.source_identifier``.
+
+        An order that already carries the source identifier is returned instead of creating
+        another; after a lost answer the order is looked up again before anything is re-sent.
+        Raises ``InventoryClaimFailed`` when stock ran out, ``ShopifyUserError`` for other
+        refusals.
+        """
+        _check_new_order(order)
+        existing = await self.find_order_by_source_identifier(
+            source_identifier=order.source_identifier
+        )
+        if existing is not None:
+            return existing
+        document = load("OrderCreate")
+        variables = _order_create_variables(order)
+        for attempt in range(self._max_retries + 1):
+            try:
+                data = await self._send(document, variables, replay_safe=False)
+            except OutcomeUnknown as lost:
+                log.warning("orderCreate %s: %s; looking it up", order.source_identifier, lost)
+                await self._sleep(backoff(attempt, rng=self._rng))
+                found = await self.find_order_by_source_identifier(
+                    source_identifier=order.source_identifier
+                )
+                if found is not None:
+                    return found
+                continue
+            return await self._created_order(data)
+        raise ShopifyUnavailable(
+            f"orderCreate for {order.source_identifier} got no answer after "
+            f"{self._max_retries + 1} attempts; it was not found by its source identifier"
+        )
+
+    async def _created_order(self, data: dict[str, Any]) -> Order:
+        payload = parse.guarded(lambda d: d["orderCreate"], data)
+        _raise_user_errors(payload)
+        if payload.get("order") is None:
+            raise ShopifyResponseError("orderCreate answered neither an order nor userErrors")
+        return await self._complete_order(payload["order"])
+
+    # --- refunds -----------------------------------------------------------------------------
+
+    async def suggest_refund(
+        self, *, order_id: str, lines: Sequence[RefundLine], refund_shipping: bool = False
+    ) -> SuggestedRefund:
+        """What Shopify would refund for ``lines``, and through which original payments."""
+        variables = {
+            "id": _gid("Order", order_id),
+            "lines": [_refund_line(line) for line in _limited(lines, "refund lines")],
+            "refundShipping": refund_shipping,
+        }
+        data = await self._send(load("SuggestRefund"), variables)
+        suggestion = parse.guarded(lambda d: (d["order"] or {}).get("suggestedRefund"), data)
+        if suggestion is None:
+            raise ShopifyResponseError(f"no refund can be suggested for order {order_id}")
+        return parse.guarded(parse.suggested_refund, suggestion)
+
+    async def create_refund(
+        self,
+        *,
+        order_id: str,
+        lines: Sequence[RefundLine],
+        transactions: Sequence[RefundTransaction],
+        note: str | None = None,
+        notify: bool = True,
+        idempotency_key: str | None = None,
+        shipping_amount: Decimal | None = None,
+    ) -> Refund:
+        """Refund ``lines`` on the order, returning money through ``transactions``.
+
+        With an ``idempotency_key`` the refund happens once however often this is called: from
+        API 2026-01 through ``@idempotent(key:)``; before that, the key is written into the note
+        and looked for among the order's refunds before sending and after a lost answer.
+        Without a key a lost answer raises ``RefundOutcomeUnknown`` (never re-sent).
+        """
+        order_gid = _gid("Order", order_id)
+        if idempotency_key is None and _version_at_least(self._version, REFUND_KEY_REQUIRED_FROM):
+            raise ValueError(f"API {self._version} requires an idempotency key on refundCreate")
+        keyed = idempotency_key is not None and self.idempotent_refunds
+        by_note = idempotency_key is not None and not keyed
+        if by_note:
+            assert idempotency_key is not None
+            note = _note_with_key(note, idempotency_key)
+            earlier = await self._refund_with_key(order_gid, idempotency_key)
+            if earlier is not None:
+                return earlier
+        variables: dict[str, Any] = {
+            "input": _refund_input(order_gid, lines, transactions, note, notify, shipping_amount)
+        }
+        if keyed:
+            variables["key"] = idempotency_key
+        document = load("RefundCreateIdempotent" if keyed else "RefundCreate")
+        for attempt in range(self._max_retries + 1):
+            try:
+                data = await self._send(document, variables, replay_safe=keyed)
+            except OutcomeUnknown as lost:
+                if idempotency_key is None:
+                    raise RefundOutcomeUnknown(
+                        f"refundCreate on {order_gid} got no answer and carried no key: check the "
+                        "order's refunds in Shopify before refunding again"
+                    ) from lost
+                log.warning("refundCreate %s: %s; looking for it", idempotency_key, lost)
+                await self._sleep(backoff(attempt, rng=self._rng))
+                found = await self._refund_with_key(order_gid, idempotency_key)
+                if found is not None:
+                    return found
+                continue
+            return _created_refund(data)
+        raise ShopifyUnavailable(f"refundCreate on {order_gid} got no answer; it was not applied")
+
+    async def _refund_with_key(self, order_gid: str, key: str) -> Refund | None:
+        data = await self._send(load("RefundNotes"), {"id": order_gid})
+        refunds = parse.guarded(lambda d: parse.objects((d["order"] or {})["refunds"]), data)
+        marker = _key_marker(key)
+        match = next((r for r in refunds if marker in (r.get("note") or "")), None)
+        if match is None:
+            return None
+        found = await self._send(load("Refund"), {"id": parse.guarded(parse.text, match["id"])})
+        node = found.get("node")
+        if not node:
+            raise ShopifyResponseError(f"refund {match['id']} was listed but cannot be read")
+        return parse.guarded(parse.refund, node)
+
+    # --- transport ---------------------------------------------------------------------------
+
+    async def _sized(
+        self,
+        document: Document,
+        variables_for: Callable[[int], dict[str, Any]],
+        *,
+        cap: int,
+    ) -> tuple[dict[str, Any], int, int]:
+        """Send a paged document with the largest page (up to ``cap``) that fits the query-cost
+        limit, halving it while Shopify still finds it too expensive.
+
+        Returns the data, the page size used and the cap for the next page.
+        """
+        while True:
+            size = self._ledger.largest_size(
+                document.name, document.ast, variables_for, wanted=cap
+            )
+            try:
+                return await self._send(document, variables_for(size)), size, cap
+            except QueryCostExceeded:
+                if size == 1:
+                    raise
+                cap = size // 2
+
+    async def _send(
+        self, document: Document, variables: Mapping[str, Any], *, replay_safe: bool = True
+    ) -> dict[str, Any]:
+        """``data`` of one operation, retried within the budget.
+
+        ``replay_safe=False`` (a mutation without an idempotency key): once the request may have
+        reached Shopify, a lost answer raises ``OutcomeUnknown`` instead of being retried.
+        """
+        budget = RetryBudget(self._max_retries, self._max_wait)
+        estimate = estimate_cost(document.ast, variables)
+        while True:
+            await self._wait_for_points(document.name, estimate, budget)
+            try:
+                return await self._attempt(document, variables, estimate, replay_safe)
+            except _Retry as retry:
+                delay = retry.delay
+                if delay is None:
+                    delay = backoff(budget.retries, rng=self._rng)
+                if not budget.allows_retry(delay):
+                    raise retry.final from retry.__cause__
+                log.info("%s on %s: %s; retrying in %.2fs", document.name, self._shop, retry, delay)
+                await self._sleep(delay)
+                budget.spend_retry(delay)
+
+    async def _wait_for_points(self, name: str, estimate: float, budget: RetryBudget) -> None:
+        wait = self._ledger.wait_before(self._ledger.expected(name, estimate), self._clock())
+        if wait > 0 and budget.can_wait(wait):
+            await self._sleep(wait)
+            budget.spend_wait(wait)
+
+    async def _attempt(
+        self, document: Document, variables: Mapping[str, Any], estimate: float, replay_safe: bool
+    ) -> dict[str, Any]:
+        self._ledger.spend(self._ledger.expected(document.name, estimate), self._clock())
+        body = {
+            "query": document.text,
+            "variables": dict(variables),
+            "operationName": document.name,
+        }
+        try:
+            response = await self._http.post(self._url, json=body, headers=self._headers())
+        except httpx.TransportError as exc:
+            if not replay_safe and not isinstance(exc, _NEVER_SENT):
+                raise OutcomeUnknown(f"{document.name}: {type(exc).__name__}: {exc}") from exc
+            raise _Retry(
+                ShopifyUnavailable(f"Shopify did not answer {self._shop}: {type(exc).__name__}")
+            ) from exc
+        return self._read(response, document, estimate, replay_safe)
+
+    def _headers(self) -> dict[str, str]:
+        return {"X-Shopify-Access-Token": self._token, "Accept": "application/json"}
+
+    def _read(
+        self, response: httpx.Response, document: Document, estimate: float, replay_safe: bool
+    ) -> dict[str, Any]:
+        status = response.status_code
+        if status in _AUTH_STATUSES:
+            raise ShopifyAuthError(
+                f"Shopify refused access to {self._shop} (HTTP {status}): {_error_text(response)}"
+            )
+        if status == 429:
+            raise _Retry(
+                ShopifyUnavailable(f"Shopify rate-limited {self._shop} (HTTP 429)"),
+                delay=retry_after(response.headers.get("Retry-After")),
+            )
+        if status >= 500:
+            message = f"Shopify answered HTTP {status} for {self._shop}"
+            if not replay_safe:
+                raise OutcomeUnknown(f"{document.name}: {message}")
+            raise _Retry(ShopifyUnavailable(message))
+        if status != 200:
+            raise ShopifyResponseError(f"Shopify answered HTTP {status}: {_error_text(response)}")
+        return self._read_body(response, document, estimate)
+
+    def _read_body(
+        self, response: httpx.Response, document: Document, estimate: float
+    ) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ShopifyResponseError(f"Shopify answered something not JSON: {exc}") from exc
+        if not isinstance(body, dict):
+            raise ShopifyResponseError("Shopify answered JSON that is not an object")
+        cost = QueryCost.from_extensions(body.get("extensions"))
+        if cost is not None:
+            self._ledger.observe(cost, self._clock(), name=document.name, estimate=estimate)
+        if body.get("errors"):
+            raise _graphql_failure(body["errors"], cost, self._shop)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise ShopifyResponseError("Shopify answered without data or errors")
+        return data
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _graphql_failure(errors: Any, cost: QueryCost | None, shop: str) -> Exception:
+    if not isinstance(errors, list):
+        return ShopifyResponseError(f"Shopify answered an error: {errors}")
+    codes = [_error_code(e) for e in errors]
+    known = [c for c in codes if c]
+    message = "; ".join(str(e.get("message")) if isinstance(e, dict) else str(e) for e in errors)
+    if "THROTTLED" in known:
+        if cost is not None and not cost.can_ever_run:
+            return QueryCostExceeded(f"query costs more than {shop}'s bucket holds", known)
+        wait = cost.throttle_wait() if cost is not None else None
+        return _Retry(ShopifyThrottled(f"Shopify throttled {shop}: {message}"), delay=wait)
+    if "MAX_COST_EXCEEDED" in known:
+        return QueryCostExceeded(message, known)
+    if "ACCESS_DENIED" in known:
+        return ShopifyAuthError(f"the access token may not do this on {shop}: {message}")
+    return ShopifyGraphQLError(message, known)
+
+
+def _error_code(error: Any) -> str | None:
+    extensions = error.get("extensions") if isinstance(error, dict) else None
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return str(errors if errors is not None else body)[:200]
+
+
+def _raise_user_errors(payload: Any) -> None:
+    raw = parse.guarded(parse.objects, payload.get("userErrors") or [])
+    if not raw:
+        return
+    details = [
+        UserErrorDetail(
+            message=str(e.get("message") or "refused"),
+            field=tuple(str(f) for f in e.get("field") or ()),
+            code=e.get("code"),
+        )
+        for e in raw
+    ]
+    if any(d.code == "INVENTORY_CLAIM_FAILED" for d in details):
+        raise InventoryClaimFailed(details)
+    raise ShopifyUserError(details)
+
+
+def _created_refund(data: dict[str, Any]) -> Refund:
+    payload = parse.guarded(lambda d: d["refundCreate"], data)
+    _raise_user_errors(payload)
+    if payload.get("refund") is None:
+        raise ShopifyResponseError("refundCreate answered neither a refund nor userErrors")
+    return parse.guarded(parse.refund, payload["refund"])
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def _check_new_order(order: NewOrder) -> None:
+    if not order.source_identifier.strip():
+        raise ValueError("a new order needs a source identifier")
+    if not order.lines:
+        raise ValueError("a new order needs at least one line")
+    _limited(order.lines, "order lines")
+    if any(line.quantity < 1 for line in order.lines):
+        raise ValueError("every order line needs a quantity of at least 1")
+
+
+def _order_create_variables(order: NewOrder) -> dict[str, Any]:
+    def money_bag(amount: Decimal) -> dict[str, Any]:
+        return {"shopMoney": {"amount": str(amount), "currencyCode": order.currency}}
+
+    new: dict[str, Any] = {
+        "currency": order.currency,
+        "financialStatus": "PAID",
+        "sourceIdentifier": order.source_identifier,
+        "tags": list(order.tags),
+        "test": order.test,
+        "lineItems": [
+            {
+                "variantId": line.variant_id,
+                "quantity": line.quantity,
+                "priceSet": money_bag(line.price),
+            }
+            for line in order.lines
+        ],
+    }
+    if order.total > 0:
+        new["transactions"] = [
+            {"kind": "SALE", "status": "SUCCESS", "gateway": order.gateway,
+             "amountSet": money_bag(order.total)}
+        ]
+    optional = {"email": order.email, "note": order.note}
+    new.update({k: v for k, v in optional.items() if v is not None})
+    if order.shipping_address is not None:
+        new["shippingAddress"] = _address_input(order.shipping_address)
+    options = {"inventoryBehaviour": order.inventory_behaviour, "sendReceipt": order.send_receipt}
+    return {"order": new, "options": options}
+
+
+def _address_input(address: Address) -> dict[str, str]:
+    fields = {
+        "firstName": address.first_name,
+        "lastName": address.last_name,
+        "company": address.company,
+        "address1": address.address1,
+        "address2": address.address2,
+        "city": address.city,
+        "provinceCode": address.province_code,
+        "zip": address.zip,
+        "countryCode": address.country_code,
+        "phone": address.phone,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _refund_line(line: RefundLine) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "lineItemId": line.line_item_id,
+        "quantity": line.quantity,
+        "restockType": line.restock_type,
+    }
+    if line.location_id is not None:
+        entry["locationId"] = line.location_id
+    return entry
+
+
+def _refund_input(
+    order_gid: str,
+    lines: Sequence[RefundLine],
+    transactions: Sequence[RefundTransaction],
+    note: str | None,
+    notify: bool,
+    shipping_amount: Decimal | None,
+) -> dict[str, Any]:
+    refund: dict[str, Any] = {
+        "orderId": order_gid,
+        "notify": notify,
+        "refundLineItems": [_refund_line(line) for line in _limited(lines, "refund lines")],
+        "transactions": [
+            {
+                "orderId": order_gid,
+                "parentId": t.parent_id,
+                "gateway": t.gateway,
+                "kind": t.kind,
+                "amount": str(t.amount),
+            }
+            for t in _limited(transactions, "refund transactions")
+        ],
+    }
+    if note is not None:
+        refund["note"] = note
+    if shipping_amount is not None:
+        refund["shipping"] = {"amount": str(shipping_amount)}
+    return refund
+
+
+def _key_marker(key: str) -> str:
+    return f"[ref {key}]"
+
+
+def _note_with_key(note: str | None, key: str) -> str:
+    marker = _key_marker(key)
+    if note and marker in note:
+        return note
+    return f"{note} {marker}" if note else marker
+
+
+def _limited(items: Sequence[T], what: str) -> Sequence[T]:
+    if len(items) > MAX_INPUT_ITEMS:
+        raise ValueError(f"Shopify takes at most {MAX_INPUT_ITEMS} {what} at once")
+    return items
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _sized_by_first(fixed: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+    return lambda n: {**fixed, "first": n}
+
+
+def _sized_by_ids(ids: list[str]) -> Callable[[int], dict[str, Any]]:
+    return lambda n: {"ids": ids[:n]}
+
+
+def _version_at_least(version: str, first: str) -> bool:
+    return version == "unstable" or version >= first
+
+
+def _gid(kind: str, value: str) -> str:
+    """Accept a bare numeric id where a GID is expected."""
+    value = value.strip()
+    return f"gid://shopify/{kind}/{value}" if value.isdigit() else value
+
+
+def _search_value(value: str) -> str:
+    """A value for Shopify's search syntax, quoted unless it is a plain token."""
+    if _PLAIN_SEARCH_VALUE.match(value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _email_matches(candidate: Any, email: str | None) -> bool:
+    """Whether a search candidate's order or customer email is ``email``, ignoring case."""
+    if email is None:
+        return True
+    wanted = email.strip().casefold()
+    known = [candidate.get("email"), (candidate.get("customer") or {}).get("email")]
+    return any(isinstance(e, str) and e.strip().casefold() == wanted for e in known)

@@ -1,0 +1,1 @@
+"""Reorder requests: what a shopper asked for, where it stands, and its timeline."""

@@ -1,0 +1,279 @@
+"""The rules of a reorder request: what may still be claimed, when an order is eligible, and
+filing the request (one transaction, once per draft)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from portal.i18n import gettext as _
+from portal.integrations.shopify.models import LineItem, Order
+from portal.reorders.models import (
+    IssueType,
+    ReorderRequest,
+    RequestEvent,
+    RequestItem,
+    RequestPhoto,
+    RequestStatus,
+    Resolution,
+)
+from portal.stores.models import Store
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+REFERENCE_LENGTH = 6
+# Requests whose items still count against what may be claimed. Refunded requests are already
+# reflected in Shopify's refundable quantity; denied ones claimed nothing.
+COUNTED_STATUSES = (
+    RequestStatus.SUBMITTED,
+    RequestStatus.IN_REVIEW,
+    RequestStatus.NEEDS_INFO,
+    RequestStatus.REORDERED,
+    RequestStatus.RESOLVED,
+)
+
+
+def new_reference() -> str:
+    return "RR-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def claimable_lines(order: Order, store: Store) -> list[LineItem]:
+    """The order's goods: every line except the shipping-protection item."""
+    return [li for li in order.line_items if not store.is_protection_variant(li.variant_id)]
+
+
+def is_protected(order: Order, store: Store) -> bool:
+    return any(store.is_protection_variant(li.variant_id) for li in order.line_items)
+
+
+async def requested_quantities(
+    session: AsyncSession, *, store_id: int, order_id: str
+) -> dict[str, int]:
+    """Quantities per line item already asked for here, in requests that still count."""
+    rows = await session.execute(
+        select(RequestItem.line_item_id, RequestItem.quantity)
+        .join(ReorderRequest)
+        .where(
+            ReorderRequest.store_id == store_id,
+            ReorderRequest.shopify_order_id == order_id,
+            ReorderRequest.status.in_(COUNTED_STATUSES),
+        )
+    )
+    totals: dict[str, int] = {}
+    for line_item_id, quantity in rows:
+        totals[line_item_id] = totals.get(line_item_id, 0) + quantity
+    return totals
+
+
+def claimable_quantities(lines: Iterable[LineItem], requested: dict[str, int]) -> dict[str, int]:
+    """Ordered, minus refunded, minus already requested here."""
+    return {li.id: max(0, li.refundable_quantity - requested.get(li.id, 0)) for li in lines}
+
+
+def claim_window_start(order: Order) -> datetime:
+    """Days are counted from the latest shipment, or from the order when nothing shipped."""
+    shipped = [f.created_at for f in order.fulfillments]
+    return max(shipped) if shipped else order.created_at
+
+
+def eligibility_problems(
+    order: Order, store: Store, issue_type: IssueType | None, now: datetime
+) -> list[str]:
+    """Why this order cannot be claimed now (empty when it can)."""
+    if order.is_cancelled:
+        return [_("This order was cancelled, so there is nothing to replace or refund.")]
+    problems = []
+    if issue_type is not None and issue_type.needs_fulfillment and not order.fulfillments:
+        problems.append(
+            _(
+                "A lost or stolen parcel can be reported once the order has shipped. "
+                "This order has not shipped yet."
+            )
+        )
+    deadline = claim_window_start(order) + timedelta(days=store.claim_window_days)
+    if now > deadline:
+        problems.append(
+            _(
+                "Requests for this order had to be made within %(days)s days of shipping, "
+                "by %(date)s.",
+                days=store.claim_window_days,
+                date=deadline.strftime("%d %B %Y"),
+            )
+        )
+    return problems
+
+
+async def open_request_for(
+    session: AsyncSession, *, store_id: int, order_id: str, line_item_ids: Iterable[str]
+) -> ReorderRequest | None:
+    """An open request of this order that already covers one of these line items."""
+    wanted = set(line_item_ids)
+    if not wanted:
+        return None
+    return await session.scalar(
+        select(ReorderRequest)
+        .join(RequestItem)
+        .where(
+            ReorderRequest.store_id == store_id,
+            ReorderRequest.shopify_order_id == order_id,
+            ReorderRequest.status.in_(
+                (RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.NEEDS_INFO)
+            ),
+            RequestItem.line_item_id.in_(wanted),
+        )
+        .order_by(ReorderRequest.id)
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    photo_id: str
+    content_type: str
+    width: int
+    height: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RequestDraft:
+    """Everything the shopper chose, checked, before they press Submit."""
+
+    submit_key: str
+    issue_type: IssueType
+    quantities: dict[str, int]  # line item id -> quantity
+    resolution: Resolution
+    description: str = ""
+    alternative_wish: str = ""
+    shipping_address: dict[str, Any] | None = None
+    photos: Sequence[PhotoRecord] = field(default_factory=tuple)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "submit_key": self.submit_key,
+            "issue_type": self.issue_type.value,
+            "quantities": self.quantities,
+            "resolution": self.resolution.value,
+            "description": self.description,
+            "alternative_wish": self.alternative_wish,
+            "shipping_address": self.shipping_address,
+            "photos": [vars(p) for p in self.photos],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RequestDraft:
+        return cls(
+            submit_key=data["submit_key"],
+            issue_type=IssueType(data["issue_type"]),
+            quantities={str(k): int(v) for k, v in data["quantities"].items()},
+            resolution=Resolution(data["resolution"]),
+            description=data.get("description", ""),
+            alternative_wish=data.get("alternative_wish", ""),
+            shipping_address=data.get("shipping_address"),
+            photos=tuple(PhotoRecord(**p) for p in data.get("photos", [])),
+        )
+
+
+class NothingLeftToClaim(ValueError):
+    """Between the form and Submit, the items were claimed or refunded."""
+
+
+async def existing_request(session: AsyncSession, submit_key: str) -> ReorderRequest | None:
+    return await session.scalar(
+        select(ReorderRequest)
+        .where(ReorderRequest.submit_key == submit_key)
+        .options(selectinload(ReorderRequest.items))
+    )
+
+
+async def file_request(
+    session: AsyncSession, *, store: Store, order: Order, draft: RequestDraft, now: datetime
+) -> tuple[ReorderRequest, bool]:
+    """Write the request with its items, photos and first timeline line, in the caller's
+    transaction. Returns ``(request, created)``; a second submit of the same draft returns the
+    first request."""
+    earlier = await existing_request(session, draft.submit_key)
+    if earlier is not None:
+        return earlier, False
+    lines = {li.id: li for li in claimable_lines(order, store)}
+    requested = await requested_quantities(session, store_id=store.id, order_id=order.id)
+    left = claimable_quantities(lines.values(), requested)
+    if any(q > left.get(line_id, 0) for line_id, q in draft.quantities.items()):
+        raise NothingLeftToClaim("quantities beyond what is claimable")
+    request = _new_request(store, order, draft, lines, now)
+    session.add(request)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        earlier = await existing_request(session, draft.submit_key)
+        if earlier is None:
+            raise
+        return earlier, False
+    return request, True
+
+
+def _new_request(
+    store: Store, order: Order, draft: RequestDraft, lines: dict[str, LineItem], now: datetime
+) -> ReorderRequest:
+    items = [_item(lines[line_id], quantity) for line_id, quantity in draft.quantities.items()]
+    request = ReorderRequest(
+        reference=new_reference(),
+        submit_key=draft.submit_key,
+        store_id=store.id,
+        shopify_order_id=order.id,
+        order_name=order.name,
+        email=(order.email or "").casefold(),
+        customer_name=order.customer_name or "",
+        issue_type=draft.issue_type.value,
+        description=draft.description,
+        resolution=draft.resolution.value,
+        alternative_wish=draft.alternative_wish,
+        shipping_address=draft.shipping_address,
+        currency=order.currency,
+        items_total=sum((i.total for i in items), Decimal("0.00")),
+        status=RequestStatus.SUBMITTED,
+        created_at=now,
+        updated_at=now,
+        items=items,
+        photos=[RequestPhoto(**vars(p)) for p in draft.photos],
+    )
+    request.events.append(
+        RequestEvent(kind="submitted", actor="shopper", public=True, created_at=now, data={})
+    )
+    return request
+
+
+def _item(line: LineItem, quantity: int) -> RequestItem:
+    return RequestItem(
+        line_item_id=line.id,
+        variant_id=line.variant_id,
+        title=line.title,
+        variant_title=line.variant_title,
+        sku=line.sku,
+        image_url=line.image.url if line.image else None,
+        quantity=quantity,
+        unit_price=line.unit_price.amount,
+    )
+
+
+async def get_request(
+    session: AsyncSession, *, store_id: int, request_id: int
+) -> ReorderRequest | None:
+    return await session.scalar(
+        select(ReorderRequest)
+        .where(ReorderRequest.id == request_id, ReorderRequest.store_id == store_id)
+        .options(
+            selectinload(ReorderRequest.items),
+            selectinload(ReorderRequest.events),
+            selectinload(ReorderRequest.photos),
+        )
+    )

@@ -1,0 +1,93 @@
+"""What a running portal process holds: database, shared HTTP client, signer, mailer and the
+outside-service clients. The web app's lifespan and ``portal worker`` both open one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from portal.db import create_engine, session_factory
+from portal.integrations.corso import CorsoClient
+from portal.integrations.shopify import ShopifyClient
+from portal.mail import Mailer
+from portal.settings import Settings
+from portal.signing import Signer
+from portal.stores.models import Store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    signer: Signer
+    mailer: Mailer
+    corso: CorsoClient
+
+    def shopify(self, store: Store) -> ShopifyClient:
+        """A client for one store's shop; cheap, built on the shared HTTP client."""
+        return ShopifyClient(
+            self.http,
+            shop_domain=store.shop_domain,
+            access_token=store.access_token,
+            api_version=store.api_version,
+            endpoint=self.settings.shopify_endpoint,
+            max_retries=self.settings.shopify_max_retries,
+            max_wait=self.settings.shopify_max_wait,
+        )
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    engine = create_engine(settings.database_url)
+    timeout = httpx.Timeout(settings.shopify_timeout)
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    try:
+        async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
+            yield Runtime(
+                settings=settings,
+                engine=engine,
+                sessions=session_factory(engine),
+                http=http,
+                signer=Signer(str(settings.secret_key)),
+                mailer=Mailer(settings),
+                corso=_corso_client(settings, http),
+            )
+    finally:
+        await engine.dispose()
+
+
+def _corso_client(settings: Settings, http: httpx.AsyncClient) -> CorsoClient:
+    return CorsoClient(
+        http,
+        api_url=settings.corso_api_url,
+        auth_url=settings.corso_auth_url,
+        client_id=settings.corso_client_id,
+        client_secret=str(settings.corso_client_secret),
+        audience=settings.corso_audience,
+        max_retries=settings.corso_max_retries,
+    )
+
+
+@asynccontextmanager
+async def worker_running(runtime: Runtime) -> AsyncIterator[None]:
+    """Run a job worker beside the web app for as long as the block lasts."""
+    from portal.jobs.handlers import job_handlers
+    from portal.jobs.worker import Worker
+
+    stop = asyncio.Event()
+    worker = Worker(runtime.sessions, job_handlers(), services=runtime)
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=30)

@@ -1,0 +1,66 @@
+"""What every shopper view needs: the store from the URL, the runtime, the verified order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.errors import IntegrationError
+from portal.i18n import gettext as _
+from portal.integrations.shopify.models import Order
+from portal.runtime import Runtime
+from portal.shopper import session as shopper_session
+from portal.stores import service as stores
+from portal.stores.models import Store
+from portal.web import render, session
+
+
+def runtime(request: Request) -> Runtime:
+    value: Runtime = request.state.runtime
+    return value
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def store_from_path(request: Request) -> Store:
+    slug = str(request.path_params["store"])[:64]
+    async with session(request) as db:
+        store = await stores.get_by_slug(db, slug)
+    if store is None:
+        raise HTTPException(404)
+    return store
+
+
+async def fetch_order(request: Request, store: Store, order_id: str) -> Order | None:
+    return await runtime(request).shopify(store).get_order(order_id=order_id)
+
+
+async def verified_order(request: Request, store: Store) -> Order | None:
+    """The order this browser verified for this store, fetched fresh from Shopify."""
+    current = shopper_session.read(request)
+    if current is None or current.store_id != store.id:
+        return None
+    return await fetch_order(request, store, current.order_id)
+
+
+def service_unavailable(request: Request, store: Store, error: IntegrationError) -> Response:
+    message = _(
+        "We could not reach %(service)s just now. Nothing was lost: please try again in a few "
+        "minutes.",
+        service=_("the store") if error.service == "Shopify" else error.service,
+    )
+    return render(
+        request, "pages/shopper/unavailable.html", {"store": store, "message": message},
+        status_code=503,
+    )
+
+
+def keep_session_alive(request: Request, response: Response, store: Store, order: Order) -> None:
+    shopper_session.write(
+        request, response, shopper_session.ShopperSession(store_id=store.id, order_id=order.id)
+    )

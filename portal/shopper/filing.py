@@ -1,0 +1,271 @@
+"""Filing a request: pick items, say what happened and what you would like, review, submit."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from portal.errors import IntegrationError
+from portal.i18n import gettext as _
+from portal.integrations.shopify.models import LineItem, Order
+from portal.mail import queue_email, render_email
+from portal.reorders import service as reorders
+from portal.reorders.models import ReorderRequest
+from portal.reorders.service import PhotoRecord, RequestDraft
+from portal.shopper import links
+from portal.shopper.common import (
+    keep_session_alive,
+    now,
+    runtime,
+    service_unavailable,
+    store_from_path,
+    verified_order,
+)
+from portal.shopper.forms import ContinueForm, RequestForm, must_attach_photos, request_form_class
+from portal.shopper.models import StoredDraft
+from portal.shopper.photos import PhotoRejected, PhotoRules, process_photos, store_photo
+from portal.stores.models import Store
+from portal.web import is_htmx, render, session
+
+PHOTO_RULES = PhotoRules()
+
+
+async def request_page(request: Request) -> Response:
+    store = await store_from_path(request)
+    try:
+        order = await verified_order(request, store)
+    except IntegrationError as exc:
+        return service_unavailable(request, store, exc)
+    if order is None:
+        return _to_lookup(request, store)
+    if not reorders.is_protected(order, store):
+        return _with_session(request, store, order, "pages/shopper/unprotected.html", {})
+    problems = reorders.eligibility_problems(order, store, None, now())
+    if problems:
+        return _with_session(request, store, order, "pages/shopper/ineligible.html",
+                             {"problems": problems})
+    lines = await _claimable(request, store, order)
+    if not any(claimable for _, claimable in lines):
+        return _with_session(request, store, order, "pages/shopper/nothing_left.html", {})
+    form_class = request_form_class(lines)
+    if request.method == "GET":
+        form = form_class(data=await _initial_data(request, store, order), meta={"csrf_context": request})
+        return _form_page(request, store, order, form, 200)
+    return await _submit_form(request, store, order, form_class)
+
+
+async def _submit_form(
+    request: Request, store: Store, order: Order, form_class: type[RequestForm]
+) -> Response:
+    data = await request.form(max_files=PHOTO_RULES.max_count + 1, max_fields=200)
+    form = form_class(formdata=data, meta={"csrf_context": request})
+    valid = form.validate()
+    uploads = [f for f in data.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    photos: list[PhotoRecord] = []
+    if valid:
+        issue = form.chosen_issue
+        problems = reorders.eligibility_problems(order, store, issue, now())
+        if problems:
+            form.issue_type.errors = problems
+            return _form_page(request, store, order, form, 400)
+        duplicate = await _open_duplicate(request, store, order, form)
+        if duplicate is not None:
+            return RedirectResponse(_status_url(request, store, duplicate), status_code=303)
+        try:
+            must_attach_photos(form, len(uploads))
+            photos = await _keep_photos(request, uploads)
+        except (PhotoRejected, ValueError) as exc:
+            form.photos.errors = [getattr(exc, "message", str(exc))]
+            return _form_page(request, store, order, form, 400)
+    if not valid:
+        return _form_page(request, store, order, form, 400)
+    draft = _draft_from(form, photos)
+    async with session(request) as db, db.begin():
+        db.add(StoredDraft(id=draft.submit_key, store_id=store.id, shopify_order_id=order.id,
+                           data=draft.as_json(), created_at=now()))
+    url = request.url_for("shopper:review", store=store.slug, draft=draft.submit_key)
+    response = RedirectResponse(str(url), status_code=303)
+    if is_htmx(request):
+        response.headers["HX-Redirect"] = str(url)
+    return response
+
+
+async def _open_duplicate(
+    request: Request, store: Store, order: Order, form: RequestForm
+) -> ReorderRequest | None:
+    async with session(request) as db:
+        return await reorders.open_request_for(
+            db, store_id=store.id, order_id=order.id, line_item_ids=form.chosen_quantities()
+        )
+
+
+async def _keep_photos(request: Request, uploads: list[UploadFile]) -> list[PhotoRecord]:
+    if len(uploads) > PHOTO_RULES.max_count:
+        raise PhotoRejected(_("Attach at most %(count)s photos.", count=PHOTO_RULES.max_count))
+    files = [(u.filename or "", await u.read(PHOTO_RULES.max_bytes + 1)) for u in uploads]
+    processed = await process_photos(files, rules=PHOTO_RULES, required=False)
+    directory = runtime(request).settings.upload_dir
+    records = []
+    for photo in processed:
+        photo_id = store_photo(directory, photo)
+        records.append(PhotoRecord(photo_id, photo.content_type, photo.width, photo.height,
+                                   photo.sha256))
+    return records
+
+
+def _draft_from(form: RequestForm, photos: list[PhotoRecord]) -> RequestDraft:
+    return RequestDraft(
+        submit_key=secrets.token_urlsafe(16),
+        issue_type=form.chosen_issue,  # type: ignore[arg-type]  # validated above
+        quantities=form.chosen_quantities(),
+        resolution=form.chosen_resolution,
+        description=(form.description.data or "").strip(),
+        alternative_wish=(form.alternative_wish.data or "").strip(),
+        shipping_address=form.address(),
+        photos=tuple(photos),
+    )
+
+
+async def _claimable(request: Request, store: Store, order: Order) -> list[tuple[LineItem, int]]:
+    async with session(request) as db:
+        requested = await reorders.requested_quantities(db, store_id=store.id, order_id=order.id)
+    lines = reorders.claimable_lines(order, store)
+    left = reorders.claimable_quantities(lines, requested)
+    return [(line, left[line.id]) for line in lines]
+
+
+async def _initial_data(request: Request, store: Store, order: Order) -> dict[str, object]:
+    """Start from an earlier draft (the Change link), or from the order's shipping address."""
+    draft_id = request.query_params.get("draft", "")[:32]
+    if draft_id:
+        draft = await _load_draft(request, store, order, draft_id)
+        if draft is not None:
+            return _draft_form_data(draft)
+    address = order.shipping_address
+    if address is None:
+        return {}
+    return {
+        "first_name": address.first_name, "last_name": address.last_name,
+        "company": address.company, "address1": address.address1, "address2": address.address2,
+        "city": address.city, "province_code": address.province_code, "zip": address.zip,
+        "country_code": address.country_code, "phone": address.phone,
+    }
+
+
+def _draft_form_data(draft: RequestDraft) -> dict[str, object]:
+    data: dict[str, object] = {
+        "issue_type": draft.issue_type.value,
+        "resolution": draft.resolution.value,
+        "description": draft.description,
+        "alternative_wish": draft.alternative_wish,
+        **(draft.shipping_address or {}),
+    }
+    for line_id, quantity in draft.quantities.items():
+        data[f"qty_{line_id.rsplit('/', 1)[-1]}"] = quantity
+    return data
+
+
+async def _load_draft(
+    request: Request, store: Store, order: Order, draft_id: str
+) -> RequestDraft | None:
+    async with session(request) as db:
+        stored = await db.get(StoredDraft, draft_id)
+    if stored is None or stored.store_id != store.id or stored.shopify_order_id != order.id:
+        return None
+    return RequestDraft.from_json(stored.data)
+
+
+def _form_page(
+    request: Request, store: Store, order: Order, form: RequestForm, status: int
+) -> Response:
+    template = "partials/shopper/request_form.html" if is_htmx(request) else (
+        "pages/shopper/request.html")
+    context = {"form": form, "order": order}
+    return _with_session(request, store, order, template, context, status)
+
+
+def _with_session(
+    request: Request, store: Store, order: Order, template: str, context: dict[str, object],
+    status: int = 200,
+) -> Response:
+    response = render(request, template, {"store": store, "order": order, **context},
+                      status_code=status)
+    keep_session_alive(request, response, store, order)
+    return response
+
+
+def _to_lookup(request: Request, store: Store) -> Response:
+    url = str(request.url_for("shopper:lookup", store=store.slug))
+    return RedirectResponse(url, status_code=303)
+
+
+def _status_url(request: Request, store: Store, found: ReorderRequest) -> str:
+    return str(request.url_for("shopper:request_status", store=store.slug,
+                               reference=found.reference))
+
+
+# --- review and submit -------------------------------------------------------------------------
+
+
+async def review(request: Request) -> Response:
+    store = await store_from_path(request)
+    try:
+        order = await verified_order(request, store)
+    except IntegrationError as exc:
+        return service_unavailable(request, store, exc)
+    if order is None:
+        return _to_lookup(request, store)
+    draft = await _load_draft(request, store, order, str(request.path_params["draft"])[:32])
+    if draft is None:
+        raise HTTPException(404)
+    form = await ContinueForm.from_request(request)
+    if request.method == "POST" and form.validate():
+        return await _submit(request, store, order, draft, form)
+    status = 400 if request.method == "POST" else 200
+    return _review_page(request, store, order, draft, form, status)
+
+
+def _review_page(
+    request: Request, store: Store, order: Order, draft: RequestDraft, form: ContinueForm,
+    status: int, message: str | None = None,
+) -> Response:
+    lines = {li.id: li for li in order.line_items}
+    chosen = [(lines[line_id], qty) for line_id, qty in draft.quantities.items() if line_id in lines]
+    total = sum((li.unit_price.amount * qty for li, qty in chosen), Decimal("0.00"))
+    context = {"draft": draft, "chosen": chosen, "total": total, "form": form, "message": message}
+    return _with_session(request, store, order, "pages/shopper/review.html", context, status)
+
+
+async def _submit(
+    request: Request, store: Store, order: Order, draft: RequestDraft, form: ContinueForm
+) -> Response:
+    try:
+        async with session(request) as db, db.begin():
+            filed, created = await reorders.file_request(
+                db, store=store, order=order, draft=draft, now=now()
+            )
+            if created:
+                await _queue_confirmation(request, db, store, filed)
+    except reorders.NothingLeftToClaim:
+        message = _("Some of these items were claimed or refunded in the meantime. "
+                    "Please choose again.")
+        return _review_page(request, store, order, draft, form, 409, message)
+    url = _status_url(request, store, filed) + "?submitted=1"
+    return RedirectResponse(url, status_code=303)
+
+
+async def _queue_confirmation(
+    request: Request, db: AsyncSession, store: Store, filed: ReorderRequest
+) -> None:
+    rt = runtime(request)
+    link = links.status_link(rt.signer, base_url=rt.settings.base_url, store_slug=store.slug,
+                             request_id=filed.id)
+    context = {"store": store, "request": filed, "status_link": link}
+    email = render_email("request_received", context, to=filed.email)
+    await queue_email(db, email, dedupe_key=f"request-received:{filed.id}")

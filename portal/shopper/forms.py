@@ -1,0 +1,273 @@
+"""The shopper's forms: order lookup, code, and the request itself."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from babel import Locale
+from wtforms import (
+    EmailField,
+    Field,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from portal.forms import PortalForm
+from portal.i18n import current_locale
+from portal.i18n import lazy_gettext as _l
+from portal.integrations.shopify.models import LineItem
+from portal.reorders.models import IssueType, Resolution
+
+ORDER_NUMBER = re.compile(r"^#?\s*[A-Za-z0-9][A-Za-z0-9-]{0,30}$")
+DESCRIPTION_LIMIT = 2000
+
+ISSUE_CHOICES = [
+    (IssueType.LOST.value, _l("Lost: the parcel never arrived")),
+    (IssueType.STOLEN.value, _l("Stolen: it was delivered, then taken")),
+    (IssueType.DAMAGED.value, _l("Damaged: it arrived broken")),
+    (IssueType.WRONG_ITEM.value, _l("Wrong item: I received something else")),
+    (IssueType.MISSING_ITEM.value, _l("Missing item: the parcel arrived without it")),
+]
+RESOLUTION_CHOICES = [
+    (Resolution.REORDER.value, _l("Send the same items again")),
+    (Resolution.ALTERNATIVE.value, _l("Something else of equal value")),
+    (Resolution.REFUND.value, _l("A refund to my original payment method")),
+]
+
+# Postal code shapes for common destinations; elsewhere letters, digits, spaces and dashes.
+POSTAL_CODES = {
+    "US": r"\d{5}(-\d{4})?",
+    "CA": r"[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d",
+    "GB": r"[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}",
+    "AU": r"\d{4}",
+    "DE": r"\d{5}",
+    "FR": r"\d{5}",
+    "NL": r"\d{4} ?[A-Za-z]{2}",
+}
+GENERIC_POSTAL_CODE = r"[A-Za-z0-9][A-Za-z0-9 -]{1,9}"
+
+
+def country_choices() -> list[tuple[str, str]]:
+    territories = Locale.parse(current_locale()).territories
+    codes = [(code, name) for code, name in territories.items() if re.fullmatch("[A-Z]{2}", code)]
+    return sorted(codes, key=lambda pair: pair[1])
+
+
+class LookupForm(PortalForm):
+    order_number = StringField(
+        _l("Order number"),
+        validators=[
+            DataRequired(_l("Enter your order number, for example #1001.")),
+            Regexp(ORDER_NUMBER, message=_l("Enter the order number as it appears in your "
+                                            "confirmation email, for example #1001.")),
+        ],
+        description=_l("It is in your order confirmation email, for example #1001."),
+    )
+    email = EmailField(
+        _l("Email address"),
+        validators=[
+            DataRequired(_l("Enter the email address you used for the order.")),
+            Length(max=254),
+            Email(_l("Enter an email address like name@example.com."), check_deliverability=False),
+        ],
+        description=_l("The one you used when you placed the order."),
+    )
+
+
+class CodeForm(PortalForm):
+    verification = HiddenField(validators=[DataRequired(), Length(max=64)])
+    code = StringField(
+        _l("6-digit code"),
+        validators=[
+            DataRequired(_l("Enter the 6-digit code from the email.")),
+            Regexp(r"^\s*\d{6}\s*$", message=_l("The code is 6 digits, like 123456.")),
+        ],
+    )
+
+
+class ContinueForm(PortalForm):
+    """A single button: used where a GET must not change anything (links in emails)."""
+
+
+class AnswerForm(PortalForm):
+    answer = TextAreaField(
+        _l("Your answer"),
+        validators=[DataRequired(_l("Write your answer.")), Length(max=DESCRIPTION_LIMIT)],
+    )
+
+
+class RequestForm(PortalForm):
+    """What happened, which items, and what the shopper would like. Quantity fields are added
+    per line item by ``request_form_class``."""
+
+    issue_type = RadioField(
+        _l("What happened?"),
+        choices=ISSUE_CHOICES,
+        validators=[InputRequired(_l("Choose what happened to your parcel."))],
+    )
+    description = TextAreaField(
+        _l("Tell us more (optional)"),
+        validators=[Optional(), Length(max=DESCRIPTION_LIMIT)],
+    )
+    photos = MultipleFileField(
+        _l("Photos"),
+        description=_l("For damaged or wrong items: JPEG, PNG, WebP or HEIC, up to 5 photos "
+                       "of 10 MB each."),
+    )
+    resolution = RadioField(
+        _l("What would you like?"),
+        choices=RESOLUTION_CHOICES,
+        default=Resolution.REORDER.value,
+        validators=[InputRequired(_l("Choose what you would like."))],
+    )
+    alternative_wish = TextAreaField(
+        _l("What would you like instead?"),
+        validators=[Optional(), Length(max=500)],
+    )
+    first_name = StringField(_l("First name"), validators=[Optional(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=100)])
+    company = StringField(_l("Company (optional)"), validators=[Optional(), Length(max=100)])
+    address1 = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
+    address2 = StringField(_l("Apartment, suite, etc. (optional)"),
+                           validators=[Optional(), Length(max=200)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    province_code = StringField(_l("State or province code"),
+                                validators=[Optional(), Regexp(r"^[A-Za-z0-9]{1,3}$",
+                                            message=_l("Use the short code, for example CA."))])
+    zip = StringField(_l("Postal code"), validators=[Optional(), Length(max=12)])
+    country_code = SelectField(_l("Country"), choices=[], validate_choice=False)
+    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=30)])
+
+    ADDRESS_REQUIRED = ("first_name", "last_name", "address1", "city", "zip", "country_code")
+    quantity_fields: Sequence[tuple[LineItem, int]] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country_code.choices = country_choices()
+
+    def quantity_field(self, line: LineItem) -> Field:
+        return self[f"qty_{_field_key(line.id)}"]
+
+    def chosen_quantities(self) -> dict[str, int]:
+        chosen = {}
+        for line, _claimable in self.quantity_fields:
+            value = self.quantity_field(line).data or 0
+            if value > 0:
+                chosen[line.id] = int(value)
+        return chosen
+
+    @property
+    def chosen_issue(self) -> IssueType | None:
+        try:
+            return IssueType(self.issue_type.data)
+        except ValueError:
+            return None
+
+    @property
+    def chosen_resolution(self) -> Resolution:
+        try:
+            return Resolution(self.resolution.data)
+        except ValueError:
+            return Resolution.REORDER
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        return self._check_items() & self._check_resolution() & valid
+
+    def _check_items(self) -> bool:
+        if self.chosen_quantities():
+            return True
+        if self.quantity_fields:
+            first = self.quantity_field(self.quantity_fields[0][0])
+            first.errors = [*first.errors, str(_l("Choose at least one item and how many."))]
+        return False
+
+    def _check_resolution(self) -> bool:
+        if self.chosen_resolution is Resolution.ALTERNATIVE and not (
+            self.alternative_wish.data or ""
+        ).strip():
+            self.alternative_wish.errors = [str(_l("Tell us what you would like instead."))]
+            return False
+        if self.chosen_resolution is Resolution.REORDER:
+            return self._check_address()
+        return True
+
+    def _check_address(self) -> bool:
+        ok = True
+        for name in self.ADDRESS_REQUIRED:
+            field = self[name]
+            if not (field.data or "").strip():
+                field.errors = [*field.errors, str(_l("This is needed to ship your reorder."))]
+                ok = False
+        country = (self.country_code.data or "").upper()
+        if country and country not in dict(self.country_code.choices or []):
+            self.country_code.errors = [str(_l("Choose a country from the list."))]
+            return False
+        postal = (self.zip.data or "").strip()
+        pattern = POSTAL_CODES.get(country, GENERIC_POSTAL_CODE)
+        if postal and not re.fullmatch(pattern, postal):
+            self.zip.errors = [str(_l("This postal code does not look right for that country."))]
+            ok = False
+        return ok
+
+    def address(self) -> dict[str, str] | None:
+        if self.chosen_resolution is not Resolution.REORDER:
+            return None
+        names = (*self.ADDRESS_REQUIRED, "company", "address2", "province_code", "phone")
+        values = {name: (self[name].data or "").strip() for name in names}
+        values["country_code"] = values["country_code"].upper()
+        values["province_code"] = values["province_code"].upper()
+        return values
+
+
+def _field_key(line_item_id: str) -> str:
+    return line_item_id.rsplit("/", 1)[-1]
+
+
+def request_form_class(lines: Sequence[tuple[LineItem, int]]) -> type[RequestForm]:
+    """A RequestForm with one quantity field per line item, limited to what is claimable."""
+
+    class OrderRequestForm(RequestForm):
+        quantity_fields = tuple(lines)
+
+    for line, claimable in lines:
+        setattr(
+            OrderRequestForm,
+            f"qty_{_field_key(line.id)}",
+            IntegerField(
+                line.name,
+                default=0,
+                validators=[
+                    Optional(),
+                    NumberRange(
+                        min=0,
+                        max=claimable,
+                        message=str(_l("Choose between 0 and %(max)s.", max=claimable)),
+                    ),
+                ],
+            ),
+        )
+    return OrderRequestForm
+
+
+def must_attach_photos(form: RequestForm, photo_count: int) -> None:
+    issue = form.chosen_issue
+    if issue is not None and issue.needs_photo and photo_count == 0:
+        raise ValidationError(str(_l("Add at least one photo of the damaged or wrong item.")))

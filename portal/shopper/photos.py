@@ -1,0 +1,328 @@
+"""Photos of the damage that shoppers attach to a request: checked, cleaned, stored.
+
+Every accepted upload is decoded and re-encoded from its pixels, so nothing of the original
+file survives but the picture: no EXIF (GPS position, camera, dates), no ICC profile, no XMP,
+no comments, and nothing appended to or hidden inside the file (polyglots). The output is
+always a baseline JPEG (quality 85): every browser, mail client, carrier's claim portal and
+PDF tool opens it, which matters more here than WebP's smaller files.
+
+The real format comes from the bytes, never from the file name or the declared content type.
+Image size is checked from the header, before any pixel is decoded, against
+``PhotoRules.max_pixels`` (and against Pillow's own ``Image.MAX_IMAGE_PIXELS`` when that is
+stricter); Pillow's ``DecompressionBombWarning`` and ``DecompressionBombError`` are rejections
+too. Nothing here changes Pillow's global settings or the warning filters.
+
+Decoding is CPU work that blocks: async code calls ``process_photos``, which runs it in a
+worker thread.
+
+Stored photos get a random opaque id (the user's file name is never used on disk) and are
+written atomically with mode 0o600 into a directory created with mode 0o700. Serving them is
+for a view that checks authorisation first and then calls ``open_photo``, whose strict id
+check rules out path traversal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import secrets
+import stat
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio.to_thread
+from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+
+from portal.errors import PortalError
+
+# Thumbnails, depth maps and auxiliary images inside HEIF files are never used: not parsing
+# them is less work and less to go wrong.
+register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+__all__ = [
+    "CONTENT_TYPE",
+    "PhotoRejected",
+    "PhotoRules",
+    "ProcessedPhoto",
+    "delete_photo",
+    "open_photo",
+    "process_photo",
+    "process_photos",
+    "store_photo",
+]
+
+MIB = 1024 * 1024
+CONTENT_TYPE = "image/jpeg"
+JPEG_QUALITY = 85
+SUFFIX = ".jpg"
+
+# The only Pillow decoders ever tried. Pillow's JPEG decoder names the JPEGs with extra frames
+# that many phones and cameras write "MPO": they are accepted too (and read as JPEG).
+_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+_ACCEPTED = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": "HEIF"}
+_KINDS = "a JPEG, PNG, WebP or HEIC photo"
+
+# What secrets.token_urlsafe(16) returns: 16 random bytes, base64url without padding.
+_ID_BYTES = 16
+_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
+
+_WHITE = (255, 255, 255)
+_MAX_NAME_CHARS = 60
+
+
+class PhotoRejected(PortalError):
+    """An upload that cannot be accepted; ``message`` says why, in words for the shopper."""
+
+    def __init__(self, message: str, *, filename: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.filename = filename
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhotoRules:
+    """Limits for the photos attached to one request."""
+
+    max_bytes: int = 10 * MIB  # per file, as uploaded
+    max_count: int = 5
+    max_pixels: int = 40_000_000  # width * height, as declared in the file's header
+    max_side: int = 2560  # longer images are scaled down to this, keeping the aspect ratio
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_count", "max_pixels", "max_side"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"PhotoRules.{name} must be at least 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessedPhoto:
+    """A cleaned photo, ready to store: JPEG bytes and what a view needs to show them."""
+
+    data: bytes
+    width: int
+    height: int
+    sha256: str  # hex digest of ``data``
+    content_type: str = CONTENT_TYPE
+    source_format: str  # what the upload really was: "JPEG", "PNG", "WEBP" or "HEIF"
+
+
+# --- checking and cleaning -------------------------------------------------------------------
+
+
+def process_photo(data: bytes, *, filename: str, rules: PhotoRules) -> ProcessedPhoto:
+    """Check one upload and re-encode it; raise ``PhotoRejected`` if it cannot be accepted.
+
+    ``filename`` is only used to name the file in messages. Blocks: from async code, use
+    ``process_photos``.
+    """
+    subject = _subject(filename)
+    if not data:
+        raise PhotoRejected(f"{subject} is empty.", filename=filename)
+    if len(data) > rules.max_bytes:
+        raise PhotoRejected(
+            f"{subject} is larger than {_size_in_words(rules.max_bytes)}.", filename=filename
+        )
+    try:
+        image, source_format = _decode(data, filename=filename, subject=subject, rules=rules)
+        output = _clean(image, max_side=rules.max_side)
+    except PhotoRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels(filename, subject, rules) from exc
+    except UnidentifiedImageError as exc:
+        raise PhotoRejected(f"{subject} is not {_KINDS}.", filename=filename) from exc
+    except Exception as exc:  # a decoder's complaint about untrusted bytes, whatever its type
+        raise PhotoRejected(
+            f"{subject} could not be read as a photo: it may be damaged or incomplete.",
+            filename=filename,
+        ) from exc
+    encoded = _encode_jpeg(output)
+    return ProcessedPhoto(
+        data=encoded,
+        width=output.width,
+        height=output.height,
+        sha256=hashlib.sha256(encoded).hexdigest(),
+        source_format=source_format,
+    )
+
+
+async def process_photos(
+    files: Sequence[tuple[str, bytes]],
+    *,
+    rules: PhotoRules,
+    required: bool = True,
+    limiter: anyio.CapacityLimiter | None = None,
+) -> list[ProcessedPhoto]:
+    """Check and re-encode the photos of one request, in a worker thread, in order.
+
+    ``files`` are ``(filename, data)`` pairs. A pair with no name and no data is what a browser
+    sends for a file input left empty, and is skipped. The count is checked before any file is
+    decoded; files are decoded one at a time so one request holds one decoded image at most.
+    ``limiter`` caps how many threads decode at once across requests (anyio's default thread
+    limiter when ``None``).
+    """
+    chosen = [(name, data) for name, data in files if name or data]
+    if len(chosen) > rules.max_count:
+        raise PhotoRejected(f"Attach at most {_count(rules.max_count, 'photo')}.")
+    if required and not chosen:
+        raise PhotoRejected("Attach at least one photo.")
+    processed: list[ProcessedPhoto] = []
+    for name, data in chosen:
+        photo = await anyio.to_thread.run_sync(_process_one, data, name, rules, limiter=limiter)
+        processed.append(photo)
+    return processed
+
+
+def _process_one(data: bytes, filename: str, rules: PhotoRules) -> ProcessedPhoto:
+    return process_photo(data, filename=filename, rules=rules)
+
+
+def _decode(
+    data: bytes, *, filename: str, subject: str, rules: PhotoRules
+) -> tuple[Image.Image, str]:
+    """Identify, size-check, verify, then decode: pixels are only read once all checks pass."""
+    with Image.open(io.BytesIO(data), formats=_FORMATS) as probe:
+        source_format = _ACCEPTED.get(probe.format or "")
+        if source_format is None:
+            raise PhotoRejected(f"{subject} is not {_KINDS}.", filename=filename)
+        width, height = probe.size
+        if width < 1 or height < 1:
+            raise PhotoRejected(f"{subject} is not {_KINDS}.", filename=filename)
+        if width * height > _pixel_limit(rules):
+            raise _too_many_pixels(filename, subject, rules)
+        probe.verify()  # structural checks (PNG chunk checksums, for one); spends the object
+
+    image = Image.open(io.BytesIO(data), formats=(source_format,))
+    if image.size != (width, height):
+        raise PhotoRejected(f"{subject} is not {_KINDS}.", filename=filename)
+    if source_format == "JPEG":
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the result is scaled down anyway.
+        image.draft("RGB", (rules.max_side, rules.max_side))
+    image.load()
+    return image, source_format
+
+
+def _clean(image: Image.Image, *, max_side: int) -> Image.Image:
+    """Upright, RGB, at most ``max_side`` on its longer side, on a fresh canvas with no info."""
+    ImageOps.exif_transpose(image, in_place=True)
+    mode = "RGBA" if image.has_transparency_data else "RGB"
+    pixels = image.convert(mode)
+    image.close()
+    pixels.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    # A new image starts with empty ``info``, so no EXIF, ICC profile, XMP or comment that
+    # Pillow would otherwise carry over can reach the encoder.
+    canvas = Image.new("RGB", pixels.size, _WHITE)
+    canvas.paste(pixels, (0, 0), pixels if mode == "RGBA" else None)
+    return canvas
+
+
+def _encode_jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def _pixel_limit(rules: PhotoRules) -> int:
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    if pillow_limit is None:
+        return rules.max_pixels
+    return min(rules.max_pixels, pillow_limit)
+
+
+def _too_many_pixels(filename: str, subject: str, rules: PhotoRules) -> PhotoRejected:
+    megapixels = _pixel_limit(rules) / 1_000_000
+    limit = f"{megapixels:.0f}" if megapixels >= 1 else f"{megapixels:.2g}"
+    return PhotoRejected(
+        f"{subject} has too many pixels: photos may have at most {limit} megapixels.",
+        filename=filename,
+    )
+
+
+def _subject(filename: str) -> str:
+    """The file's name as the shopper knows it, safe to show: no folders, no control marks."""
+    name = re.split(r"[\\/]", filename)[-1]
+    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C")).strip()
+    if not name:
+        return "One of the files"
+    if len(name) > _MAX_NAME_CHARS:
+        name = name[: _MAX_NAME_CHARS - 1] + "…"
+    return f"“{name}”"
+
+
+def _size_in_words(size: int) -> str:
+    if size >= MIB:
+        return f"{size / MIB:.0f} MB" if size % MIB == 0 else f"{size / MIB:.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return _count(size, "byte")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+# --- storage ---------------------------------------------------------------------------------
+
+
+def store_photo(directory: Path, photo: ProcessedPhoto) -> str:
+    """Write ``photo`` under ``directory`` atomically; return its new random id."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    photo_id = secrets.token_urlsafe(_ID_BYTES)
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".incoming-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), 0o600)
+            file.write(photo.data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, _path(directory, photo_id))
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    _sync_directory(directory)
+    return photo_id
+
+
+def open_photo(directory: Path, photo_id: str) -> Path:
+    """The stored file for ``photo_id``; ``PhotoRejected`` if the id is malformed,
+    ``FileNotFoundError`` if no such photo is stored. Check authorisation before calling."""
+    path = _path(directory, photo_id)
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no stored photo {photo_id}") from None
+    if not stat.S_ISREG(mode):  # a symlink or anything else is not one of ours
+        raise FileNotFoundError(f"no stored photo {photo_id}")
+    return path
+
+
+def delete_photo(directory: Path, photo_id: str) -> None:
+    """Remove a stored photo; removing one that is already gone is not an error."""
+    _path(directory, photo_id).unlink(missing_ok=True)
+
+
+def _path(directory: Path, photo_id: str) -> Path:
+    if not isinstance(photo_id, str) or not _ID_PATTERN.fullmatch(photo_id):
+        raise PhotoRejected("That photo could not be found.")
+    return directory / f"{photo_id}{SUFFIX}"
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable, where the platform allows opening a directory."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,65 @@
+"""The verified shopper's session: a signed cookie bound to one order of one store, ending
+after 30 minutes without a request (it is signed again on every page, so use keeps it alive)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.signing import InvalidToken, Purpose, Signer
+
+COOKIE = "portal_shopper"
+IDLE_SECONDS = 30 * 60
+
+
+@dataclass(frozen=True)
+class ShopperSession:
+    store_id: int
+    order_id: str  # Shopify order gid
+
+    def as_payload(self) -> dict[str, object]:
+        return {"s": self.store_id, "o": self.order_id}
+
+
+def _signer(request: Request) -> Signer:
+    signer: Signer = request.state.signer
+    return signer
+
+
+def read(request: Request) -> ShopperSession | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        data = _signer(request).unsign(Purpose.SHOPPER_SESSION, token, max_age=IDLE_SECONDS)
+    except InvalidToken:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("s"), int):
+        return None
+    return ShopperSession(store_id=data["s"], order_id=str(data.get("o", "")))
+
+
+def for_order(request: Request, store_id: int, order_id: str) -> ShopperSession | None:
+    """The session, only if it is for this very order of this store."""
+    session = read(request)
+    if session is None or session.store_id != store_id or session.order_id != order_id:
+        return None
+    return session
+
+
+def write(request: Request, response: Response, session: ShopperSession) -> None:
+    token = _signer(request).sign(Purpose.SHOPPER_SESSION, session.as_payload())
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=IDLE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def clear(response: Response) -> None:
+    response.delete_cookie(COOKIE)

@@ -1,0 +1,171 @@
+"""Verifying that the person at the keyboard can read the order's email.
+
+A lookup always writes a row; a code is sent only when the order exists and its email matches,
+yet the shopper sees the same answer either way. Codes come from the OS CSPRNG, are stored as
+an HMAC, expire after 10 minutes, work once, and allow 5 wrong tries. Sending is limited per
+email and per client address (the shopper is told), and per order (silently: no new code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from portal.errors import PortalError
+from portal.shopper.models import OrderVerification
+
+CODE_TTL = timedelta(minutes=10)
+MAX_WRONG_TRIES = 5
+WINDOW = timedelta(hours=1)
+MAX_LOOKUPS_PER_EMAIL = 5
+MAX_LOOKUPS_PER_CLIENT = 20
+MAX_CODES_PER_ORDER = 3
+
+
+class VerificationError(PortalError):
+    """The code was not accepted; ``message`` is what the shopper reads."""
+
+    message = "That code did not work."
+
+
+class TooManyLookups(VerificationError):
+    message = "Too many attempts. Please wait an hour and try again, or contact the store."
+
+
+class WrongCode(VerificationError):
+    def __init__(self, tries_left: int) -> None:
+        super().__init__("wrong code")
+        self.tries_left = tries_left
+        self.message = f"That code is not right. {tries_left} tries left."
+
+
+class CodeExpired(VerificationError):
+    message = "That code has expired or was already used. Ask for a new one."
+
+
+class TooManyTries(VerificationError):
+    message = "Too many wrong codes. Ask for a new one."
+
+
+@dataclass(frozen=True)
+class Lookup:
+    verification: OrderVerification
+    code: str | None  # None when nothing matched or the order's limit was reached
+
+
+def keyed_hash(secret: str, purpose: str, value: str) -> str:
+    return hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+async def _recent(
+    session: AsyncSession, column: InstrumentedAttribute[str | None], value: str, since: datetime
+) -> int:
+    query = select(func.count()).where(column == value, OrderVerification.created_at >= since)
+    return int(await session.scalar(query) or 0)
+
+
+async def start(
+    session: AsyncSession,
+    *,
+    secret: str,
+    store_id: int,
+    order_id: str | None,
+    email: str,
+    client_address: str,
+    now: datetime,
+) -> Lookup:
+    """Record a lookup; ``order_id`` is the matched order, or None when nothing matched."""
+    email_hash = keyed_hash(secret, "email", email.strip().casefold())
+    client_hash = keyed_hash(secret, "client", client_address)
+    since = now - WINDOW
+    if (
+        await _recent(session, OrderVerification.email_hash, email_hash, since)
+        >= MAX_LOOKUPS_PER_EMAIL
+        or await _recent(session, OrderVerification.client_hash, client_hash, since)
+        >= MAX_LOOKUPS_PER_CLIENT
+    ):
+        raise TooManyLookups("lookup rate limit")
+    code = None
+    if order_id is not None and (
+        await _recent(session, OrderVerification.shopify_order_id, order_id, since)
+        < MAX_CODES_PER_ORDER
+    ):
+        code = new_code()
+    verification = OrderVerification(
+        public_id=secrets.token_urlsafe(18),
+        store_id=store_id,
+        shopify_order_id=order_id,
+        email_hash=email_hash,
+        client_hash=client_hash,
+        wrong_tries=0,
+        created_at=now,
+        expires_at=now + CODE_TTL,
+    )
+    if code is not None:
+        verification.code_hash = keyed_hash(secret, "code", f"{verification.public_id}:{code}")
+    session.add(verification)
+    await session.flush()
+    return Lookup(verification, code)
+
+
+async def confirm(
+    session: AsyncSession, *, secret: str, store_id: int, public_id: str, code: str, now: datetime
+) -> OrderVerification:
+    """Accept the code once, or raise a ``VerificationError`` saying why not.
+
+    Each try is reserved atomically before the code is compared, so concurrent guesses cannot
+    exceed the limit; a right code gives its try back and marks the row used, also atomically.
+    """
+    verification = await session.scalar(
+        select(OrderVerification).where(
+            OrderVerification.public_id == public_id, OrderVerification.store_id == store_id
+        )
+    )
+    if verification is None or verification.used_at is not None or verification.expires_at < now:
+        raise CodeExpired("no usable verification")
+    if not await _reserve_try(session, verification.id):
+        raise TooManyTries("tries spent")
+    expected = keyed_hash(secret, "code", f"{public_id}:{code.strip()}")
+    if verification.code_hash is None or not hmac.compare_digest(expected, verification.code_hash):
+        await session.refresh(verification)
+        tries_left = MAX_WRONG_TRIES - verification.wrong_tries
+        raise WrongCode(tries_left) if tries_left > 0 else TooManyTries("tries spent")
+    if not await _use(session, verification.id, now):
+        raise CodeExpired("used concurrently")
+    return verification
+
+
+async def _reserve_try(session: AsyncSession, verification_id: int) -> bool:
+    result = await session.execute(
+        update(OrderVerification)
+        .where(
+            OrderVerification.id == verification_id,
+            OrderVerification.wrong_tries < MAX_WRONG_TRIES,
+        )
+        .values(wrong_tries=OrderVerification.wrong_tries + 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _use(session: AsyncSession, verification_id: int, now: datetime) -> bool:
+    result = await session.execute(
+        update(OrderVerification)
+        .where(OrderVerification.id == verification_id, OrderVerification.used_at.is_(None))
+        .values(used_at=now, wrong_tries=OrderVerification.wrong_tries - 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
