@@ -30,8 +30,9 @@ def shopper_routes() -> list[BaseRoute]:
         Route("/sign-out", shopper.sign_out, methods=["POST"], name="sign_out"),
         Route("/request", filing.request_page, methods=GET_POST, name="request"),
         Route("/review/{draft}", filing.review, methods=GET_POST, name="review"),
-        Route("/requests/{reference}", status.by_reference, methods=GET_POST,
-              name="request_status"),
+        Route(
+            "/requests/{reference}", status.by_reference, methods=GET_POST, name="request_status"
+        ),
         Route("/s/{token}", status.by_link, methods=GET_POST, name="status_link"),
     ]
 

@@ -55,7 +55,9 @@ def service_unavailable(request: Request, store: Store, error: IntegrationError)
         service=_("the store") if error.service == "Shopify" else error.service,
     )
     return render(
-        request, "pages/shopper/unavailable.html", {"store": store, "message": message},
+        request,
+        "pages/shopper/unavailable.html",
+        {"store": store, "message": message},
         status_code=503,
     )
 

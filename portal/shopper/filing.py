@@ -6,7 +6,7 @@ import secrets
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -48,14 +48,17 @@ async def request_page(request: Request) -> Response:
         return _with_session(request, store, order, "pages/shopper/unprotected.html", {})
     problems = reorders.eligibility_problems(order, store, None, now())
     if problems:
-        return _with_session(request, store, order, "pages/shopper/ineligible.html",
-                             {"problems": problems})
+        return _with_session(
+            request, store, order, "pages/shopper/ineligible.html", {"problems": problems}
+        )
     lines = await _claimable(request, store, order)
     if not any(claimable for _, claimable in lines):
         return _with_session(request, store, order, "pages/shopper/nothing_left.html", {})
     form_class = request_form_class(lines)
     if request.method == "GET":
-        form = form_class(data=await _initial_data(request, store, order), meta={"csrf_context": request})
+        form = form_class(
+            data=await _initial_data(request, store, order), meta={"csrf_context": request}
+        )
         return _form_page(request, store, order, form, 200)
     return await _submit_form(request, store, order, form_class)
 
@@ -63,7 +66,13 @@ async def request_page(request: Request) -> Response:
 async def _submit_form(
     request: Request, store: Store, order: Order, form_class: type[RequestForm]
 ) -> Response:
-    data = await request.form(max_files=PHOTO_RULES.max_count + 1, max_fields=200)
+    async with request.form(max_files=PHOTO_RULES.max_count + 1, max_fields=200) as data:
+        return await _check_and_keep(request, store, order, form_class, data)
+
+
+async def _check_and_keep(
+    request: Request, store: Store, order: Order, form_class: type[RequestForm], data: FormData
+) -> Response:
     form = form_class(formdata=data, meta={"csrf_context": request})
     valid = form.validate()
     uploads = [f for f in data.getlist("photos") if isinstance(f, UploadFile) and f.filename]
@@ -87,8 +96,15 @@ async def _submit_form(
         return _form_page(request, store, order, form, 400)
     draft = _draft_from(form, photos)
     async with session(request) as db, db.begin():
-        db.add(StoredDraft(id=draft.submit_key, store_id=store.id, shopify_order_id=order.id,
-                           data=draft.as_json(), created_at=now()))
+        db.add(
+            StoredDraft(
+                id=draft.submit_key,
+                store_id=store.id,
+                shopify_order_id=order.id,
+                data=draft.as_json(),
+                created_at=now(),
+            )
+        )
     url = request.url_for("shopper:review", store=store.slug, draft=draft.submit_key)
     response = RedirectResponse(str(url), status_code=303)
     if is_htmx(request):
@@ -114,8 +130,9 @@ async def _keep_photos(request: Request, uploads: list[UploadFile]) -> list[Phot
     records = []
     for photo in processed:
         photo_id = store_photo(directory, photo)
-        records.append(PhotoRecord(photo_id, photo.content_type, photo.width, photo.height,
-                                   photo.sha256))
+        records.append(
+            PhotoRecord(photo_id, photo.content_type, photo.width, photo.height, photo.sha256)
+        )
     return records
 
 
@@ -151,10 +168,16 @@ async def _initial_data(request: Request, store: Store, order: Order) -> dict[st
     if address is None:
         return {}
     return {
-        "first_name": address.first_name, "last_name": address.last_name,
-        "company": address.company, "address1": address.address1, "address2": address.address2,
-        "city": address.city, "province_code": address.province_code, "zip": address.zip,
-        "country_code": address.country_code, "phone": address.phone,
+        "first_name": address.first_name,
+        "last_name": address.last_name,
+        "company": address.company,
+        "address1": address.address1,
+        "address2": address.address2,
+        "city": address.city,
+        "province_code": address.province_code,
+        "zip": address.zip,
+        "country_code": address.country_code,
+        "phone": address.phone,
     }
 
 
@@ -184,18 +207,24 @@ async def _load_draft(
 def _form_page(
     request: Request, store: Store, order: Order, form: RequestForm, status: int
 ) -> Response:
-    template = "partials/shopper/request_form.html" if is_htmx(request) else (
-        "pages/shopper/request.html")
+    template = (
+        "partials/shopper/request_form.html" if is_htmx(request) else ("pages/shopper/request.html")
+    )
     context = {"form": form, "order": order}
     return _with_session(request, store, order, template, context, status)
 
 
 def _with_session(
-    request: Request, store: Store, order: Order, template: str, context: dict[str, object],
+    request: Request,
+    store: Store,
+    order: Order,
+    template: str,
+    context: dict[str, object],
     status: int = 200,
 ) -> Response:
-    response = render(request, template, {"store": store, "order": order, **context},
-                      status_code=status)
+    response = render(
+        request, template, {"store": store, "order": order, **context}, status_code=status
+    )
     keep_session_alive(request, response, store, order)
     return response
 
@@ -206,8 +235,9 @@ def _to_lookup(request: Request, store: Store) -> Response:
 
 
 def _status_url(request: Request, store: Store, found: ReorderRequest) -> str:
-    return str(request.url_for("shopper:request_status", store=store.slug,
-                               reference=found.reference))
+    return str(
+        request.url_for("shopper:request_status", store=store.slug, reference=found.reference)
+    )
 
 
 # --- review and submit -------------------------------------------------------------------------
@@ -232,11 +262,18 @@ async def review(request: Request) -> Response:
 
 
 def _review_page(
-    request: Request, store: Store, order: Order, draft: RequestDraft, form: ContinueForm,
-    status: int, message: str | None = None,
+    request: Request,
+    store: Store,
+    order: Order,
+    draft: RequestDraft,
+    form: ContinueForm,
+    status: int,
+    message: str | None = None,
 ) -> Response:
     lines = {li.id: li for li in order.line_items}
-    chosen = [(lines[line_id], qty) for line_id, qty in draft.quantities.items() if line_id in lines]
+    chosen = [
+        (lines[line_id], qty) for line_id, qty in draft.quantities.items() if line_id in lines
+    ]
     total = sum((li.unit_price.amount * qty for li, qty in chosen), Decimal("0.00"))
     context = {"draft": draft, "chosen": chosen, "total": total, "form": form, "message": message}
     return _with_session(request, store, order, "pages/shopper/review.html", context, status)
@@ -253,8 +290,9 @@ async def _submit(
             if created:
                 await _queue_confirmation(request, db, store, filed)
     except reorders.NothingLeftToClaim:
-        message = _("Some of these items were claimed or refunded in the meantime. "
-                    "Please choose again.")
+        message = _(
+            "Some of these items were claimed or refunded in the meantime. Please choose again."
+        )
         return _review_page(request, store, order, draft, form, 409, message)
     url = _status_url(request, store, filed) + "?submitted=1"
     return RedirectResponse(url, status_code=303)
@@ -264,8 +302,9 @@ async def _queue_confirmation(
     request: Request, db: AsyncSession, store: Store, filed: ReorderRequest
 ) -> None:
     rt = runtime(request)
-    link = links.status_link(rt.signer, base_url=rt.settings.base_url, store_slug=store.slug,
-                             request_id=filed.id)
-    context = {"store": store, "request": filed, "status_link": link}
+    link = links.status_link(
+        rt.signer, base_url=rt.settings.base_url, store_slug=store.slug, request_id=filed.id
+    )
+    context = {"store": store, "reorder": filed, "status_link": link}
     email = render_email("request_received", context, to=filed.email)
     await queue_email(db, email, dedupe_key=f"request-received:{filed.id}")

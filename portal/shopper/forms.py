@@ -18,6 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -39,16 +40,16 @@ ORDER_NUMBER = re.compile(r"^#?\s*[A-Za-z0-9][A-Za-z0-9-]{0,30}$")
 DESCRIPTION_LIMIT = 2000
 
 ISSUE_CHOICES = [
-    (IssueType.LOST.value, _l("Lost: the parcel never arrived")),
-    (IssueType.STOLEN.value, _l("Stolen: it was delivered, then taken")),
-    (IssueType.DAMAGED.value, _l("Damaged: it arrived broken")),
-    (IssueType.WRONG_ITEM.value, _l("Wrong item: I received something else")),
-    (IssueType.MISSING_ITEM.value, _l("Missing item: the parcel arrived without it")),
+    SelectChoice(IssueType.LOST.value, _l("Lost: the parcel never arrived")),
+    SelectChoice(IssueType.STOLEN.value, _l("Stolen: it was delivered, then taken")),
+    SelectChoice(IssueType.DAMAGED.value, _l("Damaged: it arrived broken")),
+    SelectChoice(IssueType.WRONG_ITEM.value, _l("Wrong item: I received something else")),
+    SelectChoice(IssueType.MISSING_ITEM.value, _l("Missing item: the parcel arrived without it")),
 ]
 RESOLUTION_CHOICES = [
-    (Resolution.REORDER.value, _l("Send the same items again")),
-    (Resolution.ALTERNATIVE.value, _l("Something else of equal value")),
-    (Resolution.REFUND.value, _l("A refund to my original payment method")),
+    SelectChoice(Resolution.REORDER.value, _l("Send the same items again")),
+    SelectChoice(Resolution.ALTERNATIVE.value, _l("Something else of equal value")),
+    SelectChoice(Resolution.REFUND.value, _l("A refund to my original payment method")),
 ]
 
 # Postal code shapes for common destinations; elsewhere letters, digits, spaces and dashes.
@@ -64,10 +65,10 @@ POSTAL_CODES = {
 GENERIC_POSTAL_CODE = r"[A-Za-z0-9][A-Za-z0-9 -]{1,9}"
 
 
-def country_choices() -> list[tuple[str, str]]:
+def country_choices() -> list[SelectChoice]:
     territories = Locale.parse(current_locale()).territories
     codes = [(code, name) for code, name in territories.items() if re.fullmatch("[A-Z]{2}", code)]
-    return sorted(codes, key=lambda pair: pair[1])
+    return [SelectChoice(code, name) for code, name in sorted(codes, key=lambda pair: pair[1])]
 
 
 class LookupForm(PortalForm):
@@ -75,8 +76,13 @@ class LookupForm(PortalForm):
         _l("Order number"),
         validators=[
             DataRequired(_l("Enter your order number, for example #1001.")),
-            Regexp(ORDER_NUMBER, message=_l("Enter the order number as it appears in your "
-                                            "confirmation email, for example #1001.")),
+            Regexp(
+                ORDER_NUMBER,
+                message=_l(
+                    "Enter the order number as it appears in your "
+                    "confirmation email, for example #1001."
+                ),
+            ),
         ],
         description=_l("It is in your order confirmation email, for example #1001."),
     )
@@ -128,8 +134,9 @@ class RequestForm(PortalForm):
     )
     photos = MultipleFileField(
         _l("Photos"),
-        description=_l("For damaged or wrong items: JPEG, PNG, WebP or HEIC, up to 5 photos "
-                       "of 10 MB each."),
+        description=_l(
+            "For damaged or wrong items: JPEG, PNG, WebP or HEIC, up to 5 photos of 10 MB each."
+        ),
     )
     resolution = RadioField(
         _l("What would you like?"),
@@ -145,12 +152,17 @@ class RequestForm(PortalForm):
     last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=100)])
     company = StringField(_l("Company (optional)"), validators=[Optional(), Length(max=100)])
     address1 = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
-    address2 = StringField(_l("Apartment, suite, etc. (optional)"),
-                           validators=[Optional(), Length(max=200)])
+    address2 = StringField(
+        _l("Apartment, suite, etc. (optional)"), validators=[Optional(), Length(max=200)]
+    )
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    province_code = StringField(_l("State or province code"),
-                                validators=[Optional(), Regexp(r"^[A-Za-z0-9]{1,3}$",
-                                            message=_l("Use the short code, for example CA."))])
+    province_code = StringField(
+        _l("State or province code"),
+        validators=[
+            Optional(),
+            Regexp(r"^[A-Za-z0-9]{1,3}$", message=_l("Use the short code, for example CA.")),
+        ],
+    )
     zip = StringField(_l("Postal code"), validators=[Optional(), Length(max=12)])
     country_code = SelectField(_l("Country"), choices=[], validate_choice=False)
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=30)])
@@ -200,9 +212,10 @@ class RequestForm(PortalForm):
         return False
 
     def _check_resolution(self) -> bool:
-        if self.chosen_resolution is Resolution.ALTERNATIVE and not (
-            self.alternative_wish.data or ""
-        ).strip():
+        if (
+            self.chosen_resolution is Resolution.ALTERNATIVE
+            and not (self.alternative_wish.data or "").strip()
+        ):
             self.alternative_wish.errors = [str(_l("Tell us what you would like instead."))]
             return False
         if self.chosen_resolution is Resolution.REORDER:
@@ -217,7 +230,7 @@ class RequestForm(PortalForm):
                 field.errors = [*field.errors, str(_l("This is needed to ship your reorder."))]
                 ok = False
         country = (self.country_code.data or "").upper()
-        if country and country not in dict(self.country_code.choices or []):
+        if country and country not in {choice.value for choice in self.country_code.choices}:
             self.country_code.errors = [str(_l("Choose a country from the list."))]
             return False
         postal = (self.zip.data or "").strip()

@@ -24,8 +24,9 @@ def read_order_link(signer: Signer, token: str) -> OrderLink:
     return OrderLink(store_id=data["s"], order_id=f"gid://shopify/Order/{data.get('o')}")
 
 
-def order_link(signer: Signer, *, base_url: str, store_slug: str, store_id: int,
-               order_id: str) -> str:
+def order_link(
+    signer: Signer, *, base_url: str, store_slug: str, store_id: int, order_id: str
+) -> str:
     """The URL to put in an order email: it opens the flow for that order, already verified."""
     token = order_link_token(signer, store_id=store_id, order_id=order_id)
     return f"{base_url.rstrip('/')}/{store_slug}/r/{token}"

@@ -25,8 +25,7 @@ async def by_link(request: Request) -> Response:
     try:
         request_id = links.read_status_token(runtime(request).signer, token)
     except InvalidToken:
-        return render(request, "pages/shopper/link_invalid.html", {"store": store},
-                      status_code=400)
+        return render(request, "pages/shopper/link_invalid.html", {"store": store}, status_code=400)
     found = await _load(request, store, request_id)
     if found is None:
         raise HTTPException(404)
@@ -46,8 +45,11 @@ async def by_reference(request: Request) -> Response:
             )
         )
     found = await _load(request, store, request_id) if request_id else None
-    if found is None or current is None or current.store_id != store.id or (
-        current.order_id != found.shopify_order_id
+    if (
+        found is None
+        or current is None
+        or current.store_id != store.id
+        or (current.order_id != found.shopify_order_id)
     ):
         raise HTTPException(404)
     here = str(request.url_for("shopper:request_status", store=store.slug, reference=reference))
@@ -69,14 +71,13 @@ async def _status(request: Request, store: Store, found: ReorderRequest, here: s
             return RedirectResponse(here, status_code=303)
     context = {
         "store": store,
-        "request": found,
+        "reorder": found,
         "events": [e for e in found.events if e.public],
         "here": here,
         "form": form,
         "submitted": request.query_params.get("submitted") == "1",
     }
-    template = "partials/shopper/status.html" if is_htmx(request) else (
-        "pages/shopper/status.html")
+    template = "partials/shopper/status.html" if is_htmx(request) else ("pages/shopper/status.html")
     status = 400 if request.method == "POST" else 200
     return render(request, template, context, status_code=status)
 
@@ -88,5 +89,14 @@ async def _record_answer(request: Request, found: ReorderRequest, answer: str) -
             return
         current.status = RequestStatus.IN_REVIEW
         current.updated_at = now()
-        db.add(RequestEvent(request_id=current.id, kind="shopper_answered", actor="shopper",
-                            public=True, message=answer, data={}, created_at=now()))
+        db.add(
+            RequestEvent(
+                request_id=current.id,
+                kind="shopper_answered",
+                actor="shopper",
+                public=True,
+                message=answer,
+                data={},
+                created_at=now(),
+            )
+        )

@@ -153,16 +153,15 @@ async def order_link(request: Request) -> Response:
     try:
         link = links.read_order_link(runtime(request).signer, str(request.path_params["token"]))
     except InvalidToken:
-        return render(request, "pages/shopper/link_invalid.html", {"store": store},
-                      status_code=400)
+        return render(request, "pages/shopper/link_invalid.html", {"store": store}, status_code=400)
     if link.store_id != store.id:
-        return render(request, "pages/shopper/link_invalid.html", {"store": store},
-                      status_code=400)
+        return render(request, "pages/shopper/link_invalid.html", {"store": store}, status_code=400)
     if request.method == "POST" and form.validate():
         return _enter_order(request, store, link.order_id)
     status = 400 if request.method == "POST" else 200
-    return render(request, "pages/shopper/link.html", {"store": store, "form": form},
-                  status_code=status)
+    return render(
+        request, "pages/shopper/link.html", {"store": store, "form": form}, status_code=status
+    )
 
 
 async def sign_out(request: Request) -> Response:
@@ -174,4 +173,3 @@ async def sign_out(request: Request) -> Response:
     if form.validate():
         shopper_session.clear(response)
     return response
-

@@ -27,6 +27,8 @@ def portal_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def running_portal(settings: Settings, **app_kwargs: Any) -> Iterator[str]:
-    with serve(create_app(settings, **app_kwargs)) as base_url:
+def running_portal(
+    settings: Settings, *, port: int | None = None, **app_kwargs: Any
+) -> Iterator[str]:
+    with serve(create_app(settings, **app_kwargs), port=port) as base_url:
         yield base_url
