@@ -1,4 +1,4 @@
-"""The ``portal`` command: migrate, serve, worker, demo."""
+"""The ``portal`` command: migrate, serve, worker, link, demo."""
 
 from __future__ import annotations
 
@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run the job worker until interrupted")
     worker.set_defaults(command=_worker)
+
+    link = commands.add_parser("link", help="print a signed link that opens a store's order")
+    link.add_argument("--store", required=True, help="the store's slug")
+    which = link.add_mutually_exclusive_group(required=True)
+    which.add_argument("--order", help="order number, looked up in Shopify (e.g. #1001)")
+    which.add_argument("--order-id", help="Shopify order id or gid, used as given")
+    link.set_defaults(command=_link)
 
     demo = commands.add_parser(
         "demo", help="serve the portal with sandbox Shopify and Corso and demo data"
@@ -90,6 +97,25 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             await Worker(runtime.sessions, job_handlers(), services=runtime).run(stop)
 
     asyncio.run(work())
+    return 0
+
+
+def _link(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from portal.shopper.links import make_order_link
+
+    settings.check()
+    try:
+        url = asyncio.run(
+            make_order_link(
+                settings, store_slug=args.store, order=args.order, order_id=args.order_id
+            )
+        )
+    except LookupError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 1
+    print(url)
     return 0
 
 

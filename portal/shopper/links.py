@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal.settings import Settings
 from portal.signing import InvalidToken, Purpose, Signer
 
 
@@ -45,3 +46,30 @@ def read_status_token(signer: Signer, token: str) -> int:
 
 def status_link(signer: Signer, *, base_url: str, store_slug: str, request_id: int) -> str:
     return f"{base_url.rstrip('/')}/{store_slug}/s/{status_token(signer, request_id=request_id)}"
+
+
+async def make_order_link(
+    settings: Settings, *, store_slug: str, order: str | None = None, order_id: str | None = None
+) -> str:
+    """A link for an order named by number (looked up in Shopify) or by id (used as given)."""
+    from portal.runtime import open_runtime
+    from portal.stores.service import get_by_slug
+
+    async with open_runtime(settings) as runtime:
+        async with runtime.sessions() as db:
+            store = await get_by_slug(db, store_slug)
+        if store is None:
+            raise LookupError(f"no store {store_slug!r}")
+        if order_id is None:
+            found = await runtime.shopify(store).find_order(name=order or "")
+            if found is None:
+                raise LookupError(f"no order {order!r} at {store.name}")
+            order_id = found.id
+        gid = order_id if order_id.startswith("gid://") else f"gid://shopify/Order/{order_id}"
+        return order_link(
+            runtime.signer,
+            base_url=settings.base_url,
+            store_slug=store.slug,
+            store_id=store.id,
+            order_id=gid,
+        )

@@ -359,3 +359,30 @@ def test_posts_need_a_csrf_token_and_pages_carry_security_headers(
         headers={"Origin": "https://evil.example"},
     )
     assert cross_site.status_code == 403
+
+
+def test_portal_link_prints_a_link_that_opens_the_order(
+    env: PortalEnvironment,
+    shopper: ShopperFlow,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from portal.cli import main
+
+    order = env.shop.order()
+    settings = env.settings
+    for name, value in {
+        "PORTAL_MODE": "development",
+        "PORTAL_SECRET_KEY": str(settings.secret_key),
+        "PORTAL_DATABASE_URL": settings.database_url,
+        "PORTAL_BASE_URL": settings.base_url,
+        "PORTAL_SHOPIFY_ENDPOINT": settings.shopify_endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["link", "--store", "test-goods", "--order", order.name]) == 0
+    url = capsys.readouterr().out.strip()
+    assert url.startswith(f"{env.base_url}/test-goods/r/")
+    page = shopper.client.get(url)
+    entered = shopper.client.post(url, data={"csrf_token": csrf_of(page)})
+    assert entered.status_code == 200 and "Stoneware Mug" in entered.text
+    assert main(["link", "--store", "test-goods", "--order", "#424242"]) == 1
