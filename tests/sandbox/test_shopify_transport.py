@@ -224,3 +224,17 @@ def test_a_dropped_response_waits_for_a_mutation(
     world.faults(DOMAIN).drop_after_mutation(times=1)
     assert post(client).status_code == 200
     assert world.faults(DOMAIN).pending_drops == 1
+
+
+@pytest.mark.anyio
+async def test_a_dropped_response_is_a_transport_error_without_sockets_too() -> None:
+    world, catalogue = seeded_world()
+    world.faults(DOMAIN).drop_after_mutation()
+    transport = httpx.ASGITransport(app=create_shopify_sandbox(world))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post(
+                graphql_path(), headers={"X-Shopify-Access-Token": TOKEN},
+                json={"query": CREATE_ORDER, "variables": order_input(catalogue, "r-asgi")},
+            )
+    assert [o.source_identifier for o in world.orders(DOMAIN)] == ["r-asgi"]

@@ -355,7 +355,10 @@ class ShopifyClient:
 
     async def _refund_with_key(self, order_gid: str, key: str) -> Refund | None:
         data = await self._send(load("RefundNotes"), {"id": order_gid})
-        refunds = parse.guarded(lambda d: parse.objects((d["order"] or {})["refunds"]), data)
+        order = data.get("order")
+        if order is None:
+            raise ShopifyResponseError(f"order {order_gid} was not found")
+        refunds = parse.guarded(lambda o: parse.objects(o["refunds"]), order)
         marker = _key_marker(key)
         match = next((r for r in refunds if marker in (r.get("note") or "")), None)
         if match is None:

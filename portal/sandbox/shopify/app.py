@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 import anyio
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,8 +31,12 @@ ACCESS_HEADER = "x-shopify-access-token"
 GRAPHQL_PATH = "/{shop}/admin/api/{version}/graphql.json"
 
 
-class ResponseLost(ConnectionError):
-    """Raised after the response headers went out, so the server drops the connection."""
+class ResponseLost(httpx.RemoteProtocolError):
+    """Raised after the response headers went out, so the server drops the connection.
+
+    Over a socket the client sees the connection close mid-response; through
+    ``httpx.ASGITransport`` this exception reaches the client itself, so it is the same httpx
+    error in both cases."""
 
 
 class DroppedResponse(Response):

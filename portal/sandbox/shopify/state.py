@@ -2,40 +2,49 @@
 
 Seeding API (every method takes the shop domain first and is safe to call from any thread)::
 
-    world = ShopifyWorld(mailbox=None, now=None, monotonic=None)
+    world = ShopifyWorld(mailbox=None, now=None, monotonic=None)  # clocks injectable for tests
     shop = world.add_shop("maple-and-moss.myshopify.com", access_token="shpat_...",
                           name="Maple & Moss", currency="USD", iana_timezone="America/New_York",
-                          bucket_size=1000, restore_rate=100, locations=("Main warehouse",))
+                          bucket_size=1000, restore_rate=100, email=None,
+                          locations=("Main warehouse",))
     world.add_location(domain, "Overflow") -> Location
     product = world.add_product(domain, title="Linen shirt", vendor="Maple & Moss",
                                 handle=None, product_type="", image_url=None,
                                 variants=[VariantSeed(title="M", sku="LS-M", price="49.00",
                                                       inventory=12, inventory_policy="DENY",
-                                                      tracked=True, options=(("Size", "M"),))])
+                                                      tracked=True, options=(("Size", "M"),),
+                                                      inventory_by_location=None,
+                                                      image_url=None, requires_shipping=True)])
     order = world.add_order(domain, created_at=datetime(...), email="jane@example.com",
                             line_items=[LineItemSeed(variant=product.variants[0], quantity=2,
-                                                     price=None, discount="5.00")],
+                                                     price=None, discount="5.00",
+                                                     title=None, sku=None)],
                             customer=CustomerSeed("Jane", "Doe"), shipping_address=Address(...),
-                            shipping_price="4.95", financial_status="PAID",
-                            gateway="shopify_payments", transactions=None, tags=("protected",),
-                            note=None, source_identifier=None, number=None, processed_at=None,
+                            billing_address=None, shipping_price="4.95",
+                            financial_status="PAID", gateway="shopify_payments",
+                            transactions=None,  # None: one SALE of the total when PAID
+                            tags=("protected",), note=None, source_identifier=None,
+                            source_name="web", number=None, processed_at=None, currency=None,
                             test=False, decrement_inventory=False)
     world.add_fulfillment(domain, order.id, tracking_company="UPS", tracking_number="1Z...",
-                          tracking_url=None, display_status="IN_TRANSIT", created_at=None,
-                          delivered_at=None, line_items=None)  # None: everything unfulfilled
+                          tracking_url=None, display_status="IN_TRANSIT", status="SUCCESS",
+                          created_at=None, delivered_at=None,
+                          line_items=None)  # None: everything unfulfilled; else [(id, qty)]
     world.add_refund(domain, order.id, line_items=[(line_item_id, quantity)], shipping="0.00",
                      note=None, notify=False, restock_type="NO_RESTOCK", created_at=None)
     world.cancel_order(domain, order.id, reason="CUSTOMER", at=None)
 
-Lookups: ``world.shop(domain)`` (KeyError if unknown), ``world.find_shop(domain)``,
-``world.shops()``, ``world.order(domain, id)``, ``world.orders(domain)``,
+Lookups: ``world.shop(domain)`` (UnknownRecord if unknown), ``world.find_shop(domain)``,
+``world.shops()``, ``world.order(domain, id)``, ``world.orders(domain)`` (by id),
 ``world.order_by_name(domain, "#1001")``, ``world.product(domain, id)``,
-``world.variant(domain, id)``; ids are the numbers inside gids (``gid://shopify/Order/5001``).
+``world.variant(domain, id)``; ids are the numbers inside gids (``gid://shopify/Order/5001``),
+and every record has a ``.gid``. Ids are deterministic: each kind counts up from its own start.
 
-Behaviour switches: ``world.faults(domain)`` (see ``faults.py``), ``world.bucket(domain)``.
+Behaviour switches: ``world.faults(domain)`` (see ``faults.py``), ``world.bucket(domain)`` (the
+leaky bucket, created on first use from the shop's size and restore rate).
 Observers: ``unsubscribe = world.subscribe(callback)``; ``callback(shop_domain, topic, payload)`` is
-called after each change with topics ``orders/create``, ``orders/cancelled``, ``refunds/create``
-and a REST-shaped (snake_case) payload.
+called after each change, outside the lock, with topics ``orders/create``, ``orders/cancelled``,
+``refunds/create`` and a REST-shaped (snake_case) payload.
 
 Money is ``Decimal`` inside, accepted as ``str`` or ``Decimal`` (never ``float``).
 """
@@ -45,24 +54,80 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from portal.sandbox.mailbox import Mailbox
 from portal.sandbox.shopify.bucket import LeakyBucket
 from portal.sandbox.shopify.faults import Faults
-from portal.sandbox.shopify.ids import gid
+from portal.sandbox.shopify.payloads import order_payload, refund_payload
+from portal.sandbox.shopify.records import (
+    CENT,
+    ZERO,
+    Address,
+    Customer,
+    CustomerSeed,
+    Fulfillment,
+    FulfillmentLineItem,
+    IdempotentResult,
+    LineItem,
+    LineItemSeed,
+    Location,
+    MoneyInput,
+    Order,
+    Product,
+    Refund,
+    RefundLineItem,
+    Shop,
+    TrackingInfo,
+    Transaction,
+    TransactionSeed,
+    Variant,
+    VariantSeed,
+    money,
+    money_str,
+)
 
-MoneyInput = Decimal | str | int
+__all__ = [
+    "CENT",
+    "FIRST_IDS",
+    "ZERO",
+    "Address",
+    "Customer",
+    "CustomerSeed",
+    "Fulfillment",
+    "FulfillmentLineItem",
+    "IdempotentResult",
+    "LineItem",
+    "LineItemSeed",
+    "Listener",
+    "Location",
+    "MoneyInput",
+    "Order",
+    "Product",
+    "Refund",
+    "RefundLineItem",
+    "Shop",
+    "ShopifyWorld",
+    "TrackingInfo",
+    "Transaction",
+    "TransactionSeed",
+    "UnknownRecord",
+    "Variant",
+    "VariantSeed",
+    "money",
+    "money_str",
+    "order_payload",
+    "refund_payload",
+]
+
 Listener = Callable[[str, str, dict[str, Any]], None]
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-
 FIRST_IDS: dict[str, int] = {
+    "Shop": 1,
     "Location": 70001,
     "Customer": 3001,
     "ProductVariant": 4001,
@@ -76,439 +141,6 @@ FIRST_IDS: dict[str, int] = {
     "Refund": 17001,
     "RefundLineItem": 19001,
 }
-
-
-def money(value: MoneyInput) -> Decimal:
-    """A two-place Decimal from a string, int or Decimal; floats are refused."""
-    if isinstance(value, float | bool):
-        raise TypeError("money must be a str or Decimal, not float")
-    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def money_str(value: Decimal) -> str:
-    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
-
-
-# --- catalogue -------------------------------------------------------------------------------
-
-
-@dataclass
-class Location:
-    id: int
-    name: str
-
-    @property
-    def gid(self) -> str:
-        return gid("Location", self.id)
-
-
-@dataclass
-class Variant:
-    id: int
-    product_id: int
-    inventory_item_id: int
-    title: str
-    sku: str
-    price: Decimal
-    inventory_policy: str = "DENY"  # DENY | CONTINUE
-    tracked: bool = True
-    levels: dict[int, int] = field(default_factory=dict)  # location id -> available
-    selected_options: list[tuple[str, str]] = field(default_factory=list)
-    image_url: str | None = None
-    requires_shipping: bool = True
-    created_at: datetime | None = None
-
-    @property
-    def gid(self) -> str:
-        return gid("ProductVariant", self.id)
-
-    @property
-    def inventory_quantity(self) -> int:
-        return sum(self.levels.values())
-
-    @property
-    def available_for_sale(self) -> bool:
-        return not self.tracked or self.inventory_policy == "CONTINUE" or (
-            self.inventory_quantity > 0
-        )
-
-
-@dataclass
-class Product:
-    id: int
-    title: str
-    handle: str
-    vendor: str = ""
-    product_type: str = ""
-    image_url: str | None = None
-    status: str = "ACTIVE"
-    variants: list[Variant] = field(default_factory=list)
-    created_at: datetime | None = None
-
-    @property
-    def gid(self) -> str:
-        return gid("Product", self.id)
-
-
-@dataclass(frozen=True)
-class VariantSeed:
-    """A variant to create with ``add_product``; ``inventory`` goes to the first location
-    unless ``inventory_by_location`` (location name -> quantity) is given."""
-
-    title: str = "Default Title"
-    sku: str = ""
-    price: MoneyInput = "0.00"
-    inventory: int = 0
-    inventory_policy: str = "DENY"
-    tracked: bool = True
-    options: tuple[tuple[str, str], ...] = ()
-    inventory_by_location: Mapping[str, int] | None = None
-    image_url: str | None = None
-    requires_shipping: bool = True
-
-
-# --- people and places -----------------------------------------------------------------------
-
-
-@dataclass
-class Customer:
-    id: int
-    first_name: str
-    last_name: str
-    email: str | None = None
-    phone: str | None = None
-
-    @property
-    def gid(self) -> str:
-        return gid("Customer", self.id)
-
-    @property
-    def display_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.email or "")
-
-
-@dataclass(frozen=True)
-class CustomerSeed:
-    first_name: str
-    last_name: str
-    email: str | None = None  # defaults to the order's email
-    phone: str | None = None
-
-
-@dataclass(frozen=True)
-class Address:
-    first_name: str | None = None
-    last_name: str | None = None
-    address1: str | None = None
-    address2: str | None = None
-    city: str | None = None
-    province: str | None = None
-    province_code: str | None = None
-    zip: str | None = None
-    country: str | None = None
-    country_code: str | None = None
-    company: str | None = None
-    phone: str | None = None
-
-    @property
-    def name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p)
-
-
-# --- orders ----------------------------------------------------------------------------------
-
-
-@dataclass
-class LineItem:
-    id: int
-    title: str
-    quantity: int
-    unit_price: Decimal
-    discount: Decimal = ZERO  # line-level discount, for the whole line
-    variant_id: int | None = None
-    product_id: int | None = None
-    variant_title: str | None = None
-    sku: str | None = None
-    requires_shipping: bool = True
-    image_url: str | None = None
-    refunded_quantity: int = 0
-    fulfilled_quantity: int = 0
-
-    @property
-    def gid(self) -> str:
-        return gid("LineItem", self.id)
-
-    @property
-    def name(self) -> str:
-        if self.variant_title and self.variant_title != "Default Title":
-            return f"{self.title} - {self.variant_title}"
-        return self.title
-
-    @property
-    def original_total(self) -> Decimal:
-        return self.unit_price * self.quantity
-
-    @property
-    def discounted_total(self) -> Decimal:
-        return self.original_total - self.discount
-
-    @property
-    def discounted_unit_price(self) -> Decimal:
-        if self.quantity == 0:
-            return self.unit_price
-        return (self.discounted_total / self.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
-
-    @property
-    def refundable_quantity(self) -> int:
-        return self.quantity - self.refunded_quantity
-
-    @property
-    def current_quantity(self) -> int:
-        return self.quantity - self.refunded_quantity
-
-    @property
-    def fulfillable_quantity(self) -> int:
-        return max(0, self.current_quantity - self.fulfilled_quantity)
-
-    def refund_subtotal(self, quantity: int) -> Decimal:
-        """What refunding ``quantity`` of this line returns (the discounted price)."""
-        if quantity >= self.quantity:
-            return self.discounted_total
-        return (self.discounted_unit_price * quantity).quantize(CENT)
-
-
-@dataclass
-class TrackingInfo:
-    company: str | None = None
-    number: str | None = None
-    url: str | None = None
-
-
-@dataclass
-class FulfillmentLineItem:
-    id: int
-    line_item_id: int
-    quantity: int
-
-    @property
-    def gid(self) -> str:
-        return gid("FulfillmentLineItem", self.id)
-
-
-@dataclass
-class Fulfillment:
-    id: int
-    name: str
-    created_at: datetime
-    status: str = "SUCCESS"  # FulfillmentStatus
-    display_status: str = "FULFILLED"  # FulfillmentDisplayStatus
-    delivered_at: datetime | None = None
-    tracking: list[TrackingInfo] = field(default_factory=list)
-    line_items: list[FulfillmentLineItem] = field(default_factory=list)
-
-    @property
-    def gid(self) -> str:
-        return gid("Fulfillment", self.id)
-
-
-@dataclass
-class Transaction:
-    id: int
-    kind: str  # SALE | CAPTURE | AUTHORIZATION | REFUND | VOID ...
-    status: str  # SUCCESS | PENDING | FAILURE ...
-    gateway: str
-    amount: Decimal
-    created_at: datetime
-    processed_at: datetime | None = None
-    test: bool = False
-    parent_id: int | None = None
-
-    @property
-    def gid(self) -> str:
-        return gid("OrderTransaction", self.id)
-
-    @property
-    def is_payment(self) -> bool:
-        return self.kind in ("SALE", "CAPTURE") and self.status == "SUCCESS"
-
-
-@dataclass(frozen=True)
-class TransactionSeed:
-    kind: str = "SALE"
-    status: str = "SUCCESS"
-    gateway: str = "shopify_payments"
-    amount: MoneyInput | None = None  # defaults to the order total
-    created_at: datetime | None = None
-    test: bool = False
-
-
-@dataclass
-class RefundLineItem:
-    id: int
-    line_item_id: int
-    quantity: int
-    restock_type: str
-    price: Decimal  # unit price refunded
-    subtotal: Decimal
-
-    @property
-    def gid(self) -> str:
-        return gid("RefundLineItem", self.id)
-
-
-@dataclass
-class Refund:
-    id: int
-    order_id: int
-    created_at: datetime
-    note: str | None = None
-    line_items: list[RefundLineItem] = field(default_factory=list)
-    transactions: list[Transaction] = field(default_factory=list)
-    shipping: Decimal = ZERO
-
-    @property
-    def gid(self) -> str:
-        return gid("Refund", self.id)
-
-    @property
-    def total_refunded(self) -> Decimal:
-        return sum((t.amount for t in self.transactions if t.status == "SUCCESS"), ZERO)
-
-
-@dataclass
-class Order:
-    id: int
-    number: int
-    email: str | None
-    created_at: datetime
-    currency: str
-    line_items: list[LineItem] = field(default_factory=list)
-    financial_status: str = "PAID"  # OrderDisplayFinancialStatus
-    customer: Customer | None = None
-    shipping_address: Address | None = None
-    billing_address: Address | None = None
-    shipping_price: Decimal = ZERO
-    tags: list[str] = field(default_factory=list)
-    note: str | None = None
-    source_identifier: str | None = None
-    source_name: str = "web"
-    updated_at: datetime | None = None
-    processed_at: datetime | None = None
-    cancelled_at: datetime | None = None
-    cancel_reason: str | None = None
-    closed_at: datetime | None = None
-    test: bool = False
-    fulfillments: list[Fulfillment] = field(default_factory=list)
-    transactions: list[Transaction] = field(default_factory=list)
-    refunds: list[Refund] = field(default_factory=list)
-
-    @property
-    def gid(self) -> str:
-        return gid("Order", self.id)
-
-    @property
-    def name(self) -> str:
-        return f"#{self.number}"
-
-    @property
-    def subtotal(self) -> Decimal:
-        return sum((li.discounted_total for li in self.line_items), ZERO)
-
-    @property
-    def total_discounts(self) -> Decimal:
-        return sum((li.discount for li in self.line_items), ZERO)
-
-    @property
-    def total_price(self) -> Decimal:
-        return self.subtotal + self.shipping_price
-
-    @property
-    def total_received(self) -> Decimal:
-        return sum((t.amount for t in self.transactions if t.is_payment), ZERO)
-
-    @property
-    def total_refunded(self) -> Decimal:
-        return sum((r.total_refunded for r in self.refunds), ZERO)
-
-    @property
-    def refunded_shipping(self) -> Decimal:
-        return sum((r.shipping for r in self.refunds), ZERO)
-
-    @property
-    def current_subtotal(self) -> Decimal:
-        return sum((li.refund_subtotal(li.current_quantity) for li in self.line_items), ZERO)
-
-    @property
-    def current_total(self) -> Decimal:
-        return self.current_subtotal + self.shipping_price - self.refunded_shipping
-
-    @property
-    def net_payment(self) -> Decimal:
-        return self.total_received - self.total_refunded
-
-    @property
-    def display_fulfillment_status(self) -> str:
-        shippable = [li for li in self.line_items if li.current_quantity > 0]
-        fulfilled = sum(li.fulfilled_quantity for li in shippable)
-        if shippable and all(li.fulfillable_quantity == 0 for li in shippable):
-            return "FULFILLED"
-        return "PARTIALLY_FULFILLED" if fulfilled else "UNFULFILLED"
-
-    def line_item(self, line_item_id: int) -> LineItem | None:
-        return next((li for li in self.line_items if li.id == line_item_id), None)
-
-    def transaction(self, transaction_id: int) -> Transaction | None:
-        every = itertools.chain(self.transactions, *(r.transactions for r in self.refunds))
-        return next((t for t in every if t.id == transaction_id), None)
-
-    def touch(self, at: datetime) -> None:
-        self.updated_at = at
-
-
-@dataclass(frozen=True)
-class LineItemSeed:
-    """A line of a seeded order; ``price`` defaults to the variant's price."""
-
-    variant: Variant | int | None = None
-    quantity: int = 1
-    price: MoneyInput | None = None
-    discount: MoneyInput = "0.00"
-    title: str | None = None
-    sku: str | None = None
-
-
-@dataclass
-class IdempotentResult:
-    """What a mutation answered the first time a key was used."""
-
-    fingerprint: str
-    data: Any
-
-
-# --- shops -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Shop:
-    domain: str
-    access_token: str
-    name: str
-    currency: str = "USD"
-    iana_timezone: str = "America/New_York"
-    bucket_size: float = 1000.0
-    restore_rate: float = 100.0
-    email: str | None = None
-    locations: list[Location] = field(default_factory=list)
-    products: dict[int, Product] = field(default_factory=dict)
-    variants: dict[int, Variant] = field(default_factory=dict)
-    orders: dict[int, Order] = field(default_factory=dict)
-    customers: dict[str, Customer] = field(default_factory=dict)  # by casefolded email
-    idempotency: dict[str, IdempotentResult] = field(default_factory=dict)
-    next_order_number: int = 1001
-
-    @property
-    def gid(self) -> str:
-        return gid("Shop", 1)
 
 
 class UnknownRecord(LookupError):
@@ -615,6 +247,7 @@ class ShopifyWorld:
         with self.changing():
             if domain in self._shops:
                 raise ValueError(f"shop {domain} already exists")
+            shop.id = self.new_id("Shop")
             self._shops[domain] = shop
             for location_name in locations:
                 self.add_location(domain, location_name)
@@ -990,69 +623,3 @@ def _default_payments(financial_status: str, gateway: str) -> list[TransactionSe
              "REFUNDED": "SALE"}
     kind = kinds.get(financial_status)
     return [TransactionSeed(kind=kind, gateway=gateway)] if kind else []
-
-
-def order_payload(order: Order) -> dict[str, Any]:
-    """A REST-shaped (snake_case) order, like Shopify's webhook bodies."""
-    return {
-        "id": order.id,
-        "admin_graphql_api_id": order.gid,
-        "name": order.name,
-        "order_number": order.number,
-        "email": order.email,
-        "created_at": order.created_at.isoformat(),
-        "updated_at": (order.updated_at or order.created_at).isoformat(),
-        "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
-        "cancel_reason": order.cancel_reason.lower() if order.cancel_reason else None,
-        "currency": order.currency,
-        "financial_status": order.financial_status.lower(),
-        "source_identifier": order.source_identifier,
-        "note": order.note,
-        "tags": ", ".join(order.tags),
-        "subtotal_price": money_str(order.subtotal),
-        "total_price": money_str(order.total_price),
-        "line_items": [
-            {
-                "id": li.id,
-                "admin_graphql_api_id": li.gid,
-                "variant_id": li.variant_id,
-                "product_id": li.product_id,
-                "title": li.title,
-                "sku": li.sku,
-                "quantity": li.quantity,
-                "price": money_str(li.unit_price),
-            }
-            for li in order.line_items
-        ],
-    }
-
-
-def refund_payload(refund: Refund) -> dict[str, Any]:
-    return {
-        "id": refund.id,
-        "admin_graphql_api_id": refund.gid,
-        "order_id": refund.order_id,
-        "created_at": refund.created_at.isoformat(),
-        "note": refund.note,
-        "refund_line_items": [
-            {
-                "id": rli.id,
-                "line_item_id": rli.line_item_id,
-                "quantity": rli.quantity,
-                "restock_type": rli.restock_type.lower(),
-                "subtotal": money_str(rli.subtotal),
-            }
-            for rli in refund.line_items
-        ],
-        "transactions": [
-            {
-                "id": t.id,
-                "kind": t.kind.lower(),
-                "status": t.status.lower(),
-                "gateway": t.gateway,
-                "amount": money_str(t.amount),
-                "parent_id": t.parent_id,
-            }
-            for t in refund.transactions
-        ],
-    }
