@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
-    import portal.jobs.models  # noqa: F401
-    import portal.reorders.models  # noqa: F401
-    import portal.shopper.models  # noqa: F401
+    import portal.jobs.models
+    import portal.reorders.models
+    import portal.shopper.models
     import portal.stores.models  # noqa: F401

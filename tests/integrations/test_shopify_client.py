@@ -298,10 +298,14 @@ def refund_json(number: int = 17001, note: str | None = None) -> dict[str, Any]:
 def candidates(*orders: dict[str, Any]) -> dict[str, Any]:
     """An OrderSearch answer: the few fields the client checks before reading an order."""
     keys = ("id", "name", "email", "sourceIdentifier")
-    return {"orders": {"nodes": [
-        {k: o[k] for k in keys} | {"customer": {"email": o["customer"]["email"]}}
-        for o in orders
-    ]}}
+    return {
+        "orders": {
+            "nodes": [
+                {k: o[k] for k in keys} | {"customer": {"email": o["customer"]["email"]}}
+                for o in orders
+            ]
+        }
+    }
 
 
 def orders_page(*orders: dict[str, Any], next_cursor: str | None = None) -> dict[str, Any]:
@@ -320,8 +324,13 @@ def new_order(**changes: Any) -> NewOrder:
         "currency": "USD",
         "lines": [NewOrderLine("gid://shopify/ProductVariant/4001", 2, Decimal("44.50"))],
         "shipping_address": Address(
-            first_name="Jane", last_name="Doe", address1="1 Main St", city="Springfield",
-            province_code="OR", zip="97477", country_code="US",
+            first_name="Jane",
+            last_name="Doe",
+            address1="1 Main St",
+            city="Springfield",
+            province_code="OR",
+            zip="97477",
+            country_code="US",
         ),
         "note": "Replacement for lost parcel, paid by the protection service",
         "tags": ("reorder",),
@@ -421,7 +430,8 @@ async def test_find_order_normalises_the_name_and_rechecks_email(
 ) -> None:
     fuzzy_neighbour = order_json(number=10010)
     harness.script.answers = [
-        ok(candidates(fuzzy_neighbour, order_json())), ok({"order": order_json()}),
+        ok(candidates(fuzzy_neighbour, order_json())),
+        ok({"order": order_json()}),
     ]
 
     order = await harness.client().find_order(name=name, email="jane@EXAMPLE.com")
@@ -472,8 +482,14 @@ async def test_iter_orders_halves_the_page_when_shopify_finds_it_too_expensive(
 ) -> None:
     too_expensive = httpx.Response(
         200,
-        json={"errors": [{"message": "Query cost is 1600", "extensions": {
-            "code": "MAX_COST_EXCEEDED", "cost": 1600, "maxCost": 1000}}]},
+        json={
+            "errors": [
+                {
+                    "message": "Query cost is 1600",
+                    "extensions": {"code": "MAX_COST_EXCEEDED", "cost": 1600, "maxCost": 1000},
+                }
+            ]
+        },
     )
     # The first page reports a tenth of the estimated cost, so the next page is made larger;
     # Shopify finds that one too expensive after all, and it is halved.
@@ -527,16 +543,27 @@ def variant_node(variant_id: str) -> dict[str, Any]:
         "inventoryPolicy": "DENY",
         "selectedOptions": [{"name": "Size", "value": "M"}],
         "image": None,
-        "product": {"id": "gid://shopify/Product/8001", "title": "Linen shirt",
-                    "handle": "linen-shirt", "vendor": "Maple & Moss"},
+        "product": {
+            "id": "gid://shopify/Product/8001",
+            "title": "Linen shirt",
+            "handle": "linen-shirt",
+            "vendor": "Maple & Moss",
+        },
         "inventoryItem": {
             "id": "gid://shopify/InventoryItem/6001",
             "tracked": True,
-            "inventoryLevels": {"nodes": [{
-                "id": "gid://shopify/InventoryLevel/1",
-                "location": {"id": "gid://shopify/Location/70001", "name": "Main warehouse"},
-                "quantities": [{"name": "available", "quantity": 7}],
-            }]},
+            "inventoryLevels": {
+                "nodes": [
+                    {
+                        "id": "gid://shopify/InventoryLevel/1",
+                        "location": {
+                            "id": "gid://shopify/Location/70001",
+                            "name": "Main warehouse",
+                        },
+                        "quantities": [{"name": "available", "quantity": 7}],
+                    }
+                ]
+            },
         },
     }
 
@@ -545,7 +572,9 @@ async def test_shop_info(harness: Harness) -> None:
     harness.script.answers = [ok(shop_data())]
     info = await harness.client().shop()
     assert (info.name, info.currency, info.iana_timezone) == (
-        "Maple & Moss", "USD", "America/New_York"
+        "Maple & Moss",
+        "USD",
+        "America/New_York",
     )
 
 
@@ -573,7 +602,9 @@ async def test_known_empty_bucket_is_waited_for_before_sending(harness: Harness)
 
     # Shop costs one point; the bucket was empty and regains 10 points a second.
     assert harness.script.events == [
-        ("request", "Shop"), ("sleep", 0.1), ("request", "Shop"),
+        ("request", "Shop"),
+        ("sleep", 0.1),
+        ("request", "Shop"),
     ]
 
 
@@ -656,9 +687,19 @@ async def test_auth_failures_are_not_retried(harness: Harness, status: int) -> N
 
 
 async def test_access_denied_is_an_auth_error(harness: Harness) -> None:
-    harness.script.answers = [httpx.Response(200, json={"errors": [
-        {"message": "Access denied for orders field.", "extensions": {"code": "ACCESS_DENIED"}}
-    ]})]
+    harness.script.answers = [
+        httpx.Response(
+            200,
+            json={
+                "errors": [
+                    {
+                        "message": "Access denied for orders field.",
+                        "extensions": {"code": "ACCESS_DENIED"},
+                    }
+                ]
+            },
+        )
+    ]
     with pytest.raises(ShopifyAuthError):
         await harness.client().get_order(order_id=ORDER_GID)
 
@@ -685,9 +726,19 @@ async def test_nonsense_is_a_response_error_and_not_retried(
 
 
 async def test_graphql_errors_are_response_errors_with_their_codes(harness: Harness) -> None:
-    harness.script.answers = [httpx.Response(200, json={"errors": [
-        {"message": "Invalid global id", "extensions": {"code": "argumentLiteralsIncompatible"}}
-    ]})]
+    harness.script.answers = [
+        httpx.Response(
+            200,
+            json={
+                "errors": [
+                    {
+                        "message": "Invalid global id",
+                        "extensions": {"code": "argumentLiteralsIncompatible"},
+                    }
+                ]
+            },
+        )
+    ]
     with pytest.raises(ShopifyGraphQLError, match="Invalid global id") as raised:
         await harness.client().get_order(order_id="nope")
     assert raised.value.codes == {"argumentLiteralsIncompatible"}
@@ -715,14 +766,20 @@ async def test_create_order_sends_a_paid_order_with_its_source_identifier(
     assert harness.script.operations() == ["OrderSearch", "OrderCreate"]
     assert harness.script.bodies[0]["variables"]["query"] == "source_identifier:reorder-request-42"
     sent = harness.script.bodies[1]["variables"]
-    assert sent["options"] == {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY",
-                               "sendReceipt": False}
+    assert sent["options"] == {
+        "inventoryBehaviour": "DECREMENT_OBEYING_POLICY",
+        "sendReceipt": False,
+    }
     assert sent["order"]["financialStatus"] == "PAID"
     assert sent["order"]["sourceIdentifier"] == "reorder-request-42"
-    assert sent["order"]["transactions"] == [{
-        "kind": "SALE", "status": "SUCCESS", "gateway": "manual",
-        "amountSet": {"shopMoney": {"amount": "89.00", "currencyCode": "USD"}},
-    }]
+    assert sent["order"]["transactions"] == [
+        {
+            "kind": "SALE",
+            "status": "SUCCESS",
+            "gateway": "manual",
+            "amountSet": {"shopMoney": {"amount": "89.00", "currencyCode": "USD"}},
+        }
+    ]
     assert sent["order"]["lineItems"][0]["priceSet"]["shopMoney"]["amount"] == "44.50"
     assert sent["order"]["shippingAddress"]["countryCode"] == "US"
     assert sent["order"]["note"].startswith("Replacement")
@@ -744,7 +801,10 @@ async def test_lost_order_create_answer_is_looked_up_not_resent(
 ) -> None:
     mine = order_json(number=1002, source_identifier="reorder-request-42")
     harness.script.answers = [
-        ok(candidates()), lost, ok(candidates(mine)), ok({"order": mine}),
+        ok(candidates()),
+        lost,
+        ok(candidates(mine)),
+        ok({"order": mine}),
     ]
 
     order = await harness.client().create_order(order=new_order())
@@ -756,12 +816,18 @@ async def test_lost_order_create_answer_is_looked_up_not_resent(
 async def test_order_create_is_resent_when_the_lookup_finds_nothing(harness: Harness) -> None:
     mine = order_json(number=1002, source_identifier="reorder-request-42")
     harness.script.answers = [
-        ok(candidates()), httpx.ReadTimeout("lost"), ok(candidates()), created(mine),
+        ok(candidates()),
+        httpx.ReadTimeout("lost"),
+        ok(candidates()),
+        created(mine),
     ]
     order = await harness.client().create_order(order=new_order())
     assert order.name == "#1002"
     assert harness.script.operations() == [
-        "OrderSearch", "OrderCreate", "OrderSearch", "OrderCreate",
+        "OrderSearch",
+        "OrderCreate",
+        "OrderSearch",
+        "OrderCreate",
     ]
 
 
@@ -777,10 +843,20 @@ async def test_order_create_that_never_left_is_sent_again_without_lookup(
 async def test_inventory_claim_failure_is_its_own_error(harness: Harness) -> None:
     harness.script.answers = [
         ok(candidates()),
-        ok({"orderCreate": {"order": None, "userErrors": [{
-            "field": ["order", "lineItems", "0"], "message": "Not enough stock",
-            "code": "INVENTORY_CLAIM_FAILED",
-        }]}}),
+        ok(
+            {
+                "orderCreate": {
+                    "order": None,
+                    "userErrors": [
+                        {
+                            "field": ["order", "lineItems", "0"],
+                            "message": "Not enough stock",
+                            "code": "INVENTORY_CLAIM_FAILED",
+                        }
+                    ],
+                }
+            }
+        ),
     ]
     with pytest.raises(InventoryClaimFailed) as raised:
         await harness.client().create_order(order=new_order())
@@ -791,9 +867,20 @@ async def test_inventory_claim_failure_is_its_own_error(harness: Harness) -> Non
 async def test_other_user_errors_are_shopify_user_errors(harness: Harness) -> None:
     harness.script.answers = [
         ok(candidates()),
-        ok({"orderCreate": {"order": None, "userErrors": [
-            {"field": ["order", "email"], "message": "Email is invalid", "code": "INVALID"}
-        ]}}),
+        ok(
+            {
+                "orderCreate": {
+                    "order": None,
+                    "userErrors": [
+                        {
+                            "field": ["order", "email"],
+                            "message": "Email is invalid",
+                            "code": "INVALID",
+                        }
+                    ],
+                }
+            }
+        ),
     ]
     with pytest.raises(ShopifyUserError) as raised:
         await harness.client().create_order(order=new_order())
@@ -814,28 +901,49 @@ async def test_new_order_is_checked_before_anything_is_sent(harness: Harness) ->
 
 
 REFUND_LINES = [RefundLine("gid://shopify/LineItem/9001", 1)]
-REFUND_MONEY = [RefundTransaction("gid://shopify/OrderTransaction/15001", "shopify_payments",
-                                  Decimal("44.50"))]
+REFUND_MONEY = [
+    RefundTransaction("gid://shopify/OrderTransaction/15001", "shopify_payments", Decimal("44.50"))
+]
 
 
 def refund_created(note: str | None = None) -> httpx.Response:
-    return ok({"refundCreate": {"refund": refund_json(note=note), "order": {"id": ORDER_GID},
-                                "userErrors": []}}, requested=10)
+    return ok(
+        {
+            "refundCreate": {
+                "refund": refund_json(note=note),
+                "order": {"id": ORDER_GID},
+                "userErrors": [],
+            }
+        },
+        requested=10,
+    )
 
 
 async def test_suggest_refund(harness: Harness) -> None:
     suggestion = {
-        "amountSet": bag("44.50"), "subtotalSet": bag("44.50"), "totalTaxSet": bag("0.00"),
+        "amountSet": bag("44.50"),
+        "subtotalSet": bag("44.50"),
+        "totalTaxSet": bag("0.00"),
         "maximumRefundableSet": bag("93.95"),
         "shipping": {"amountSet": bag("0.00"), "maximumRefundableSet": bag("4.95")},
-        "refundLineItems": [{"lineItem": {"id": "gid://shopify/LineItem/9001"}, "quantity": 1,
-                             "restockType": "NO_RESTOCK", "priceSet": bag("44.50"),
-                             "subtotalSet": bag("44.50")}],
-        "suggestedTransactions": [{
-            "gateway": "shopify_payments", "kind": "SUGGESTED_REFUND", "amountSet": bag("44.50"),
-            "maximumRefundableSet": bag("93.95"),
-            "parentTransaction": {"id": "gid://shopify/OrderTransaction/15001"},
-        }],
+        "refundLineItems": [
+            {
+                "lineItem": {"id": "gid://shopify/LineItem/9001"},
+                "quantity": 1,
+                "restockType": "NO_RESTOCK",
+                "priceSet": bag("44.50"),
+                "subtotalSet": bag("44.50"),
+            }
+        ],
+        "suggestedTransactions": [
+            {
+                "gateway": "shopify_payments",
+                "kind": "SUGGESTED_REFUND",
+                "amountSet": bag("44.50"),
+                "maximumRefundableSet": bag("93.95"),
+                "parentTransaction": {"id": "gid://shopify/OrderTransaction/15001"},
+            }
+        ],
     }
     harness.script.answers = [ok({"order": {"id": ORDER_GID, "suggestedRefund": suggestion}})]
 
@@ -856,8 +964,12 @@ async def test_refund_with_idempotent_directive_is_resent_with_the_same_key(
     harness.script.answers = [httpx.ReadTimeout("lost"), refund_created()]
 
     refund = await harness.client(api_version="2026-01").create_refund(
-        order_id=ORDER_GID, lines=REFUND_LINES, transactions=REFUND_MONEY,
-        note="Lost parcel", notify=True, idempotency_key="refund-request-42",
+        order_id=ORDER_GID,
+        lines=REFUND_LINES,
+        transactions=REFUND_MONEY,
+        note="Lost parcel",
+        notify=True,
+        idempotency_key="refund-request-42",
     )
 
     assert refund.id == "gid://shopify/Refund/17001"
@@ -865,10 +977,15 @@ async def test_refund_with_idempotent_directive_is_resent_with_the_same_key(
     assert "@idempotent(key: $key)" in first["query"]
     assert first == second and first["variables"]["key"] == "refund-request-42"
     assert first["variables"]["input"]["note"] == "Lost parcel"
-    assert first["variables"]["input"]["transactions"] == [{
-        "orderId": ORDER_GID, "parentId": "gid://shopify/OrderTransaction/15001",
-        "gateway": "shopify_payments", "kind": "REFUND", "amount": "44.50",
-    }]
+    assert first["variables"]["input"]["transactions"] == [
+        {
+            "orderId": ORDER_GID,
+            "parentId": "gid://shopify/OrderTransaction/15001",
+            "gateway": "shopify_payments",
+            "kind": "REFUND",
+            "amount": "44.50",
+        }
+    ]
 
 
 async def test_refund_before_2026_01_carries_its_key_in_the_note(harness: Harness) -> None:
@@ -877,8 +994,12 @@ async def test_refund_before_2026_01_carries_its_key_in_the_note(harness: Harnes
         refund_created(),
     ]
     await harness.client(api_version="2025-04").create_refund(
-        order_id=ORDER_GID, lines=REFUND_LINES, transactions=REFUND_MONEY,
-        note="Lost parcel", notify=True, idempotency_key="refund-request-42",
+        order_id=ORDER_GID,
+        lines=REFUND_LINES,
+        transactions=REFUND_MONEY,
+        note="Lost parcel",
+        notify=True,
+        idempotency_key="refund-request-42",
     )
     sent = harness.script.bodies[1]
     assert "@idempotent" not in sent["query"] and "key" not in sent["variables"]
@@ -890,16 +1011,27 @@ async def test_lost_refund_without_directive_is_found_by_its_note(harness: Harne
     harness.script.answers = [
         ok({"order": {"id": ORDER_GID, "refunds": []}}),
         httpx.Response(500),
-        ok({"order": {"id": ORDER_GID, "refunds": [
-            {"id": "gid://shopify/Refund/17000", "note": "[ref refund-request-4]"},
-            {"id": "gid://shopify/Refund/17001", "note": note},
-        ]}}),
+        ok(
+            {
+                "order": {
+                    "id": ORDER_GID,
+                    "refunds": [
+                        {"id": "gid://shopify/Refund/17000", "note": "[ref refund-request-4]"},
+                        {"id": "gid://shopify/Refund/17001", "note": note},
+                    ],
+                }
+            }
+        ),
         ok({"node": refund_json(note=note)}),
     ]
 
     refund = await harness.client(api_version="2025-04").create_refund(
-        order_id=ORDER_GID, lines=REFUND_LINES, transactions=REFUND_MONEY,
-        note="Lost parcel", notify=True, idempotency_key="refund-request-42",
+        order_id=ORDER_GID,
+        lines=REFUND_LINES,
+        transactions=REFUND_MONEY,
+        note="Lost parcel",
+        notify=True,
+        idempotency_key="refund-request-42",
     )
 
     assert refund.id == "gid://shopify/Refund/17001"
@@ -913,8 +1045,12 @@ async def test_lost_refund_without_directive_is_resent_when_not_applied(
     no_refunds = ok({"order": {"id": ORDER_GID, "refunds": []}})
     harness.script.answers = [no_refunds, httpx.ReadTimeout("lost"), no_refunds, refund_created()]
     await harness.client(api_version="2025-04").create_refund(
-        order_id=ORDER_GID, lines=REFUND_LINES, transactions=REFUND_MONEY,
-        note=None, notify=False, idempotency_key="refund-request-42",
+        order_id=ORDER_GID,
+        lines=REFUND_LINES,
+        transactions=REFUND_MONEY,
+        note=None,
+        notify=False,
+        idempotency_key="refund-request-42",
     )
     assert harness.script.operations().count("RefundCreate") == 2
 
@@ -923,8 +1059,12 @@ async def test_lost_refund_without_any_key_is_never_resent(harness: Harness) -> 
     harness.script.answers = [httpx.ReadTimeout("lost")]
     with pytest.raises(RefundOutcomeUnknown) as raised:
         await harness.client(api_version="2025-04").create_refund(
-            order_id=ORDER_GID, lines=REFUND_LINES, transactions=REFUND_MONEY,
-            note=None, notify=True, idempotency_key=None,
+            order_id=ORDER_GID,
+            lines=REFUND_LINES,
+            transactions=REFUND_MONEY,
+            note=None,
+            notify=True,
+            idempotency_key=None,
         )
     assert not raised.value.retryable
     assert harness.script.operations() == ["RefundCreate"]
@@ -935,20 +1075,41 @@ async def test_refund_without_key_is_refused_where_shopify_requires_one(
 ) -> None:
     with pytest.raises(ValueError, match="idempotency key"):
         await harness.client(api_version="2026-04").create_refund(
-            order_id=ORDER_GID, lines=REFUND_LINES, transactions=REFUND_MONEY,
-            note=None, notify=True, idempotency_key=None,
+            order_id=ORDER_GID,
+            lines=REFUND_LINES,
+            transactions=REFUND_MONEY,
+            note=None,
+            notify=True,
+            idempotency_key=None,
         )
     assert harness.script.bodies == []
 
 
 async def test_refund_user_errors(harness: Harness) -> None:
-    harness.script.answers = [ok({"refundCreate": {"refund": None, "order": None, "userErrors": [
-        {"field": ["transactions"], "message": "Refund amount exceeds what was paid"}
-    ]}})]
+    harness.script.answers = [
+        ok(
+            {
+                "refundCreate": {
+                    "refund": None,
+                    "order": None,
+                    "userErrors": [
+                        {
+                            "field": ["transactions"],
+                            "message": "Refund amount exceeds what was paid",
+                        }
+                    ],
+                }
+            }
+        )
+    ]
     with pytest.raises(ShopifyUserError, match="exceeds"):
         await harness.client(api_version="2026-01").create_refund(
-            order_id=ORDER_GID, lines=REFUND_LINES, transactions=REFUND_MONEY,
-            note=None, notify=True, idempotency_key="k",
+            order_id=ORDER_GID,
+            lines=REFUND_LINES,
+            transactions=REFUND_MONEY,
+            note=None,
+            notify=True,
+            idempotency_key="k",
         )
 
 

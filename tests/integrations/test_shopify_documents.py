@@ -95,8 +95,13 @@ def test_cost_estimate_follows_shopify_rules() -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("version", "directive"),
-    [("2025-01", False), ("2025-10", False), ("2026-01", True), ("2026-04", True),
-     ("unstable", True)],
+    [
+        ("2025-01", False),
+        ("2025-10", False),
+        ("2026-01", True),
+        ("2026-04", True),
+        ("unstable", True),
+    ],
 )
 async def test_refund_document_uses_idempotent_directive_from_2026_01(
     version: str, directive: bool

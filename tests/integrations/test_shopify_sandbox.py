@@ -88,10 +88,14 @@ class Traffic:
 
     def throttled_answers(self) -> int:
         return sum(
-            1 for _, body in self.answers
+            1
+            for _, body in self.answers
             if isinstance(body, dict)
-            and any(e.get("extensions", {}).get("code") == "THROTTLED"
-                    for e in body.get("errors") or [] if isinstance(e, dict))
+            and any(
+                e.get("extensions", {}).get("code") == "THROTTLED"
+                for e in body.get("errors") or []
+                if isinstance(e, dict)
+            )
         )
 
 
@@ -122,12 +126,20 @@ class Sandbox:
         values: dict[str, Any] = {
             "created_at": PLACED,
             "email": "jane@example.com",
-            "line_items": [LineItemSeed(variant=self.shirt, quantity=2),
-                           LineItemSeed(variant=self.scarf, quantity=1)],
+            "line_items": [
+                LineItemSeed(variant=self.shirt, quantity=2),
+                LineItemSeed(variant=self.scarf, quantity=1),
+            ],
             "customer": CustomerSeed("Jane", "Doe"),
-            "shipping_address": Address(first_name="Jane", last_name="Doe",
-                                        address1="1 Main St", city="Springfield",
-                                        province_code="OR", zip="97477", country_code="US"),
+            "shipping_address": Address(
+                first_name="Jane",
+                last_name="Doe",
+                address1="1 Main St",
+                city="Springfield",
+                province_code="OR",
+                zip="97477",
+                country_code="US",
+            ),
             "shipping_price": "4.95",
             "tags": ("protected",),
             "number": number,
@@ -147,8 +159,9 @@ def time() -> SharedClock:
 @pytest.fixture
 def world(time: SharedClock) -> ShopifyWorld:
     world = ShopifyWorld(monotonic=time.clock)
-    world.add_shop(DOMAIN, access_token=TOKEN, name="Maple & Moss", bucket_size=1000,
-                   restore_rate=50)
+    world.add_shop(
+        DOMAIN, access_token=TOKEN, name="Maple & Moss", bucket_size=1000, restore_rate=50
+    )
     return world
 
 
@@ -160,15 +173,26 @@ def base_url(world: ShopifyWorld) -> Iterator[str]:
 
 @pytest.fixture
 async def sandbox(world: ShopifyWorld, base_url: str, time: SharedClock) -> AsyncIterator[Sandbox]:
-    shirt = world.add_product(DOMAIN, title="Linen shirt", variants=[
-        VariantSeed(title="M", sku="LS-M", price="49.00", inventory=12, options=(("Size", "M"),)),
-    ]).variants[0]
-    scarf = world.add_product(DOMAIN, title="Wool scarf", variants=[
-        VariantSeed(title="Default Title", sku="WS", price="25.00", inventory=1),
-    ]).variants[0]
+    shirt = world.add_product(
+        DOMAIN,
+        title="Linen shirt",
+        variants=[
+            VariantSeed(
+                title="M", sku="LS-M", price="49.00", inventory=12, options=(("Size", "M"),)
+            ),
+        ],
+    ).variants[0]
+    scarf = world.add_product(
+        DOMAIN,
+        title="Wool scarf",
+        variants=[
+            VariantSeed(title="Default Title", sku="WS", price="25.00", inventory=1),
+        ],
+    ).variants[0]
     traffic = Traffic()
     hooks: dict[str, list[Callable[..., Any]]] = {
-        "request": [traffic.on_request], "response": [traffic.on_response],
+        "request": [traffic.on_request],
+        "response": [traffic.on_response],
     }
     async with httpx.AsyncClient(timeout=5.0, event_hooks=hooks) as http:
         yield Sandbox(world, base_url, http, time, traffic, shirt, scarf)
@@ -180,9 +204,15 @@ def replacement(sandbox: Sandbox, source_identifier: str, quantity: int = 1) -> 
         email="jane@example.com",
         currency="USD",
         lines=[NewOrderLine(sandbox.shirt.gid, quantity, Decimal("49.00"))],
-        shipping_address=NewAddress(first_name="Jane", last_name="Doe", address1="1 Main St",
-                                    city="Springfield", province_code="OR", zip="97477",
-                                    country_code="US"),
+        shipping_address=NewAddress(
+            first_name="Jane",
+            last_name="Doe",
+            address1="1 Main St",
+            city="Springfield",
+            province_code="OR",
+            zip="97477",
+            country_code="US",
+        ),
         note="Replacement for a lost parcel, paid by the protection service",
         tags=("reorder",),
     )
@@ -193,10 +223,16 @@ def replacement(sandbox: Sandbox, source_identifier: str, quantity: int = 1) -> 
 
 async def test_find_order_reads_the_whole_order(sandbox: Sandbox) -> None:
     placed = sandbox.place_order(number=1001)
-    sandbox.world.add_fulfillment(DOMAIN, placed.id, tracking_company="UPS",
-                                  tracking_number="1Z999", display_status="IN_TRANSIT")
-    sandbox.world.add_refund(DOMAIN, placed.id, line_items=[(placed.line_items[1].id, 1)],
-                             note="Scarf damaged")
+    sandbox.world.add_fulfillment(
+        DOMAIN,
+        placed.id,
+        tracking_company="UPS",
+        tracking_number="1Z999",
+        display_status="IN_TRANSIT",
+    )
+    sandbox.world.add_refund(
+        DOMAIN, placed.id, line_items=[(placed.line_items[1].id, 1)], note="Scarf damaged"
+    )
 
     order = await sandbox.client().find_order(name="#1001", email="JANE@example.com")
 
@@ -225,8 +261,9 @@ async def test_find_order_accepts_the_number_without_hash_and_checks_email(
 
 
 async def test_an_order_with_many_lines_comes_back_with_every_line(sandbox: Sandbox) -> None:
-    many = [LineItemSeed(variant=None, quantity=1, price="1.00", title=f"Item {n}")
-            for n in range(45)]
+    many = [
+        LineItemSeed(variant=None, quantity=1, price="1.00", title=f"Item {n}") for n in range(45)
+    ]
     placed = sandbox.place_order(line_items=many)
 
     order = await sandbox.client().get_order(order_id=placed.gid)
@@ -240,8 +277,7 @@ async def test_iter_orders_pages_through_every_matching_order(sandbox: Sandbox) 
     protected = [sandbox.place_order(created_at=PLACED + timedelta(hours=n)) for n in range(7)]
     sandbox.place_order(tags=("unprotected",))
 
-    found = [o.id async for o in sandbox.client().iter_orders(query="tag:protected",
-                                                               page_size=3)]
+    found = [o.id async for o in sandbox.client().iter_orders(query="tag:protected", page_size=3)]
 
     assert found == [o.gid for o in protected]
     pages = [b for b in sandbox.traffic.sent if b["operationName"] == "Orders"]
@@ -331,9 +367,14 @@ async def test_timeouts_are_retried(sandbox: Sandbox) -> None:
     sandbox.time.on_sleep.append(lambda: setattr(faults, "latency", 0.0))
     async with httpx.AsyncClient(timeout=0.25) as impatient:
         client = ShopifyClient(
-            impatient, shop_domain=DOMAIN, access_token=TOKEN, api_version="2025-04",
+            impatient,
+            shop_domain=DOMAIN,
+            access_token=TOKEN,
+            api_version="2025-04",
             endpoint=f"{sandbox.base_url}/{{shop}}/admin/api/{{version}}/graphql.json",
-            sleep=sandbox.time.sleep, clock=sandbox.time.clock, rng=lambda: 0.5,
+            sleep=sandbox.time.sleep,
+            clock=sandbox.time.clock,
+            rng=lambda: 0.5,
         )
         assert (await client.shop()).name == "Maple & Moss"
     # the first attempt timed out and was retried after the first backoff step
@@ -410,9 +451,7 @@ async def refund_scarf(sandbox: Sandbox, client: ShopifyClient, order: SandboxOr
 
 
 @pytest.mark.parametrize("version", ["2025-04", "2026-01"])
-async def test_refund_returns_money_to_the_original_payment(
-    sandbox: Sandbox, version: str
-) -> None:
+async def test_refund_returns_money_to_the_original_payment(sandbox: Sandbox, version: str) -> None:
     placed = sandbox.place_order()
     refund = await refund_scarf(sandbox, sandbox.client(api_version=version), placed)
 
@@ -423,9 +462,7 @@ async def test_refund_returns_money_to_the_original_payment(
 
 
 @pytest.mark.parametrize("version", ["2025-04", "2026-01"])
-async def test_lost_refund_answer_leaves_exactly_one_refund(
-    sandbox: Sandbox, version: str
-) -> None:
+async def test_lost_refund_answer_leaves_exactly_one_refund(sandbox: Sandbox, version: str) -> None:
     placed = sandbox.place_order()
     sandbox.world.faults(DOMAIN).drop_after_mutation(times=1)
 

@@ -23,9 +23,17 @@ OTHER_DOMAIN = "fern-and-finch.myshopify.com"
 OTHER_TOKEN = "shpat_fern_test"
 VERSION = "2025-04"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-JANE = Address(first_name="Jane", last_name="Doe", address1="1 Elm St", city="Boston",
-               province="Massachusetts", province_code="MA", zip="02101",
-               country="United States", country_code="US")
+JANE = Address(
+    first_name="Jane",
+    last_name="Doe",
+    address1="1 Elm St",
+    city="Boston",
+    province="Massachusetts",
+    province_code="MA",
+    zip="02101",
+    country="United States",
+    country_code="US",
+)
 
 
 class FakeClock:
@@ -45,18 +53,32 @@ class Catalogue:
     """The products of the seeded shop."""
 
     def __init__(self, world: ShopifyWorld) -> None:
-        self.shirt = world.add_product(DOMAIN, title="Linen shirt", variants=[
-            VariantSeed(title="M", sku="LS-M", price="49.00", inventory=5,
-                        options=(("Size", "M"),)),
-            VariantSeed(title="L", sku="LS-L", price="49.00", inventory=1,
-                        options=(("Size", "L"),)),
-        ])
-        self.mug = world.add_product(DOMAIN, title="Stoneware mug", variants=[
-            VariantSeed(sku="MUG", price="18.50", inventory=0, inventory_policy="CONTINUE"),
-        ])
-        self.card = world.add_product(DOMAIN, title="Gift wrap", variants=[
-            VariantSeed(sku="WRAP", price="4.00", tracked=False),
-        ])
+        self.shirt = world.add_product(
+            DOMAIN,
+            title="Linen shirt",
+            variants=[
+                VariantSeed(
+                    title="M", sku="LS-M", price="49.00", inventory=5, options=(("Size", "M"),)
+                ),
+                VariantSeed(
+                    title="L", sku="LS-L", price="49.00", inventory=1, options=(("Size", "L"),)
+                ),
+            ],
+        )
+        self.mug = world.add_product(
+            DOMAIN,
+            title="Stoneware mug",
+            variants=[
+                VariantSeed(sku="MUG", price="18.50", inventory=0, inventory_policy="CONTINUE"),
+            ],
+        )
+        self.card = world.add_product(
+            DOMAIN,
+            title="Gift wrap",
+            variants=[
+                VariantSeed(sku="WRAP", price="4.00", tracked=False),
+            ],
+        )
 
     @staticmethod
     def variant_gid(product: Product, index: int = 0) -> str:
@@ -67,8 +89,13 @@ def seeded_world(
     *, clock: FakeClock | None = None, bucket_size: float = 1000, restore_rate: float = 100
 ) -> tuple[ShopifyWorld, Catalogue]:
     world = ShopifyWorld(now=lambda: NOW, monotonic=clock or FakeClock())
-    world.add_shop(DOMAIN, access_token=TOKEN, name="Maple & Moss",
-                   bucket_size=bucket_size, restore_rate=restore_rate)
+    world.add_shop(
+        DOMAIN,
+        access_token=TOKEN,
+        name="Maple & Moss",
+        bucket_size=bucket_size,
+        restore_rate=restore_rate,
+    )
     world.add_shop(OTHER_DOMAIN, access_token=OTHER_TOKEN, name="Fern & Finch", currency="CAD")
     return world, Catalogue(world)
 

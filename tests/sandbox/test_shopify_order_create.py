@@ -47,18 +47,30 @@ def reorder(catalogue: Catalogue, quantity: int = 1, variant_index: int = 0) -> 
         "tags": ["reorder", "shipping-protection"],
         "sourceIdentifier": "reorder-request-17",
         "currency": "USD",
-        "shippingAddress": {"firstName": "Jane", "lastName": "Doe", "address1": "1 Elm St",
-                            "city": "Boston", "provinceCode": "MA", "zip": "02101",
-                            "countryCode": "US"},
-        "lineItems": [{
-            "variantId": variant.gid,
-            "quantity": quantity,
-            "priceSet": {"shopMoney": {"amount": str(variant.price), "currencyCode": "USD"}},
-        }],
-        "transactions": [{
-            "kind": "SALE", "status": "SUCCESS", "gateway": "shipping-protection",
-            "amountSet": {"shopMoney": {"amount": amount, "currencyCode": "USD"}},
-        }],
+        "shippingAddress": {
+            "firstName": "Jane",
+            "lastName": "Doe",
+            "address1": "1 Elm St",
+            "city": "Boston",
+            "provinceCode": "MA",
+            "zip": "02101",
+            "countryCode": "US",
+        },
+        "lineItems": [
+            {
+                "variantId": variant.gid,
+                "quantity": quantity,
+                "priceSet": {"shopMoney": {"amount": str(variant.price), "currencyCode": "USD"}},
+            }
+        ],
+        "transactions": [
+            {
+                "kind": "SALE",
+                "status": "SUCCESS",
+                "gateway": "shipping-protection",
+                "amountSet": {"shopMoney": {"amount": amount, "currencyCode": "USD"}},
+            }
+        ],
     }
 
 
@@ -82,14 +94,22 @@ async def test_a_paid_reorder_is_created_as_asked() -> None:
     assert order["tags"] == ["reorder", "shipping-protection"]
     assert order["sourceIdentifier"] == "reorder-request-17"
     assert order["totalPriceSet"]["shopMoney"] == {"amount": "98.00", "currencyCode": "USD"}
-    assert order["shippingAddress"] == {"name": "Jane Doe", "city": "Boston",
-                                        "countryCodeV2": "US", "country": "United States"}
+    assert order["shippingAddress"] == {
+        "name": "Jane Doe",
+        "city": "Boston",
+        "countryCodeV2": "US",
+        "country": "United States",
+    }
     assert order["customer"] == {"email": "jane@example.com", "firstName": "Jane"}
     assert order["lineItems"]["nodes"][0]["sku"] == "LS-M"
-    assert order["transactions"] == [{
-        "kind": "SALE", "status": "SUCCESS", "gateway": "shipping-protection",
-        "amountSet": {"shopMoney": {"amount": "98.00"}},
-    }]
+    assert order["transactions"] == [
+        {
+            "kind": "SALE",
+            "status": "SUCCESS",
+            "gateway": "shipping-protection",
+            "amountSet": {"shopMoney": {"amount": "98.00"}},
+        }
+    ]
     assert world.orders(DOMAIN)[0].source_identifier == "reorder-request-17"
 
 
@@ -98,8 +118,10 @@ async def test_the_created_order_is_found_by_its_source_identifier() -> None:
     await create(world, reorder(catalogue))
     async with admin_client(world) as client:
         data = await graphql_data(
-            client, 'query { orders(first: 5, query: "source_identifier:reorder-request-17") '
-                    "{ nodes { name } } }")
+            client,
+            'query { orders(first: 5, query: "source_identifier:reorder-request-17") '
+            "{ nodes { name } } }",
+        )
     assert data["orders"]["nodes"] == [{"name": "#1001"}]
 
 
@@ -115,8 +137,9 @@ async def test_a_given_price_overrides_the_variant_price() -> None:
 
 async def test_bypass_leaves_stock_alone() -> None:
     world, catalogue = seeded_world()
-    result = await create(world, reorder(catalogue, quantity=3, variant_index=1),
-                          {"inventoryBehaviour": "BYPASS"})
+    result = await create(
+        world, reorder(catalogue, quantity=3, variant_index=1), {"inventoryBehaviour": "BYPASS"}
+    )
     assert result["userErrors"] == []
     assert catalogue.shirt.variants[1].inventory_quantity == 1
 
@@ -129,16 +152,20 @@ async def test_bypass_is_the_default() -> None:
 
 async def test_decrement_ignoring_policy_takes_stock_even_below_zero() -> None:
     world, catalogue = seeded_world()
-    result = await create(world, reorder(catalogue, quantity=3, variant_index=1),
-                          {"inventoryBehaviour": "DECREMENT_IGNORING_POLICY"})
+    result = await create(
+        world,
+        reorder(catalogue, quantity=3, variant_index=1),
+        {"inventoryBehaviour": "DECREMENT_IGNORING_POLICY"},
+    )
     assert result["userErrors"] == []
     assert catalogue.shirt.variants[1].inventory_quantity == -2
 
 
 async def test_decrement_obeying_policy_takes_stock_when_there_is_enough() -> None:
     world, catalogue = seeded_world()
-    result = await create(world, reorder(catalogue, quantity=2),
-                          {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY"})
+    result = await create(
+        world, reorder(catalogue, quantity=2), {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY"}
+    )
     assert result["userErrors"] == []
     assert catalogue.shirt.variants[0].inventory_quantity == 3
 
@@ -147,8 +174,11 @@ async def test_decrement_obeying_policy_fails_when_stock_is_short_and_creates_no
     world, catalogue = seeded_world()
     events: list[str] = []
     world.subscribe(lambda shop, topic, payload: events.append(topic))
-    result = await create(world, reorder(catalogue, quantity=2, variant_index=1),
-                          {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY", "sendReceipt": True})
+    result = await create(
+        world,
+        reorder(catalogue, quantity=2, variant_index=1),
+        {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY", "sendReceipt": True},
+    )
     assert result["order"] is None
     assert [e["code"] for e in result["userErrors"]] == ["INVENTORY_CLAIM_FAILED"]
     assert world.orders(DOMAIN) == []

@@ -39,12 +39,15 @@ def seed_orders(world: ShopifyWorld, catalogue: Catalogue) -> None:
     #1003 jane again (Nov 2 01:30 UTC = Nov 1 evening in New York)."""
     add_jane_order(world, catalogue)
     world.add_order(
-        DOMAIN, created_at=datetime(2026, 10, 20, 9, tzinfo=UTC), email="Sam@Example.com",
-        customer=CustomerSeed("Sam", "Ng"), tags=("wholesale", "VIP"), source_identifier="r-42",
+        DOMAIN,
+        created_at=datetime(2026, 10, 20, 9, tzinfo=UTC),
+        email="Sam@Example.com",
+        customer=CustomerSeed("Sam", "Ng"),
+        tags=("wholesale", "VIP"),
+        source_identifier="r-42",
         line_items=[LineItemSeed(variant=catalogue.mug.variants[0], quantity=3)],
     )
-    add_jane_order(world, catalogue, created_at=datetime(2026, 11, 2, 1, 30, tzinfo=UTC),
-                   tags=())
+    add_jane_order(world, catalogue, created_at=datetime(2026, 11, 2, 1, 30, tzinfo=UTC), tags=())
 
 
 async def names(world: ShopifyWorld, query: str, **variables: Any) -> list[str]:
@@ -93,8 +96,7 @@ async def test_search_terms(world: ShopifyWorld, query: str, expected: list[str]
 
 async def test_an_unknown_field_is_ignored_with_a_warning(world: ShopifyWorld) -> None:
     async with admin_client(world) as client:
-        response = await post_graphql(client, SEARCH, {"query": "colour:red name:1001",
-                                                       "first": 5})
+        response = await post_graphql(client, SEARCH, {"query": "colour:red name:1001", "first": 5})
     payload = response.json()
     assert [e["node"]["name"] for e in payload["data"]["orders"]["edges"]] == ["#1001"]
     warnings = payload["extensions"]["search"][0]["warnings"]
@@ -103,8 +105,9 @@ async def test_an_unknown_field_is_ignored_with_a_warning(world: ShopifyWorld) -
 
 async def test_orders_of_another_shop_are_invisible(world: ShopifyWorld) -> None:
     async with admin_client(world) as client:
-        data = await graphql_data(client, SEARCH, {"first": 10}, domain=OTHER_DOMAIN,
-                                  token=OTHER_TOKEN)
+        data = await graphql_data(
+            client, SEARCH, {"first": 10}, domain=OTHER_DOMAIN, token=OTHER_TOKEN
+        )
     assert data["orders"]["edges"] == []
 
 
@@ -160,8 +163,13 @@ async def test_paging_backward_with_last_and_before(many_orders: ShopifyWorld) -
 async def test_sort_key_and_reverse(many_orders: ShopifyWorld) -> None:
     result = await page(many_orders, first=3, sortKey="CREATED_AT", reverse=True)
     assert page_names(result) == ["#1011", "#1010", "#1009"]
-    following = await page(many_orders, first=3, sortKey="CREATED_AT", reverse=True,
-                           after=result["pageInfo"]["endCursor"])
+    following = await page(
+        many_orders,
+        first=3,
+        sortKey="CREATED_AT",
+        reverse=True,
+        after=result["pageInfo"]["endCursor"],
+    )
     assert page_names(following) == ["#1008", "#1007", "#1006"]
 
 
@@ -231,9 +239,15 @@ query One($id: ID!) {
 async def test_order_by_id_has_the_fields_the_portal_reads() -> None:
     world, catalogue = seeded_world()
     order = add_jane_order(world, catalogue, note="Leave at door", source_identifier="src-1")
-    world.add_fulfillment(DOMAIN, order.id, tracking_company="UPS", tracking_number="1Z999",
-                          tracking_url="https://ups.example/1Z999", display_status="DELIVERED",
-                          delivered_at=datetime(2026, 10, 8, tzinfo=UTC))
+    world.add_fulfillment(
+        DOMAIN,
+        order.id,
+        tracking_company="UPS",
+        tracking_number="1Z999",
+        tracking_url="https://ups.example/1Z999",
+        display_status="DELIVERED",
+        delivered_at=datetime(2026, 10, 8, tzinfo=UTC),
+    )
     async with admin_client(world) as client:
         found = (await graphql_data(client, ORDER, {"id": order.gid}))["order"]
     assert found["name"] == "#1001" and found["legacyResourceId"] == str(order.id)
@@ -261,7 +275,9 @@ async def test_order_by_id_has_the_fields_the_portal_reads() -> None:
     }
     sale = found["transactions"][0]
     assert (sale["kind"], sale["status"], sale["amountSet"]["shopMoney"]["amount"]) == (
-        "SALE", "SUCCESS", "116.45"
+        "SALE",
+        "SUCCESS",
+        "116.45",
     )
 
 
@@ -269,8 +285,9 @@ async def test_an_order_of_another_shop_is_null() -> None:
     world, catalogue = seeded_world()
     order = add_jane_order(world, catalogue)
     async with admin_client(world) as client:
-        data = await graphql_data(client, ORDER, {"id": order.gid}, domain=OTHER_DOMAIN,
-                                  token=OTHER_TOKEN)
+        data = await graphql_data(
+            client, ORDER, {"id": order.gid}, domain=OTHER_DOMAIN, token=OTHER_TOKEN
+        )
     assert data["order"] is None
 
 
@@ -301,22 +318,30 @@ query Nodes($ids: [ID!]!, $one: ID!) {
 async def test_node_and_nodes_resolve_variants_orders_and_products() -> None:
     world, catalogue = seeded_world()
     order = add_jane_order(world, catalogue)
-    ids = [catalogue.shirt.variants[1].gid, order.gid, catalogue.mug.gid,
-           "gid://shopify/Order/999999"]
+    ids = [
+        catalogue.shirt.variants[1].gid,
+        order.gid,
+        catalogue.mug.gid,
+        "gid://shopify/Order/999999",
+    ]
     async with admin_client(world) as client:
         data = await graphql_data(client, NODES, {"ids": ids, "one": catalogue.mug.variants[0].gid})
     assert data["node"] == {"id": catalogue.mug.variants[0].gid, "sku": "MUG"}
     variant, found_order, product, missing = data["nodes"]
     assert variant["displayName"] == "Linen shirt - L"
     assert (variant["price"], variant["inventoryQuantity"], variant["availableForSale"]) == (
-        "49.00", 1, True
+        "49.00",
+        1,
+        True,
     )
     assert variant["selectedOptions"] == [{"name": "Size", "value": "L"}]
     assert variant["product"]["handle"] == "linen-shirt"
     levels = variant["inventoryItem"]["inventoryLevels"]["nodes"]
     assert levels[0]["location"]["name"] == "Main warehouse"
-    assert levels[0]["quantities"] == [{"name": "available", "quantity": 1},
-                                       {"name": "on_hand", "quantity": 1}]
+    assert levels[0]["quantities"] == [
+        {"name": "available", "quantity": 1},
+        {"name": "on_hand", "quantity": 1},
+    ]
     assert found_order == {"__typename": "Order", "name": "#1001"}
     assert product == {"__typename": "Product", "title": "Stoneware mug"}
     assert missing is None
@@ -325,8 +350,15 @@ async def test_node_and_nodes_resolve_variants_orders_and_products() -> None:
 async def test_shop_describes_itself() -> None:
     world, _ = seeded_world()
     async with admin_client(world) as client:
-        data = await graphql_data(client, "{ shop { name myshopifyDomain currencyCode "
-                                          "ianaTimezone } }", domain=OTHER_DOMAIN,
-                                  token=OTHER_TOKEN)
-    assert data["shop"] == {"name": "Fern & Finch", "myshopifyDomain": OTHER_DOMAIN,
-                            "currencyCode": "CAD", "ianaTimezone": "America/New_York"}
+        data = await graphql_data(
+            client,
+            "{ shop { name myshopifyDomain currencyCode ianaTimezone } }",
+            domain=OTHER_DOMAIN,
+            token=OTHER_TOKEN,
+        )
+    assert data["shop"] == {
+        "name": "Fern & Finch",
+        "myshopifyDomain": OTHER_DOMAIN,
+        "currencyCode": "CAD",
+        "ianaTimezone": "America/New_York",
+    }

@@ -80,10 +80,22 @@ def refund_input(
         "orderId": order.gid,
         "notify": True,
         "note": "Parcel lost in transit",
-        "refundLineItems": [{"lineItemId": order.line_items[0].gid, "quantity": quantity,
-                             "restockType": "NO_RESTOCK"}],
-        "transactions": [{"orderId": order.gid, "parentId": sale.gid, "gateway": sale.gateway,
-                          "kind": "REFUND", "amount": amount}],
+        "refundLineItems": [
+            {
+                "lineItemId": order.line_items[0].gid,
+                "quantity": quantity,
+                "restockType": "NO_RESTOCK",
+            }
+        ],
+        "transactions": [
+            {
+                "orderId": order.gid,
+                "parentId": sale.gid,
+                "gateway": sale.gateway,
+                "kind": "REFUND",
+                "amount": amount,
+            }
+        ],
         **extra,
     }
 
@@ -119,11 +131,15 @@ async def test_a_refund_returns_money_to_the_original_payment() -> None:
     assert created["note"] == "Parcel lost in transit"
     [line] = created["refundLineItems"]["nodes"]
     assert (line["quantity"], line["restockType"], amount(line["subtotalSet"])) == (
-        1, "NO_RESTOCK", "46.50"
+        1,
+        "NO_RESTOCK",
+        "46.50",
     )
     [money] = created["transactions"]["nodes"]
     assert (money["kind"], money["status"], money["gateway"]) == (
-        "REFUND", "SUCCESS", "shopify_payments"
+        "REFUND",
+        "SUCCESS",
+        "shopify_payments",
     )
     assert money["parentTransaction"]["id"] == order.transactions[0].gid
 
@@ -241,8 +257,9 @@ async def idempotent_refund(
     world: ShopifyWorld, data: dict[str, Any], key: str, version: str = "2026-01"
 ) -> dict[str, Any]:
     async with admin_client(world) as client:
-        response = await post_graphql(client, IDEMPOTENT_REFUND, {"input": data, "key": key},
-                                      version=version)
+        response = await post_graphql(
+            client, IDEMPOTENT_REFUND, {"input": data, "key": key}, version=version
+        )
     payload: dict[str, Any] = response.json()
     return payload
 
@@ -285,12 +302,14 @@ async def test_the_directive_is_unknown_before_2026_01() -> None:
 async def test_the_directive_is_required_from_2026_04() -> None:
     world, order = paid_order()
     async with admin_client(world) as client:
-        response = await post_graphql(client, REFUND, {"input": refund_input(order)},
-                                      version="2026-04")
+        response = await post_graphql(
+            client, REFUND, {"input": refund_input(order)}, version="2026-04"
+        )
     assert response.json()["errors"][0]["path"] == ["refundCreate"]
     assert order.refunds == []
     assert (await idempotent_refund(world, refund_input(order), "k", "2026-04"))["data"][
-        "refundCreate"]["userErrors"] == []
+        "refundCreate"
+    ]["userErrors"] == []
 
 
 # --- suggestedRefund ---------------------------------------------------------------------------
@@ -344,12 +363,23 @@ async def test_the_suggestion_is_accepted_by_refund_create() -> None:
     lines = [{"lineItemId": order.line_items[0].gid, "quantity": 2}]
     suggestion = await suggest(world, order, lines=lines, shipping=True)
     transactions = [
-        {"orderId": order.gid, "parentId": t["parentTransaction"]["id"], "gateway": t["gateway"],
-         "kind": "REFUND", "amount": amount(t["amountSet"])}
+        {
+            "orderId": order.gid,
+            "parentId": t["parentTransaction"]["id"],
+            "gateway": t["gateway"],
+            "kind": "REFUND",
+            "amount": amount(t["amountSet"]),
+        }
         for t in suggestion["suggestedTransactions"]
     ]
-    result = await refund(world, {"orderId": order.gid, "refundLineItems": lines,
-                                  "shipping": {"fullRefund": True},
-                                  "transactions": transactions})
+    result = await refund(
+        world,
+        {
+            "orderId": order.gid,
+            "refundLineItems": lines,
+            "shipping": {"fullRefund": True},
+            "transactions": transactions,
+        },
+    )
     assert result["userErrors"] == []
     assert amount(result["refund"]["totalRefundedSet"]) == "97.95"

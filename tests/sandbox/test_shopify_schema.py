@@ -54,8 +54,9 @@ def _compare(name: str, ours: Any, theirs: Any) -> list[str]:
         return [f"enum value {name}.{v} is not real" for v in ours.values if v not in theirs.values]
     if isinstance(ours, GraphQLUnionType):
         real_members = {t.name for t in theirs.types}
-        return [f"{name} member {t.name} is not real" for t in ours.types
-                if t.name not in real_members]
+        return [
+            f"{name} member {t.name} is not real" for t in ours.types if t.name not in real_members
+        ]
     return []
 
 
@@ -81,8 +82,10 @@ def _compare_args(where: str, ours: dict[str, Any], theirs: dict[str, Any]) -> l
         elif str(arg.type) != str(real.type):
             problems.append(f"{where}({arg_name}:) is {arg.type}, really {real.type}")
         elif real.default_value is not Undefined and arg.default_value != real.default_value:
-            problems.append(f"{where}({arg_name}:) defaults to {arg.default_value!r}, "
-                            f"really {real.default_value!r}")
+            problems.append(
+                f"{where}({arg_name}:) defaults to {arg.default_value!r}, "
+                f"really {real.default_value!r}"
+            )
     return problems
 
 
@@ -92,8 +95,9 @@ def _compare_input_fields(name: str, ours: Any, theirs: Any) -> list[str]:
 
 def _compare_interfaces(name: str, ours: Any, theirs: Any) -> list[str]:
     real = {i.name for i in theirs.interfaces}
-    return [f"{name} implements {i.name}, really not" for i in ours.interfaces
-            if i.name not in real]
+    return [
+        f"{name} implements {i.name}, really not" for i in ours.interfaces if i.name not in real
+    ]
 
 
 @pytest.mark.parametrize("version", ["2025-04", "2025-01"])
@@ -123,7 +127,8 @@ def test_the_comparison_notices_a_field_that_is_not_real() -> None:
 def differences_for(schema: GraphQLSchema, real: GraphQLSchema) -> list[str]:
     return [
         problem
-        for name, ours in schema.type_map.items() if name not in BUILT_IN
+        for name, ours in schema.type_map.items()
+        if name not in BUILT_IN
         for problem in _compare(name, ours, real.type_map[name])
     ]
 
@@ -145,6 +150,9 @@ def test_a_document_valid_for_the_sandbox_is_valid_for_shopify() -> None:
 
 
 def test_the_idempotent_directive_exists_from_2026_01() -> None:
-    with_directive = {v for v in SUPPORTED_VERSIONS
-                      if schema_for_version(v).get_directive("idempotent") is not None}
+    with_directive = {
+        v
+        for v in SUPPORTED_VERSIONS
+        if schema_for_version(v).get_directive("idempotent") is not None
+    }
     assert with_directive == {"2026-01", "2026-04"}

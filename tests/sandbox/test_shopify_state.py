@@ -51,10 +51,14 @@ def test_a_pending_order_has_no_payment_and_explicit_transactions_are_kept() -> 
     world, catalogue = seeded_world()
     pending = add_jane_order(world, catalogue, financial_status="PENDING")
     assert pending.transactions == []
-    split = add_jane_order(world, catalogue, transactions=[
-        TransactionSeed(amount="100.00", gateway="shopify_payments"),
-        TransactionSeed(amount="16.45", gateway="gift_card"),
-    ])
+    split = add_jane_order(
+        world,
+        catalogue,
+        transactions=[
+            TransactionSeed(amount="100.00", gateway="shopify_payments"),
+            TransactionSeed(amount="16.45", gateway="gift_card"),
+        ],
+    )
     assert [t.gateway for t in split.transactions] == ["shopify_payments", "gift_card"]
 
 
@@ -69,9 +73,13 @@ def test_seeded_orders_leave_stock_unless_asked() -> None:
 def test_stock_split_across_locations() -> None:
     world, _ = seeded_world()
     world.add_location(DOMAIN, "Overflow")
-    product = world.add_product(DOMAIN, title="Candle", variants=[
-        VariantSeed(price="12.00", inventory_by_location={"Main warehouse": 1, "Overflow": 4}),
-    ])
+    product = world.add_product(
+        DOMAIN,
+        title="Candle",
+        variants=[
+            VariantSeed(price="12.00", inventory_by_location={"Main warehouse": 1, "Overflow": 4}),
+        ],
+    )
     variant = product.variants[0]
     assert variant.inventory_quantity == 5
     world.take_stock(world.shop(DOMAIN), variant.id, 3)
@@ -93,8 +101,9 @@ def test_fulfillment_marks_the_lines_shipped() -> None:
 def test_add_refund_uses_the_suggested_amounts() -> None:
     world, catalogue = seeded_world()
     order = add_jane_order(world, catalogue)
-    refund = world.add_refund(DOMAIN, order.id, line_items=[(order.line_items[0].id, 2)],
-                              shipping="4.95", created_at=NOW)
+    refund = world.add_refund(
+        DOMAIN, order.id, line_items=[(order.line_items[0].id, 2)], shipping="4.95", created_at=NOW
+    )
     assert refund.total_refunded == Decimal("97.95")
     assert refund.transactions[0].parent_id == order.transactions[0].id
     assert order.financial_status == "PARTIALLY_REFUNDED"
@@ -111,7 +120,8 @@ def test_cancel_order_and_the_observer_hook() -> None:
     unsubscribe()
     add_jane_order(world, catalogue)
     assert [(shop, topic) for shop, topic, _ in events] == [
-        (DOMAIN, "orders/create"), (DOMAIN, "orders/cancelled")
+        (DOMAIN, "orders/create"),
+        (DOMAIN, "orders/cancelled"),
     ]
     assert events[1][2]["cancel_reason"] == "fraud"
     assert order.cancelled_at == NOW and order.closed_at == NOW
@@ -128,8 +138,7 @@ def test_unknown_records_are_reported() -> None:
 
 def test_orders_created_from_many_threads_get_distinct_numbers() -> None:
     world, catalogue = seeded_world()
-    threads = [threading.Thread(target=add_jane_order, args=(world, catalogue))
-               for _ in range(20)]
+    threads = [threading.Thread(target=add_jane_order, args=(world, catalogue)) for _ in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:

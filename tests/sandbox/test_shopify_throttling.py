@@ -44,8 +44,10 @@ async def answer(world: ShopifyWorld, query: str, **kw: Any) -> dict[str, Any]:
         ("{ shop { name currencyCode } }", 1),
         (TEN_ORDERS, 12),
         (ORDERS_WITH_LINES, 2 + 10 * (1 + 2 + 5 * 1)),
-        ("{ o: orders(first: 3) { pageInfo { hasNextPage } nodes { customer { id } } } }",
-         2 + 3 * 2),
+        (
+            "{ o: orders(first: 3) { pageInfo { hasNextPage } nodes { customer { id } } } }",
+            2 + 3 * 2,
+        ),
     ],
 )
 async def test_requested_cost_follows_the_document(query: str, requested: int) -> None:
@@ -61,13 +63,15 @@ async def test_actual_cost_counts_what_came_back_and_the_difference_is_refunded(
     cost = (await answer(world, TEN_ORDERS))["extensions"]["cost"]
     assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (12, 3)
     assert cost["throttleStatus"] == {
-        "maximumAvailable": 1000.0, "currentlyAvailable": 997, "restoreRate": 100.0
+        "maximumAvailable": 1000.0,
+        "currentlyAvailable": 997,
+        "restoreRate": 100.0,
     }
 
 
 async def test_mutations_cost_ten() -> None:
     world, _ = seeded_world()
-    query = 'mutation { orderCreate(order: {lineItems: []}) { userErrors { message } } }'
+    query = "mutation { orderCreate(order: {lineItems: []}) { userErrors { message } } }"
     cost = (await answer(world, query))["extensions"]["cost"]
     assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (10, 10)
 
@@ -79,27 +83,38 @@ async def test_throttled_answer_has_shopifys_exact_shape() -> None:
     world.bucket(DOMAIN).drain(10)  # 8 left: not enough for 12
     payload = await answer(world, TEN_ORDERS)
     assert payload == {
-        "errors": [{
-            "message": "Throttled",
-            "extensions": {"code": "THROTTLED",
-                           "documentation": "https://shopify.dev/api/usage/rate-limits"},
-        }],
-        "extensions": {"cost": {
-            "requestedQueryCost": 12,
-            "actualQueryCost": None,
-            "throttleStatus": {"maximumAvailable": 20.0, "currentlyAvailable": 8,
-                               "restoreRate": 5.0},
-        }},
+        "errors": [
+            {
+                "message": "Throttled",
+                "extensions": {
+                    "code": "THROTTLED",
+                    "documentation": "https://shopify.dev/api/usage/rate-limits",
+                },
+            }
+        ],
+        "extensions": {
+            "cost": {
+                "requestedQueryCost": 12,
+                "actualQueryCost": None,
+                "throttleStatus": {
+                    "maximumAvailable": 20.0,
+                    "currentlyAvailable": 8,
+                    "restoreRate": 5.0,
+                },
+            }
+        },
     }
 
 
 async def test_a_throttled_request_is_not_executed() -> None:
     world, catalogue = seeded_world(bucket_size=20, restore_rate=5)
     world.bucket(DOMAIN).drain()
-    variables = {"order": {"lineItems": [{"variantId": catalogue.mug.variants[0].gid,
-                                          "quantity": 1}]}}
-    query = ("mutation($order: OrderCreateOrderInput!) { orderCreate(order: $order) "
-             "{ order { id } } }")
+    variables = {
+        "order": {"lineItems": [{"variantId": catalogue.mug.variants[0].gid, "quantity": 1}]}
+    }
+    query = (
+        "mutation($order: OrderCreateOrderInput!) { orderCreate(order: $order) { order { id } } }"
+    )
     payload = await answer(world, query, variables=variables)
     assert payload["errors"][0]["extensions"]["code"] == "THROTTLED"
     assert world.orders(DOMAIN) == []

@@ -33,15 +33,21 @@ mutation Create($order: OrderCreateOrderInput!) {
 @pytest.fixture
 def sandbox() -> Iterator[tuple[ShopifyWorld, Catalogue, httpx.Client]]:
     world, catalogue = seeded_world()
-    with serve(create_shopify_sandbox(world)) as base_url, httpx.Client(
-        base_url=base_url, timeout=5
-    ) as client:
+    with (
+        serve(create_shopify_sandbox(world)) as base_url,
+        httpx.Client(base_url=base_url, timeout=5) as client,
+    ):
         yield world, catalogue, client
 
 
 def post(
-    client: httpx.Client, query: str = SHOP_QUERY, *, token: str | None = TOKEN,
-    domain: str = DOMAIN, version: str = "2025-04", variables: dict[str, object] | None = None,
+    client: httpx.Client,
+    query: str = SHOP_QUERY,
+    *,
+    token: str | None = TOKEN,
+    domain: str = DOMAIN,
+    version: str = "2025-04",
+    variables: dict[str, object] | None = None,
 ) -> httpx.Response:
     headers = {"X-Shopify-Access-Token": token} if token is not None else {}
     body = {"query": query, "variables": variables or {}}
@@ -49,11 +55,13 @@ def post(
 
 
 def order_input(catalogue: Catalogue, source_identifier: str) -> dict[str, object]:
-    return {"order": {
-        "email": "jane@example.com",
-        "sourceIdentifier": source_identifier,
-        "lineItems": [{"variantId": catalogue.shirt.variants[0].gid, "quantity": 1}],
-    }}
+    return {
+        "order": {
+            "email": "jane@example.com",
+            "sourceIdentifier": source_identifier,
+            "lineItems": [{"variantId": catalogue.shirt.variants[0].gid, "quantity": 1}],
+        }
+    }
 
 
 # --- routing and authentication ----------------------------------------------------------------
@@ -234,7 +242,8 @@ async def test_a_dropped_response_is_a_transport_error_without_sockets_too() -> 
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:
         with pytest.raises(httpx.RemoteProtocolError):
             await client.post(
-                graphql_path(), headers={"X-Shopify-Access-Token": TOKEN},
+                graphql_path(),
+                headers={"X-Shopify-Access-Token": TOKEN},
                 json={"query": CREATE_ORDER, "variables": order_input(catalogue, "r-asgi")},
             )
     assert [o.source_identifier for o in world.orders(DOMAIN)] == ["r-asgi"]

@@ -384,9 +384,7 @@ class ShopifyClient:
         Returns the data, the page size used and the cap for the next page.
         """
         while True:
-            size = self._ledger.largest_size(
-                document.name, document.ast, variables_for, wanted=cap
-            )
+            size = self._ledger.largest_size(document.name, document.ast, variables_for, wanted=cap)
             try:
                 return await self._send(document, variables_for(size)), size, cap
             except QueryCostExceeded:
@@ -583,8 +581,12 @@ def _order_create_variables(order: NewOrder) -> dict[str, Any]:
     }
     if order.total > 0:
         new["transactions"] = [
-            {"kind": "SALE", "status": "SUCCESS", "gateway": order.gateway,
-             "amountSet": money_bag(order.total)}
+            {
+                "kind": "SALE",
+                "status": "SUCCESS",
+                "gateway": order.gateway,
+                "amountSet": money_bag(order.total),
+            }
         ]
     optional = {"email": order.email, "note": order.note}
     new.update({k: v for k, v in optional.items() if v is not None})

@@ -350,4 +350,3 @@ class RefundTransaction:
             gateway=suggested.gateway,
             amount=suggested.amount.amount,
         )
-

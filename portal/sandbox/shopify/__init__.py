@@ -1,9 +1,9 @@
 """A faithful, stateful stand-in for Shopify's Admin GraphQL API.
 
-    world = ShopifyWorld()                       # see state.py for the seeding API
-    world.add_shop("maple-and-moss.myshopify.com", access_token="shpat_demo")
-    app = create_shopify_sandbox(world)          # POST /{shop}/admin/api/{version}/graphql.json
-    world.faults(domain).fail_next(status=503)   # see faults.py
+world = ShopifyWorld()                       # see state.py for the seeding API
+world.add_shop("maple-and-moss.myshopify.com", access_token="shpat_demo")
+app = create_shopify_sandbox(world)          # POST /{shop}/admin/api/{version}/graphql.json
+world.faults(domain).fail_next(status=503)   # see faults.py
 """
 
 from portal.sandbox.shopify.app import create_shopify_sandbox

@@ -43,11 +43,13 @@ class DroppedResponse(Response):
     """Starts the response, then fails: the mutation happened but the client never hears so."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({
-            "type": "http.response.start",
-            "status": self.status_code,
-            "headers": self.raw_headers,
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": self.raw_headers,
+            }
+        )
         raise ResponseLost("sandbox fault: response dropped after the mutation was applied")
 
 

@@ -50,8 +50,10 @@ class CostWalker:
         return self._requested_selection(root, operation.selection_set)
 
     def _requested_selection(self, parent: GraphQLNamedType, selections: SelectionSetNode) -> int:
-        return sum(self._requested_field(node, definition)
-                   for node, definition in self._fields(parent, selections))
+        return sum(
+            self._requested_field(node, definition)
+            for node, definition in self._fields(parent, selections)
+        )
 
     def _requested_field(self, node: FieldNode, definition: GraphQLField) -> int:
         named = get_named_type(definition.type)
@@ -113,8 +115,11 @@ class CostWalker:
         if _is_connection(named):
             return 2 + self._actual_nodes(named, node.selection_set, value)
         items = value if isinstance(value, list) else [value]
-        return sum(1 + self._actual_selection(named, node.selection_set, item)
-                   for item in items if item is not None)
+        return sum(
+            1 + self._actual_selection(named, node.selection_set, item)
+            for item in items
+            if item is not None
+        )
 
     def _actual_nodes(
         self, connection: GraphQLNamedType, selections: SelectionSetNode, value: Any
@@ -151,8 +156,9 @@ class CostWalker:
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = self.fragments.get(selection.name.value)
                 if fragment is not None:
-                    yield from self._fields(self._condition(fragment, parent),
-                                            fragment.selection_set)
+                    yield from self._fields(
+                        self._condition(fragment, parent), fragment.selection_set
+                    )
 
     def _condition(
         self, fragment: InlineFragmentNode | FragmentDefinitionNode, parent: GraphQLNamedType

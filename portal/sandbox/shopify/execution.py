@@ -57,8 +57,7 @@ def run(world: ShopifyWorld, shop: Shop, version: str, request: GraphQLRequest) 
     operation = get_operation_ast(document, request.operation_name)
     if operation is None:
         return _errors([GraphQLError(_missing_operation(request))], bucket)
-    coerced = get_variable_values(schema, operation.variable_definitions or (),
-                                  request.variables)
+    coerced = get_variable_values(schema, operation.variable_definitions or (), request.variables)
     if isinstance(coerced, list):
         return _errors(coerced, bucket)
     walker = CostWalker(schema, _fragments(document), coerced)
@@ -66,8 +65,13 @@ def run(world: ShopifyWorld, shop: Shop, version: str, request: GraphQLRequest) 
 
 
 def _priced(
-    world: ShopifyWorld, shop: Shop, version: str, request: GraphQLRequest,
-    document: DocumentNode, operation: OperationDefinitionNode, walker: CostWalker,
+    world: ShopifyWorld,
+    shop: Shop,
+    version: str,
+    request: GraphQLRequest,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    walker: CostWalker,
 ) -> Outcome:
     bucket = world.bucket(shop.domain)
     requested = walker.requested(operation)
@@ -78,8 +82,12 @@ def _priced(
     context = RequestContext(world, shop, version)
     with world.changing():
         result = execute_sync(
-            walker.schema, document, context_value=context, variable_values=request.variables,
-            operation_name=request.operation_name, field_resolver=default_resolver,
+            walker.schema,
+            document,
+            context_value=context,
+            variable_values=request.variables,
+            operation_name=request.operation_name,
+            field_resolver=default_resolver,
         )
     actual = walker.actual(operation, result.data)
     bucket.give_back(requested - actual)
@@ -92,8 +100,7 @@ def _priced(
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
-    return {d.name.value: d for d in document.definitions
-            if isinstance(d, FragmentDefinitionNode)}
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
 def _missing_operation(request: GraphQLRequest) -> str:
@@ -111,10 +118,12 @@ def _cost(requested: int, actual: int | None, bucket: LeakyBucket) -> dict[str, 
 
 
 def _errors(errors: list[GraphQLError], bucket: LeakyBucket) -> Outcome:
-    return Outcome({
-        "errors": [error.formatted for error in errors],
-        "extensions": {"cost": _cost(0, 0, bucket)},
-    })
+    return Outcome(
+        {
+            "errors": [error.formatted for error in errors],
+            "extensions": {"cost": _cost(0, 0, bucket)},
+        }
+    )
 
 
 def _throttled(requested: int, bucket: LeakyBucket) -> dict[str, Any]:
@@ -135,7 +144,11 @@ def _max_cost_exceeded(requested: int, bucket: LeakyBucket) -> dict[str, Any]:
     )
     error = {
         "message": message,
-        "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested,
-                       "maxCost": MAX_QUERY_COST, "documentation": RATE_LIMITS_DOC},
+        "extensions": {
+            "code": "MAX_COST_EXCEEDED",
+            "cost": requested,
+            "maxCost": MAX_QUERY_COST,
+            "documentation": RATE_LIMITS_DOC,
+        },
     }
     return {"errors": [error], "extensions": {"cost": _cost(requested, None, bucket)}}

@@ -1,11 +1,11 @@
 """Failures tests can switch on per shop: latency, HTTP errors, responses lost after a mutation.
 
-    faults = world.faults("maple-and-moss.myshopify.com")
-    faults.latency = 0.3                      # seconds added to every request
-    faults.fail_next(status=503, times=2)     # the next two requests answer 503
-    faults.fail_next(status=429)              # answered 429 with a Retry-After header
-    faults.drop_after_mutation(times=1)       # the next mutation is applied, its response lost
-    faults.clear()
+faults = world.faults("maple-and-moss.myshopify.com")
+faults.latency = 0.3                      # seconds added to every request
+faults.fail_next(status=503, times=2)     # the next two requests answer 503
+faults.fail_next(status=429)              # answered 429 with a Retry-After header
+faults.drop_after_mutation(times=1)       # the next mutation is applied, its response lost
+faults.clear()
 """
 
 from __future__ import annotations

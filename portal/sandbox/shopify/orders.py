@@ -29,8 +29,15 @@ if TYPE_CHECKING:
 
 Input = Mapping[str, Any]
 COUNTRY_NAMES = {
-    "US": "United States", "CA": "Canada", "GB": "United Kingdom", "AU": "Australia",
-    "DE": "Germany", "FR": "France", "NL": "Netherlands", "IE": "Ireland", "NZ": "New Zealand",
+    "US": "United States",
+    "CA": "Canada",
+    "GB": "United Kingdom",
+    "AU": "Australia",
+    "DE": "Germany",
+    "FR": "France",
+    "NL": "Netherlands",
+    "IE": "Ireland",
+    "NZ": "New Zealand",
 }
 
 
@@ -62,8 +69,9 @@ def create_order(
 
 def _check_lines(shop: Shop, lines: Sequence[Input]) -> list[UserError]:
     if not lines:
-        return [UserError(("order", "lineItems"), "Line items must have at least one item.",
-                          "INVALID")]
+        return [
+            UserError(("order", "lineItems"), "Line items must have at least one item.", "INVALID")
+        ]
     errors = []
     for index, line in enumerate(lines):
         where = ("order", "lineItems", str(index))
@@ -81,8 +89,9 @@ def _check_line(shop: Shop, line: Input, where: tuple[str, ...]) -> UserError | 
             return UserError((*where, "variantId"), "Variant does not exist.", "INVALID")
         return None
     if not line.get("title") or line.get("priceSet") is None:
-        return UserError(where, "A line item without a variant needs a title and a priceSet.",
-                         "INVALID")
+        return UserError(
+            where, "A line item without a variant needs a title and a priceSet.", "INVALID"
+        )
     return None
 
 
@@ -96,12 +105,14 @@ def _check_stock(shop: Shop, lines: Sequence[Input]) -> list[UserError]:
     for variant_id, quantity in wanted.items():
         variant = shop.variants[variant_id]
         if _short(variant, quantity):
-            errors.append(UserError(
-                ("options", "inventoryBehaviour"),
-                f"Unable to claim inventory for {_display_name(shop, variant)}: {quantity} "
-                f"requested, {max(variant.inventory_quantity, 0)} available.",
-                "INVENTORY_CLAIM_FAILED",
-            ))
+            errors.append(
+                UserError(
+                    ("options", "inventoryBehaviour"),
+                    f"Unable to claim inventory for {_display_name(shop, variant)}: {quantity} "
+                    f"requested, {max(variant.inventory_quantity, 0)} available.",
+                    "INVENTORY_CLAIM_FAILED",
+                )
+            )
     return errors
 
 
@@ -139,8 +150,7 @@ def _new_order(world: ShopifyWorld, shop: Shop, data: Input) -> Order:
         currency=data.get("currency") or shop.currency,
         shipping_address=_address(data.get("shippingAddress")),
         billing_address=_address(data.get("billingAddress") or data.get("shippingAddress")),
-        shipping_price=sum((_amount(s["priceSet"]) for s in data.get("shippingLines") or []),
-                           ZERO),
+        shipping_price=sum((_amount(s["priceSet"]) for s in data.get("shippingLines") or []), ZERO),
         tags=_tags(data.get("tags")),
         note=data.get("note"),
         source_identifier=data.get("sourceIdentifier"),
@@ -275,8 +285,9 @@ def _upsert_customer(
     address = order.shipping_address or Address()
     customer = shop.customers.get(email.casefold())
     if customer is None:
-        customer = Customer(world.new_id("Customer"), address.first_name or "",
-                            address.last_name or "", email)
+        customer = Customer(
+            world.new_id("Customer"), address.first_name or "", address.last_name or "", email
+        )
         shop.customers[email.casefold()] = customer
     customer.first_name = fields.get("firstName") or customer.first_name
     customer.last_name = fields.get("lastName") or customer.last_name
@@ -287,20 +298,27 @@ def _upsert_customer(
 def _send_receipt(world: ShopifyWorld, shop: Shop, order: Order) -> None:
     if not order.email:
         return
-    lines = [f"{li.quantity} x {li.name}  {money_str(li.discounted_total)}"
-             for li in order.line_items]
+    lines = [
+        f"{li.quantity} x {li.name}  {money_str(li.discounted_total)}" for li in order.line_items
+    ]
     world.mailbox.record(
         sender=f"shopify:{shop.domain}",
         to=order.email,
         subject=f"Order {order.name} confirmed",
-        text="\n".join([
-            f"Thank you for your purchase from {shop.name}.",
-            f"Order {order.name}",
-            *lines,
-            f"Total: {money_str(order.total_price)} {order.currency}",
-        ]),
+        text="\n".join(
+            [
+                f"Thank you for your purchase from {shop.name}.",
+                f"Order {order.name}",
+                *lines,
+                f"Total: {money_str(order.total_price)} {order.currency}",
+            ]
+        ),
         kind="order_receipt",
         sent_at=world.now(),
-        meta={"shop": shop.domain, "order_id": order.gid, "order_name": order.name,
-              "total": money_str(order.total_price)},
+        meta={
+            "shop": shop.domain,
+            "order_id": order.gid,
+            "order_name": order.name,
+            "total": money_str(order.total_price),
+        },
     )

@@ -67,8 +67,8 @@ class Variant:
 
     @property
     def available_for_sale(self) -> bool:
-        return not self.tracked or self.inventory_policy == "CONTINUE" or (
-            self.inventory_quantity > 0
+        return (
+            not self.tracked or self.inventory_policy == "CONTINUE" or (self.inventory_quantity > 0)
         )
 
 

@@ -111,8 +111,12 @@ class Suggestion:
 
 def refunded_subtotal(order: Order, line_item_id: int) -> Decimal:
     return sum(
-        (rli.subtotal for r in order.refunds for rli in r.line_items
-         if rli.line_item_id == line_item_id),
+        (
+            rli.subtotal
+            for r in order.refunds
+            for rli in r.line_items
+            if rli.line_item_id == line_item_id
+        ),
         ZERO,
     )
 
@@ -130,8 +134,12 @@ def remaining_shipping(order: Order) -> Decimal:
 
 def refunded_from(order: Order, parent: Transaction) -> Decimal:
     return sum(
-        (t.amount for r in order.refunds for t in r.transactions
-         if t.parent_id == parent.id and t.status == "SUCCESS"),
+        (
+            t.amount
+            for r in order.refunds
+            for t in r.transactions
+            if t.parent_id == parent.id and t.status == "SUCCESS"
+        ),
         ZERO,
     )
 
@@ -252,11 +260,13 @@ def _check_lines(order: Order, lines: Sequence[RefundLineRequest]) -> list[UserE
         else:
             asked[line.id] += request.quantity
             if asked[line.id] > line.refundable_quantity:
-                errors.append(UserError(
-                    (*where, "quantity"),
-                    "Quantity cannot refund more items than were purchased "
-                    f"({line.refundable_quantity} refundable).",
-                ))
+                errors.append(
+                    UserError(
+                        (*where, "quantity"),
+                        "Quantity cannot refund more items than were purchased "
+                        f"({line.refundable_quantity} refundable).",
+                    )
+                )
     return errors
 
 
@@ -264,11 +274,13 @@ def _check_shipping(order: Order, shipping: Decimal) -> list[UserError]:
     if shipping < ZERO:
         return [UserError(("shipping", "amount"), "Shipping amount must not be negative.")]
     if shipping > remaining_shipping(order):
-        return [UserError(
-            ("shipping", "amount"),
-            f"Shipping refund amount exceeds the refundable shipping of "
-            f"{money_str(remaining_shipping(order))}.",
-        )]
+        return [
+            UserError(
+                ("shipping", "amount"),
+                f"Shipping refund amount exceeds the refundable shipping of "
+                f"{money_str(remaining_shipping(order))}.",
+            )
+        ]
     return []
 
 
@@ -283,16 +295,20 @@ def _check_transactions(
             errors.append(error)
     total = sum((t.amount for t in transactions), ZERO)
     if not errors and total > maximum_refundable(order):
-        errors.append(UserError(
-            ("transactions",),
-            f"Refund amount {money_str(total)} exceeds the amount that can be refunded "
-            f"({money_str(maximum_refundable(order))}).",
-        ))
+        errors.append(
+            UserError(
+                ("transactions",),
+                f"Refund amount {money_str(total)} exceeds the amount that can be refunded "
+                f"({money_str(maximum_refundable(order))}).",
+            )
+        )
     return errors
 
 
 def _check_transaction(
-    order: Order, request: RefundTransactionRequest, where: tuple[str, ...],
+    order: Order,
+    request: RefundTransactionRequest,
+    where: tuple[str, ...],
     taken: dict[int, Decimal],
 ) -> UserError | None:
     if request.order_id is not None and request.order_id != order.id:
@@ -337,8 +353,13 @@ def create_refund(
     if errors:
         return errors
     at = created_at or world.now()
-    refund = Refund(id=world.new_id("Refund"), order_id=order.id, created_at=at,
-                    note=request.note, shipping=request.shipping)
+    refund = Refund(
+        id=world.new_id("Refund"),
+        order_id=order.id,
+        created_at=at,
+        note=request.note,
+        shipping=request.shipping,
+    )
     refund.line_items = [_refund_line(world, shop, order, line) for line in request.line_items]
     refund.transactions = [_refund_transaction(world, order, t, at) for t in request.transactions]
     order.refunds.append(refund)
@@ -401,16 +422,23 @@ def _notify(world: ShopifyWorld, shop: Shop, order: Order, refund: Refund) -> No
         sender=f"shopify:{shop.domain}",
         to=order.email,
         subject=f"Refund notification for order {order.name}",
-        text="\n".join([
-            f"{shop.name} has refunded {money_str(refund.total_refunded)} {order.currency} "
-            f"for order {order.name}.",
-            *lines,
-            *([refund.note] if refund.note else []),
-        ]),
+        text="\n".join(
+            [
+                f"{shop.name} has refunded {money_str(refund.total_refunded)} {order.currency} "
+                f"for order {order.name}.",
+                *lines,
+                *([refund.note] if refund.note else []),
+            ]
+        ),
         kind="refund_notification",
         sent_at=world.now(),
-        meta={"shop": shop.domain, "order_id": order.gid, "order_name": order.name,
-              "refund_id": refund.gid, "amount": money_str(refund.total_refunded)},
+        meta={
+            "shop": shop.domain,
+            "order_id": order.gid,
+            "order_name": order.name,
+            "refund_id": refund.gid,
+            "amount": money_str(refund.total_refunded),
+        },
     )
 
 

@@ -13,7 +13,13 @@ from portal.sandbox.shopify.ids import gid
 from portal.sandbox.shopify.state import Location, Product, Shop, Variant, money_str
 
 QUANTITY_NAMES = (
-    "available", "committed", "damaged", "incoming", "on_hand", "quality_control", "reserved",
+    "available",
+    "committed",
+    "damaged",
+    "incoming",
+    "on_hand",
+    "quality_control",
+    "reserved",
     "safety_stock",
 )
 
@@ -152,9 +158,7 @@ def inventory_levels(item: InventoryItemView, info: Info, **page: Any) -> Any:
 
 
 @field("InventoryLevel", "quantities")
-def quantities(
-    level: InventoryLevelView, info: Info, names: list[str]
-) -> list[dict[str, Any]]:
+def quantities(level: InventoryLevelView, info: Info, names: list[str]) -> list[dict[str, Any]]:
     unknown = [name for name in names if name not in QUANTITY_NAMES]
     if unknown:
         raise GraphQLError(f"Invalid quantity names: {', '.join(unknown)}.")

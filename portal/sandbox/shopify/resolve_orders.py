@@ -146,11 +146,19 @@ def mailing_address(address: Address | None, address_id: str) -> dict[str, Any] 
         return None
     return {
         "id": f"{address_id}?model_name=Address",
-        "address1": address.address1, "address2": address.address2, "city": address.city,
-        "company": address.company, "country": address.country,
-        "countryCodeV2": address.country_code, "firstName": address.first_name,
-        "lastName": address.last_name, "name": address.name or None, "phone": address.phone,
-        "province": address.province, "provinceCode": address.province_code, "zip": address.zip,
+        "address1": address.address1,
+        "address2": address.address2,
+        "city": address.city,
+        "company": address.company,
+        "country": address.country,
+        "countryCodeV2": address.country_code,
+        "firstName": address.first_name,
+        "lastName": address.last_name,
+        "name": address.name or None,
+        "phone": address.phone,
+        "province": address.province,
+        "provinceCode": address.province_code,
+        "zip": address.zip,
     }
 
 
@@ -160,16 +168,12 @@ def order_line_items(order: Order, info: Info, **page: Any) -> dict[str, Any]:
 
 
 @field("Order", "fulfillments")
-def order_fulfillments(
-    order: Order, info: Info, first: int | None = None
-) -> list[Fulfillment]:
+def order_fulfillments(order: Order, info: Info, first: int | None = None) -> list[Fulfillment]:
     return first_n(order.fulfillments, first)
 
 
 @field("Order", "transactions")
-def order_transactions(
-    order: Order, info: Info, first: int | None = None
-) -> list[Transaction]:
+def order_transactions(order: Order, info: Info, first: int | None = None) -> list[Transaction]:
     every = [*order.transactions, *(t for r in order.refunds for t in r.transactions)]
     return first_n(sorted(every, key=lambda t: t.id), first)
 
@@ -191,7 +195,10 @@ def order_suggested_refund(
     lines = [_suggested_line_request(order, line) for line in refundLineItems or []]
     try:
         suggestion = refunds.suggest(
-            order, lines, shipping=shippingAmount, refund_shipping=bool(refundShipping),
+            order,
+            lines,
+            shipping=shippingAmount,
+            refund_shipping=bool(refundShipping),
             full=suggestFullRefund,
         )
     except LookupError as error:
@@ -298,9 +305,7 @@ def line_vendor(line: LineItem, info: Info) -> str | None:
 
 
 @field("Fulfillment", "fulfillmentLineItems")
-def fulfillment_line_items(
-    fulfillment: Fulfillment, info: Info, **page: Any
-) -> dict[str, Any]:
+def fulfillment_line_items(fulfillment: Fulfillment, info: Info, **page: Any) -> dict[str, Any]:
     return paginate(fulfillment.line_items, by_id, **page).as_connection()
 
 
@@ -348,9 +353,7 @@ def parent_transaction(transaction: Transaction, info: Info) -> Transaction | No
 
 
 @field("OrderTransaction", "maximumRefundableV2")
-def transaction_refundable(
-    transaction: Transaction, info: Info
-) -> dict[str, str] | None:
+def transaction_refundable(transaction: Transaction, info: Info) -> dict[str, str] | None:
     if not transaction.is_payment:
         return None
     order = context(info).order_of_transaction(transaction.id)
@@ -383,9 +386,7 @@ def refund_line_items(refund: Refund, info: Info, **page: Any) -> dict[str, Any]
     )
 
 
-def _refund_line_view(
-    rli: RefundLineItem, info: Info, currency: str
-) -> dict[str, Any]:
+def _refund_line_view(rli: RefundLineItem, info: Info, currency: str) -> dict[str, Any]:
     return {
         "id": rli.gid,
         "lineItem": context(info).line_item(rli.line_item_id),

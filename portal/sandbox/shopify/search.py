@@ -192,8 +192,11 @@ MATCHERS: dict[str, Callable[[Term, Order], bool]] = {
     "status": _match_status,
     "id": _match_id,
 }
-DATE_FIELDS = {"created_at": "created_at", "updated_at": "updated_at",
-               "processed_at": "processed_at"}
+DATE_FIELDS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "processed_at": "processed_at",
+}
 KNOWN_FIELDS = set(MATCHERS) | set(DATE_FIELDS)
 
 

@@ -544,8 +544,11 @@ class ShopifyWorld:
         self, order: Order, wanted: Sequence[tuple[int, int]] | None
     ) -> list[tuple[int, int]]:
         if wanted is None:
-            return [(li.id, li.fulfillable_quantity) for li in order.line_items
-                    if li.fulfillable_quantity > 0]
+            return [
+                (li.id, li.fulfillable_quantity)
+                for li in order.line_items
+                if li.fulfillable_quantity > 0
+            ]
         for line_item_id, _ in wanted:
             if order.line_item(line_item_id) is None:
                 raise UnknownRecord(f"no line item {line_item_id} on order {order.id}")
@@ -619,7 +622,11 @@ def _levels(shop: Shop, seed: VariantSeed) -> dict[int, int]:
 
 
 def _default_payments(financial_status: str, gateway: str) -> list[TransactionSeed]:
-    kinds = {"PAID": "SALE", "AUTHORIZED": "AUTHORIZATION", "PARTIALLY_REFUNDED": "SALE",
-             "REFUNDED": "SALE"}
+    kinds = {
+        "PAID": "SALE",
+        "AUTHORIZED": "AUTHORIZATION",
+        "PARTIALLY_REFUNDED": "SALE",
+        "REFUNDED": "SALE",
+    }
     kind = kinds.get(financial_status)
     return [TransactionSeed(kind=kind, gateway=gateway)] if kind else []
