@@ -26,6 +26,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check portal tests
+	$(BIN)/ruff format --check portal tests
 	$(BIN)/mypy
 
 clean:
