@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 
 from portal.csrf import CsrfMiddleware
 from portal.i18n import LocaleMiddleware
+from portal.limits import BodySizeLimitMiddleware
 from portal.routes import build_routes
 from portal.runtime import Runtime, open_runtime, worker_running
 from portal.sandbox.world import SandboxWorld
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> St
         routes=build_routes(settings, sandbox=sandbox),
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(BodySizeLimitMiddleware),
             Middleware(LocaleMiddleware),
             Middleware(CsrfMiddleware, exempt_prefixes=CSRF_EXEMPT),
         ],

@@ -386,3 +386,31 @@ def test_portal_link_prints_a_link_that_opens_the_order(
     entered = shopper.client.post(url, data={"csrf_token": csrf_of(page)})
     assert entered.status_code == 200 and "Stoneware Mug" in entered.text
     assert main(["link", "--store", "test-goods", "--order", "#424242"]) == 1
+
+
+def test_a_body_beyond_the_upload_limit_is_refused_before_it_is_read(
+    env: PortalEnvironment, shopper: ShopperFlow
+) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    from portal.limits import DEFAULT_MAX_BODY_BYTES
+
+    page = shopper.get("/")
+    megabyte = b"x" * 1024 * 1024
+    part = b'--b\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n\r\n'
+    chunks = iter([part, *(megabyte for _ in range(DEFAULT_MAX_BODY_BYTES // len(megabyte) + 2))])
+    streamed = shopper.client.post(
+        "/test-goods/",
+        content=chunks,
+        headers={"Content-Type": "multipart/form-data; boundary=b", "X-CSRF-Token": csrf_of(page)},
+    )
+    assert streamed.status_code == 413 and "too large" in streamed.text
+    address = urlsplit(env.base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as raw:
+        raw.sendall(
+            b"POST /test-goods/ HTTP/1.1\r\nHost: portal\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            + f"Content-Length: {DEFAULT_MAX_BODY_BYTES + 1}\r\n\r\n".encode()
+        )
+        assert raw.recv(64).startswith(b"HTTP/1.1 413")
