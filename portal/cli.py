@@ -1,4 +1,5 @@
-"""The ``portal`` command: migrate, serve, worker, link, demo."""
+"""The ``portal`` command: migrate, serve, worker, link, create-user, sync-orders, invoices,
+demo."""
 
 from __future__ import annotations
 
@@ -45,6 +46,35 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--order-id", help="Shopify order id or gid, used as given")
     link.set_defaults(command=_link)
 
+    create_user = commands.add_parser(
+        "create-user", help="add a support user, or give one a new password"
+    )
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--role", choices=["agent", "admin", "merchant"])
+    create_user.add_argument("--store", help="the store's slug (merchant users only)")
+    create_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from one line of stdin"
+    )
+    create_user.add_argument(
+        "--reset-password", action="store_true", help="set a new password for an existing user"
+    )
+    create_user.set_defaults(command=_create_user)
+
+    sync_orders = commands.add_parser(
+        "sync-orders", help="read a month of a store's orders from Shopify into the premiums"
+    )
+    sync_orders.add_argument("--store", required=True, help="the store's slug")
+    sync_orders.add_argument("--month", required=True, help="YYYY-MM, in the store's time zone")
+    sync_orders.set_defaults(command=_sync_orders)
+
+    invoices = commands.add_parser("invoices", help="monthly invoices")
+    invoice_commands = invoices.add_subparsers(required=True, metavar="action")
+    close = invoice_commands.add_parser("close", help="close a month: its invoice is frozen")
+    close.add_argument("--store", required=True, help="the store's slug")
+    close.add_argument("--month", required=True, help="YYYY-MM, in the store's time zone")
+    close.add_argument("--by", default="portal invoices close", help="who closes it")
+    close.set_defaults(command=_close_invoice)
+
     demo = commands.add_parser(
         "demo", help="serve the portal with sandbox Shopify and Corso and demo data"
     )
@@ -81,6 +111,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import logging
     import signal
 
+    from portal.billing.sync import schedule_nightly
     from portal.jobs.handlers import job_handlers
     from portal.jobs.worker import Worker
     from portal.runtime import open_runtime
@@ -94,6 +125,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with open_runtime(settings) as runtime:
+            await schedule_nightly(runtime.sessions)
             await Worker(runtime.sessions, job_handlers(), services=runtime).run(stop)
 
     asyncio.run(work())
@@ -116,6 +148,67 @@ def _link(args: argparse.Namespace, settings: Settings) -> int:
         print(f"portal: {exc}", file=sys.stderr)
         return 1
     print(url)
+    return 0
+
+
+def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from portal.accounts import commands
+    from portal.accounts.service import AccountError
+
+    if not args.reset_password and args.role is None:
+        print("portal: --role is required to create a user", file=sys.stderr)
+        return 2
+    try:
+        password = commands.read_password(from_stdin=args.password_stdin)
+        if args.reset_password:
+            line = asyncio.run(commands.reset_password(settings.database_url, args.email, password))
+        else:
+            new_user = commands.NewUser(args.email, args.role, args.store)
+            line = asyncio.run(commands.create_user(settings.database_url, new_user, password))
+    except AccountError as exc:
+        print(f"portal: {exc.message}", file=sys.stderr)
+        return 1
+    print(line)
+    return 0
+
+
+def _sync_orders(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from portal.billing.commands import UnknownStore, sync_orders_command
+    from portal.billing.months import BadMonth
+    from portal.errors import PortalError
+
+    settings.check()
+    try:
+        line = asyncio.run(sync_orders_command(settings, store_slug=args.store, month=args.month))
+    except (UnknownStore, BadMonth, PortalError) as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 1
+    print(line)
+    return 0
+
+
+def _close_invoice(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from portal.billing.commands import UnknownStore, close_invoice_command
+    from portal.billing.months import BadMonth
+    from portal.errors import PortalError
+
+    settings.check()
+    try:
+        line = asyncio.run(
+            close_invoice_command(
+                settings, store_slug=args.store, month=args.month, closed_by=args.by
+            )
+        )
+    except (UnknownStore, BadMonth, PortalError) as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 1
+    print(line)
     return 0
 
 

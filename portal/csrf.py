@@ -67,11 +67,17 @@ def _cookie(headers: Headers) -> str | None:
 
 
 def _from_another_site(headers: Headers, scope: Scope) -> bool:
-    if headers.get("sec-fetch-site", "").lower() in CROSS_SITE:
-        return True
+    """Browsers that send Sec-Fetch-Site are believed; otherwise the Origin must be this host.
+    (Under ``Referrer-Policy: no-referrer`` Chrome sends ``Origin: null`` even for same-origin
+    posts, so Origin is only a fallback.)"""
+    site = headers.get("sec-fetch-site", "").lower()
+    if site:
+        return site in CROSS_SITE
     origin = headers.get("origin")
-    if not origin or origin == "null":
-        return origin == "null"
+    if not origin:
+        return False
+    if origin == "null":
+        return True
     return urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
 
 

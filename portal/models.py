@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
+    import portal.accounts.models
+    import portal.billing.models
     import portal.jobs.models
     import portal.reorders.models
     import portal.shopper.models
-    import portal.stores.models  # noqa: F401
+    import portal.stores.models
+    import portal.support.models  # noqa: F401

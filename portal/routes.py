@@ -7,10 +7,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from portal.accounts import views as accounts
+from portal.billing import views as billing
+from portal.billing.webhooks import shopify_webhook
 from portal.sandbox.world import SandboxWorld
 from portal.settings import Settings
 from portal.shopper import filing, status
 from portal.shopper import views as shopper
+from portal.support import queue_views
+from portal.support import views as support
 from portal.web import STATIC_DIR
 
 GET_POST = ["GET", "POST"]
@@ -37,15 +42,56 @@ def shopper_routes() -> list[BaseRoute]:
     ]
 
 
+def support_routes() -> list[BaseRoute]:
+    """Everything under /support/: staff pages, each behind a sign-in."""
+    return [
+        Route("/", accounts.home, name="home"),
+        Route("/login", accounts.login, methods=GET_POST, name="login"),
+        Route("/logout", accounts.logout, methods=["POST"], name="logout"),
+        Route("/password", accounts.change_password, methods=GET_POST, name="password"),
+        Route("/queue", queue_views.queue, name="queue"),
+        Route("/requests/{reference}", support.request_page, name="request"),
+        *(
+            Route(f"/requests/{{reference}}/{path}", view, methods=["POST"], name=name)
+            for path, view, name in (
+                ("assign", support.assign_to_me, "assign"),
+                ("unassign", support.unassign, "unassign"),
+                ("note", support.add_note, "note"),
+                ("ask", support.ask, "ask"),
+                ("deny", support.deny, "deny"),
+                ("reorder", support.primary_reorder, "reorder"),
+                ("alternative", support.alternative, "alternative"),
+                ("refund", support.refund, "refund"),
+                ("jobs/{job_id:int}/retry", support.retry_job, "retry_job"),
+            )
+        ),
+        Route("/photos/{photo_id}", support.photo, name="photo"),
+    ]
+
+
+def billing_routes() -> list[BaseRoute]:
+    """Everything under /support/invoices/: monthly invoices, behind the staff sign-in."""
+    return [
+        Route("/", billing.index, name="index"),
+        Route("/{store}/", billing.months, name="months"),
+        Route("/{store}/{month}", billing.invoice_page, name="invoice"),
+        Route("/{store}/{month}/invoice.csv", billing.invoice_export, name="invoice_csv"),
+        Route("/{store}/{month}/close", billing.close, methods=["POST"], name="close"),
+    ]
+
+
 def build_routes(settings: Settings, *, sandbox: SandboxWorld | None) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/", shopper.landing, name="landing"),
         Route("/healthz", health, name="health"),
+        Route("/webhooks/shopify", shopify_webhook, methods=["POST"], name="shopify_webhook"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     if sandbox is not None and settings.is_demo:
         from portal.sandbox.routes import sandbox_routes
 
         routes.append(Mount("/sandbox", routes=sandbox_routes(sandbox), name="sandbox"))
+    routes.append(Mount("/support/invoices", routes=billing_routes(), name="billing"))
+    routes.append(Mount("/support", routes=support_routes(), name="support"))
     routes.append(Mount("/{store}", routes=shopper_routes(), name="shopper"))
     return routes

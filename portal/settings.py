@@ -44,6 +44,7 @@ class Settings:
     shopify_timeout: float = 10.0
     shopify_max_retries: int = 5
     shopify_max_wait: float = 30.0
+    shopify_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
 
     corso_api_url: str = "https://api.corso.com/v1"
     corso_auth_url: str = "https://auth.corso.com/oauth/token"

@@ -64,7 +64,11 @@ class ReorderRequest(Base):
     __table_args__ = (
         Index("ix_reorder_requests_store_order", "store_id", "shopify_order_id"),
         Index("ix_reorder_requests_queue", "status", "created_at", "id"),
+        Index("ix_reorder_requests_queue_by_store", "store_id", "status", "created_at", "id"),
+        Index("ix_reorder_requests_queue_all", "created_at", "id"),
+        Index("ix_reorder_requests_queue_by_agent", "assigned_to_id", "status", "created_at", "id"),
         Index("ix_reorder_requests_email", "email"),
+        Index("ix_reorder_requests_order_name", "order_name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -83,6 +87,7 @@ class ReorderRequest(Base):
     currency: Mapped[str] = mapped_column(String(3))
     items_total: Mapped[Decimal] = mapped_column(MONEY)
     status: Mapped[str] = mapped_column(String(16), default=RequestStatus.SUBMITTED)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from starlette.datastructures import Secret
 
 from portal.app import create_app
+from portal.billing.months import month_of, previous_month
+from portal.billing.sync import enqueue_month_sync
 from portal.db import create_engine, is_sqlite, session_factory
 from portal.migrate import upgrade
-from portal.sandbox.demo import build_demo_world
+from portal.sandbox.demo import DAYS_OF_HISTORY, build_demo_world
 from portal.sandbox.mail_sink import start_mail_sink
+from portal.sandbox.webhooks import WebhookSender
 from portal.sandbox.world import SandboxWorld
 from portal.settings import Mode, Settings
+from portal.stores.models import Store
 from portal.stores.service import StoreSpec, upsert_store
 
 DEMO_DATABASE = "sqlite:///var/demo.db"
+DEMO_WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the sandbox's published demo secret
 
 
 def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> Settings:
@@ -37,6 +43,7 @@ def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> 
         corso_auth_url=world.corso_auth_url,
         corso_client_id=world.credentials.corso_client_id,
         corso_client_secret=Secret(world.credentials.corso_client_secret),
+        shopify_webhook_secret=Secret(DEMO_WEBHOOK_SECRET),
     )
 
 
@@ -51,6 +58,7 @@ def prepare_demo(
         _remove_sqlite_database(settings.database_url)
     upgrade(settings.database_url)
     asyncio.run(load_stores(settings.database_url, specs))
+    asyncio.run(queue_premium_sync(settings.database_url, now=datetime.now(UTC)))
     return settings, world
 
 
@@ -73,11 +81,48 @@ async def load_stores(database_url: str, specs: list[StoreSpec]) -> None:
         await engine.dispose()
 
 
+async def queue_premium_sync(database_url: str, *, now: datetime) -> None:
+    """Orders seeded before the portal listens reach the invoices through a sync of every month
+    of the demo's history, newest first; later changes come as webhooks."""
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            stores = (await session.scalars(select(Store).order_by(Store.id))).all()
+            months = {store.id: _demo_months(now, store.time_zone) for store in stores}
+            for age in range(max((len(m) for m in months.values()), default=0)):
+                for store in stores:
+                    if age < len(months[store.id]):
+                        month = months[store.id][age]
+                        await enqueue_month_sync(
+                            session, store, month, run=f"demo-{now.isoformat()}"
+                        )
+    finally:
+        await engine.dispose()
+
+
+def _demo_months(now: datetime, time_zone: str) -> list[str]:
+    first = month_of(now - timedelta(days=DAYS_OF_HISTORY), time_zone)
+    months = [month_of(now, time_zone)]
+    while months[-1] > first:
+        months.append(previous_month(months[-1]))
+    return months
+
+
+def start_webhooks(settings: Settings, world: SandboxWorld) -> WebhookSender:
+    """Sandbox Shopify tells the demo portal about every order change, signed."""
+    return WebhookSender(
+        world.shopify,
+        url=f"{settings.base_url}/webhooks/shopify",
+        secret=str(settings.shopify_webhook_secret),
+    ).start()
+
+
 def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
     settings, world = prepare_demo(settings, host=host, port=port, keep=keep)
     sink = start_mail_sink(world.mailbox, host="127.0.0.1")
     settings = settings.with_overrides(smtp_host="127.0.0.1", smtp_port=sink.port)
     app = create_app(settings, sandbox=world)
+    webhooks = start_webhooks(settings, world)
     print(
         f"\n  Reorder portal demo: {settings.base_url}/"
         f"\n  Orders to try and the mailbox: {settings.base_url}/sandbox\n",
@@ -86,5 +131,6 @@ def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
+        webhooks.stop()
         sink.stop()
     return 0

@@ -85,7 +85,7 @@ async def _check_and_keep(
             return _form_page(request, store, order, form, 400)
         duplicate = await _open_duplicate(request, store, order, form)
         if duplicate is not None:
-            return RedirectResponse(_status_url(request, store, duplicate), status_code=303)
+            return _redirect(request, _status_url(request, store, duplicate))
         try:
             must_attach_photos(form, len(uploads))
             photos = await _keep_photos(request, uploads)
@@ -106,10 +106,15 @@ async def _check_and_keep(
             )
         )
     url = request.url_for("shopper:review", store=store.slug, draft=draft.submit_key)
-    response = RedirectResponse(str(url), status_code=303)
+    return _redirect(request, str(url))
+
+
+def _redirect(request: Request, url: str) -> Response:
+    """A 303 for browsers; for htmx a 204 with HX-Redirect (a 303 would be followed by the
+    browser and its page swapped into the form)."""
     if is_htmx(request):
-        response.headers["HX-Redirect"] = str(url)
-    return response
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 async def _open_duplicate(

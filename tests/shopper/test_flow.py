@@ -414,3 +414,39 @@ def test_a_body_beyond_the_upload_limit_is_refused_before_it_is_read(
             + f"Content-Length: {DEFAULT_MAX_BODY_BYTES + 1}\r\n\r\n".encode()
         )
         assert raw.recv(64).startswith(b"HTTP/1.1 413")
+
+
+def test_a_same_origin_browser_post_is_accepted_even_with_a_null_origin(
+    env: PortalEnvironment, shopper: ShopperFlow
+) -> None:
+    """Chrome sends Origin: null under Referrer-Policy: no-referrer; Sec-Fetch-Site decides."""
+    order = env.shop.order()
+    page = shopper.get("/")
+    answer = shopper.client.post(
+        "/test-goods/",
+        data={"csrf_token": csrf_of(page), "order_number": order.name, "email": "jane@example.com"},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert answer.status_code == 200 and "Check your email" in answer.text
+    refused = shopper.client.post(
+        "/test-goods/",
+        data={"csrf_token": csrf_of(page)},
+        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert refused.status_code == 403
+
+
+def test_htmx_is_sent_to_the_review_page_with_hx_redirect(
+    env: PortalEnvironment, shopper: ShopperFlow
+) -> None:
+    order = env.shop.order()
+    form = shopper.verify(order.name, "jane@example.com")
+    shopper.client.follow_redirects = False
+    answer = shopper.file(
+        form,
+        issue="Lost",
+        quantities={qty_field(order.line_items[0].gid): 1},
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 204
+    assert "/test-goods/review/" in answer.headers["HX-Redirect"]

@@ -27,6 +27,7 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -46,6 +47,8 @@ from portal.integrations.shopify import parse
 from portal.integrations.shopify.loader import Document, load
 from portal.integrations.shopify.models import (
     Address,
+    LineItem,
+    Money,
     NewOrder,
     Order,
     Refund,
@@ -109,6 +112,32 @@ class _Retry(Exception):
         super().__init__(str(final))
         self.final = final
         self.delay = delay
+
+
+@dataclasses.dataclass(frozen=True)
+class BillableLine:
+    """One line of an order as the invoice sees it."""
+
+    id: str
+    variant_id: str | None
+    quantity: int
+    current_quantity: int
+    """``quantity`` minus the units refunded or removed since."""
+    unit_price: Money
+    """What one unit cost after every discount."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BillableOrder:
+    """An order reduced to what the monthly invoice needs (see ``iter_billable_orders``)."""
+
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime | None
+    cancelled_at: datetime | None
+    currency: str
+    line_items: tuple[BillableLine, ...]
 
 
 class ShopifyClient:
@@ -220,6 +249,55 @@ class ShopifyClient:
             items.extend(more)
             cursor = cursor if has_next else None
         return dataclasses.replace(order, line_items=tuple(items))
+
+    # --- orders for the invoice --------------------------------------------------------------
+
+    async def iter_billable_orders(
+        self, *, query: str, page_size: int = 250
+    ) -> AsyncIterator[BillableOrder]:
+        """Every order matching ``query``, in the light shape the invoice needs, each page as
+        large as the query-cost budget allows (up to ``page_size``)."""
+        document = load("BillableOrders")
+        cap = max(1, min(page_size, MAX_INPUT_ITEMS))
+        after: str | None = None
+        while True:
+            data, _, cap = await self._sized(
+                document, _sized_by_first({"query": query, "after": after}), cap=cap
+            )
+            connection = parse.guarded(lambda d: d["orders"], data)
+            for node in parse.guarded(parse.objects, connection):
+                yield await self._complete_billable_order(node)
+            page = parse.guarded(lambda c: c["pageInfo"], connection)
+            if not page.get("hasNextPage"):
+                return
+            after = parse.guarded(parse.text, page.get("endCursor"))
+
+    async def get_billable_order(self, *, order_id: str) -> BillableOrder | None:
+        data = await self._send(load("BillableOrder"), {"id": _gid("Order", order_id)})
+        found = data.get("order")
+        return None if found is None else await self._complete_billable_order(found)
+
+    async def _complete_billable_order(self, node: Any) -> BillableOrder:
+        order = parse.guarded(_billable_order, node)
+        cursor = parse.guarded(_billable_lines_after, node)
+        if cursor is None:
+            return order
+        rest = await self._complete_order_lines(order.id, cursor)
+        lines = order.line_items + tuple(_billable_line_of(item) for item in rest)
+        return dataclasses.replace(order, line_items=lines)
+
+    async def _complete_order_lines(self, order_id: str, cursor: str | None) -> list[LineItem]:
+        items: list[LineItem] = []
+        document = load("OrderLineItems")
+        while cursor is not None:
+            data, _, _ = await self._sized(
+                document, _sized_by_first({"id": order_id, "after": cursor}), cap=LINE_ITEM_PAGE
+            )
+            connection = parse.guarded(lambda d: d["order"]["lineItems"], data)
+            more, has_next, cursor = parse.guarded(parse.line_item_page, connection)
+            items.extend(more)
+            cursor = cursor if has_next else None
+        return items
 
     # --- catalogue and shop ------------------------------------------------------------------
 
@@ -671,6 +749,45 @@ def _limited(items: Sequence[T], what: str) -> Sequence[T]:
 
 
 # --- small helpers ---------------------------------------------------------------------------
+
+
+def _billable_order(d: Any) -> BillableOrder:
+    return BillableOrder(
+        id=parse.text(d["id"]),
+        name=parse.text(d["name"]),
+        created_at=parse.timestamp(d["createdAt"]),
+        updated_at=parse.optional_timestamp(d.get("updatedAt")),
+        cancelled_at=parse.optional_timestamp(d.get("cancelledAt")),
+        currency=parse.text(d["currencyCode"]),
+        line_items=tuple(_billable_line(n) for n in parse.objects(d["lineItems"])),
+    )
+
+
+def _billable_lines_after(d: Any) -> str | None:
+    page_info = d["lineItems"]["pageInfo"]
+    if not parse.flag(page_info["hasNextPage"]):
+        return None
+    return parse.text(page_info["endCursor"])
+
+
+def _billable_line(d: Any) -> BillableLine:
+    return BillableLine(
+        id=parse.text(d["id"]),
+        variant_id=parse.node_id(d.get("variant")),
+        quantity=parse.integer(d["quantity"]),
+        current_quantity=parse.integer(d["currentQuantity"]),
+        unit_price=parse.money(d["discountedUnitPriceAfterAllDiscountsSet"]),
+    )
+
+
+def _billable_line_of(item: LineItem) -> BillableLine:
+    return BillableLine(
+        id=item.id,
+        variant_id=item.variant_id,
+        quantity=item.quantity,
+        current_quantity=item.current_quantity,
+        unit_price=item.unit_price,
+    )
 
 
 def _sized_by_first(fixed: dict[str, Any]) -> Callable[[int], dict[str, Any]]:

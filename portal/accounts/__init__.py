@@ -1,0 +1,1 @@
+"""Staff accounts: agents, admins and merchant users, their sign-in and their sessions."""

@@ -1,0 +1,338 @@
+"""The rules of staff accounts, with no HTTP in sight: creating users, checking a password with
+backoff and lockout, and server-side sessions (start, look up with idle and absolute expiry,
+revoke).
+
+Functions change rows in the given ``AsyncSession`` and leave the commit to the caller, on a
+refusal too (a refused sign-in still has to record the failure).
+
+    AccountError
+    ├── AccountRefused          create-user or new-password input refused
+    ├── WrongCurrentPassword    a password change gave the wrong current password
+    └── LoginRefused            email or password is not right (the same for an unknown email)
+        └── AccountLocked       too many failures: wait until the lock ends
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.accounts import passwords
+from portal.accounts.models import Role, StaffSession, User
+from portal.errors import PortalError
+
+MAX_FAILURES = 5
+FIRST_LOCK = timedelta(minutes=1)
+LONGEST_LOCK = timedelta(hours=1)
+SESSION_LIFETIME = timedelta(hours=12)
+IDLE_TIMEOUT = timedelta(hours=2)
+MAX_TOKEN_LENGTH = 128
+
+
+class AccountError(PortalError):
+    """Base of the account errors; ``message`` is fit to show to the person."""
+
+    message = "Something is wrong with this account."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+class AccountRefused(AccountError):
+    message = "The account could not be saved."
+
+
+class WrongCurrentPassword(AccountError):
+    message = "The current password is not right."
+
+
+class LoginRefused(AccountError):
+    message = "Email or password is not right."
+
+
+class AccountLocked(LoginRefused):
+    message = "Too many failed sign-ins: this account is locked for a while. Try again later."
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().casefold()
+
+
+def lock_duration(failures: int) -> timedelta | None:
+    """How long an account locks after ``failures`` in a row: none below the limit, then one
+    minute, doubling with every further failure, at most an hour."""
+    if failures < MAX_FAILURES:
+        return None
+    return min(FIRST_LOCK * (1 << min(failures - MAX_FAILURES, 10)), LONGEST_LOCK)
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < passwords.MIN_LENGTH:
+        raise AccountRefused(f"The password must be at least {passwords.MIN_LENGTH} characters.")
+    if len(password) > passwords.MAX_LENGTH:
+        raise AccountRefused(f"The password must be at most {passwords.MAX_LENGTH} characters.")
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+async def find_user(db: AsyncSession, email: str) -> User | None:
+    user: User | None = await db.scalar(select(User).where(User.email == normalise_email(email)))
+    return user
+
+
+async def create_user(
+    db: AsyncSession, *, email: str, role: str, password: str, store_id: int | None, now: datetime
+) -> User:
+    """A new staff user; a merchant user must name a store, agents and admins must not."""
+    checked_role = _role(role, store_id)
+    check_new_password(password)
+    if "@" not in email or await find_user(db, email) is not None:
+        raise AccountRefused("That email is not valid or already has an account.")
+    user = User(
+        email=normalise_email(email),
+        password_hash=await asyncio.to_thread(passwords.hash_password, password),
+        role=checked_role.value,
+        store_id=store_id,
+        password_changed_at=now,
+        disabled=False,
+        failed_logins=0,
+    )
+    db.add(user)
+    await db.flush()
+    return user
+
+
+def _role(role: str, store_id: int | None) -> Role:
+    try:
+        checked = Role(role)
+    except ValueError:
+        raise AccountRefused(f"The role must be one of: {', '.join(Role)}.") from None
+    if checked is Role.MERCHANT and store_id is None:
+        raise AccountRefused("A merchant user needs a store.")
+    if checked is not Role.MERCHANT and store_id is not None:
+        raise AccountRefused("Only merchant users belong to a store.")
+    return checked
+
+
+async def set_password(db: AsyncSession, user: User, password: str, *, now: datetime) -> None:
+    """Give ``user`` a new password, clear any lock and end every session they have."""
+    check_new_password(password)
+    user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
+    user.password_changed_at = now
+    user.failed_logins = 0
+    user.locked_until = None
+    await revoke_all_sessions(db, user.id, now=now)
+
+
+async def reset_password(db: AsyncSession, *, email: str, password: str, now: datetime) -> User:
+    user = await find_user(db, email)
+    if user is None:
+        raise AccountRefused("No user has that email.")
+    await set_password(db, user, password, now=now)
+    return user
+
+
+async def change_password(
+    db: AsyncSession, *, user_id: int, current: str, new: str, now: datetime
+) -> str:
+    """Change a signed-in user's password: every session ends, and the token of a fresh one
+    for the browser that made the change is returned. A wrong current password counts
+    towards the lock like a failed sign-in, so a stolen session cannot guess it."""
+    user = await db.get(User, user_id)
+    if user is None:
+        raise WrongCurrentPassword()
+    if _is_locked(user, now):
+        raise WrongCurrentPassword(AccountLocked.message)
+    if not await asyncio.to_thread(passwords.verify_password, user.password_hash, current):
+        _count_failure(user, now)
+        raise WrongCurrentPassword()
+    await set_password(db, user, new, now=now)
+    return await start_session(db, user, now=now)
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+async def authenticate(
+    db: AsyncSession, *, email: str, password: str, now: datetime, throttle: LoginThrottle
+) -> User:
+    """The user whose email and password these are, or ``LoginRefused`` / ``AccountLocked``.
+
+    An unknown email costs the same password check and locks the same way (in ``throttle``),
+    so neither the answer nor its timing tells whether an account exists."""
+    user = await find_user(db, email)
+    if user is None:
+        return await _refuse_unknown_email(normalise_email(email), password, now, throttle)
+    if _is_locked(user, now):
+        raise AccountLocked()
+    correct = await asyncio.to_thread(passwords.verify_password, user.password_hash, password)
+    if not correct or user.disabled:
+        _refuse(user, now)
+    await _signed_in(user, password)
+    return user
+
+
+async def _refuse_unknown_email(
+    email: str, password: str, now: datetime, throttle: LoginThrottle
+) -> User:
+    if throttle.unknown_email_locked(email, now):
+        raise AccountLocked()
+    await asyncio.to_thread(passwords.verify_nothing, password)
+    if throttle.record_unknown_email_failure(email, now):
+        raise AccountLocked()
+    raise LoginRefused()
+
+
+def _is_locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def _count_failure(user: User, now: datetime) -> bool:
+    """Count a wrong password; True when it locks the account."""
+    user.failed_logins += 1
+    lock = lock_duration(user.failed_logins)
+    if lock is not None:
+        user.locked_until = now + lock
+    return lock is not None
+
+
+def _refuse(user: User, now: datetime) -> NoReturn:
+    if _count_failure(user, now):
+        raise AccountLocked()
+    raise LoginRefused()
+
+
+async def _signed_in(user: User, password: str) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
+
+
+@dataclass
+class _UnknownEmail:
+    failures: int = 0
+    locked_until: datetime | None = None
+
+
+class LoginThrottle:
+    """Failed sign-ins remembered in this process.
+
+    Per client address: at most ``client_limit`` failures in ``window``, whichever emails were
+    tried, which slows one client guessing across many accounts (the per-account lock is in the
+    database and survives restarts; this one is a brake, and losing it on restart is harmless).
+    Per unknown email: the same lock schedule as a real account, so a lock tells nothing."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, *, client_limit: int = 20, window: timedelta = timedelta(minutes=15)):
+        self.client_limit = client_limit
+        self.window = window
+        self._clients: dict[str, deque[datetime]] = {}
+        self._unknown: dict[str, _UnknownEmail] = {}
+
+    def client_blocked(self, client: str, now: datetime) -> bool:
+        failures = self._clients.get(client)
+        if failures is None:
+            return False
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        return len(failures) >= self.client_limit
+
+    def record_client_failure(self, client: str, now: datetime) -> None:
+        _bounded(self._clients, self.MAX_ENTRIES)
+        self._clients.setdefault(client, deque()).append(now)
+
+    def unknown_email_locked(self, email: str, now: datetime) -> bool:
+        entry = self._unknown.get(email)
+        return entry is not None and entry.locked_until is not None and entry.locked_until > now
+
+    def record_unknown_email_failure(self, email: str, now: datetime) -> bool:
+        """Count a failure; True when it locks the email."""
+        _bounded(self._unknown, self.MAX_ENTRIES)
+        entry = self._unknown.setdefault(email, _UnknownEmail())
+        entry.failures += 1
+        lock = lock_duration(entry.failures)
+        entry.locked_until = None if lock is None else now + lock
+        return lock is not None
+
+
+def _bounded(entries: dict[str, Any], limit: int) -> None:
+    while len(entries) >= limit:
+        del entries[next(iter(entries))]
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def session_id_of(token: str) -> str:
+    """What the database keeps of a session token: its SHA-256, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start_session(db: AsyncSession, user: User, *, now: datetime) -> str:
+    """A new session for ``user``; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.add(
+        StaffSession(
+            id=session_id_of(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    await db.flush()
+    return token
+
+
+async def current_session(
+    db: AsyncSession, token: str, *, now: datetime
+) -> tuple[StaffSession, User] | None:
+    """The live session this token opens, and its user; marks it seen now."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    found = await db.get(StaffSession, session_id_of(token))
+    if found is None or not _is_live(found, now):
+        return None
+    user = await db.get(User, found.user_id)
+    if user is None or user.disabled:
+        return None
+    found.last_seen_at = now
+    return found, user
+
+
+def _is_live(found: StaffSession, now: datetime) -> bool:
+    return (
+        found.revoked_at is None
+        and found.expires_at > now
+        and found.last_seen_at + IDLE_TIMEOUT > now
+    )
+
+
+async def end_session(db: AsyncSession, token: str, *, now: datetime) -> None:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return
+    found = await db.get(StaffSession, session_id_of(token))
+    if found is not None and found.revoked_at is None:
+        found.revoked_at = now
+
+
+async def revoke_all_sessions(db: AsyncSession, user_id: int, *, now: datetime) -> None:
+    await db.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,152 @@
+"""Reading a month of a store's orders from Shopify into the premiums ledger.
+
+Used by ``portal sync-orders``, by the nightly run of the worker and by the demo. The client pages
+through ``orders(query: "created_at:...")`` with the light ``BillableOrders`` document, waiting for
+query points instead of being throttled. Writing is idempotent: running it twice, or after the
+webhooks already told us about an order, changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from portal.billing.ledger import ZERO, CurrencyMismatch, book_order
+from portal.billing.months import month_bounds, month_of, previous_month
+from portal.integrations.shopify.client import BillableOrder, ShopifyClient
+from portal.jobs import queue
+from portal.jobs.worker import JobContext
+from portal.stores.models import Store
+
+SYNC_MONTH = "billing.sync_month"
+NIGHTLY_SYNC = "billing.nightly_sync"
+NIGHTLY_HOUR_UTC = 3
+
+
+@dataclass
+class SyncReport:
+    store_slug: str
+    month: str
+    orders: int = 0
+    protected: int = 0
+    skipped: int = 0
+    change: Decimal = ZERO
+
+    def __str__(self) -> str:
+        return (
+            f"{self.store_slug} {self.month}: {self.orders} orders read, {self.protected} "
+            f"protected, {self.skipped} skipped; premiums changed by {self.change}"
+        )
+
+
+def created_in(month: str, time_zone: str) -> str:
+    """Shopify's search for the orders created in ``month`` on the store's calendar."""
+    start, end = month_bounds(month, time_zone)
+    return f"created_at:>='{_iso(start)}' created_at:<'{_iso(end)}'"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def sync_orders(
+    sessions: async_sessionmaker[AsyncSession],
+    client: ShopifyClient,
+    store: Store,
+    month: str,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SyncReport:
+    """Book every order ``store`` received in ``month``; one short transaction per order."""
+    report = SyncReport(store.slug, month)
+    async for order in client.iter_billable_orders(query=created_in(month, store.time_zone)):
+        report.orders += 1
+        async with sessions() as session:
+            await _book(session, store, order, report, now())
+            await session.commit()
+    return report
+
+
+async def _book(
+    session: AsyncSession, store: Store, order: BillableOrder, report: SyncReport, now: datetime
+) -> None:
+    try:
+        change = await book_order(session, store, order, now=now)
+    except CurrencyMismatch:
+        report.skipped += 1
+        return
+    if change is not None:
+        report.protected += 1
+        report.change += change
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+
+async def sync_month_job(context: JobContext) -> dict[str, Any]:
+    """Job ``billing.sync_month``: payload ``{"store_id", "month"}``."""
+    payload = context.job.payload
+    async with context.sessions() as session:
+        store = await session.get(Store, payload["store_id"])
+    if store is None:
+        return {"skipped": "store no longer exists"}
+    client = context.services.shopify(store)
+    report = await sync_orders(context.sessions, client, store, payload["month"])
+    return {"orders": report.orders, "protected": report.protected, "change": str(report.change)}
+
+
+async def enqueue_month_sync(session: AsyncSession, store: Store, month: str, *, run: str) -> None:
+    """Queue a sync of ``store``'s ``month``, once per ``run`` (a night, a demo start...)."""
+    await queue.enqueue(
+        session,
+        SYNC_MONTH,
+        {"store_id": store.id, "month": month},
+        dedupe_key=f"billing-sync:{store.id}:{month}:{run}",
+    )
+
+
+def next_night(now: datetime) -> datetime:
+    """The next nightly run: today at NIGHTLY_HOUR_UTC, or tomorrow if that has passed."""
+    tonight = now.astimezone(UTC).replace(hour=NIGHTLY_HOUR_UTC, minute=0, second=0, microsecond=0)
+    return tonight if tonight > now else tonight + timedelta(days=1)
+
+
+async def schedule_nightly_sync(session: AsyncSession, *, now: datetime) -> None:
+    """Queue the next nightly run unless it is queued already (safe at every worker start)."""
+    night = next_night(now)
+    await queue.enqueue(
+        session,
+        NIGHTLY_SYNC,
+        {"night": night.date().isoformat()},
+        dedupe_key=f"billing-nightly:{night.date().isoformat()}",
+        run_after=night,
+    )
+
+
+async def nightly_sync_job(context: JobContext) -> dict[str, Any]:
+    """Job ``billing.nightly_sync``: queue a sync of this month and the last for every store,
+    then the run of the next night."""
+    night = context.job.payload["night"]
+    now = datetime.now(UTC)
+    async with context.sessions() as session:
+        stores = (await session.scalars(select(Store).order_by(Store.id))).all()
+        for store in stores:
+            current = month_of(now, store.time_zone)
+            for month in (previous_month(current), current):
+                await enqueue_month_sync(session, store, month, run=night)
+        await schedule_nightly_sync(session, now=now)
+        await session.commit()
+    return {"stores": len(stores)}
+
+
+async def schedule_nightly(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """At every worker start: make sure the next nightly run is queued."""
+    async with sessions() as session:
+        await schedule_nightly_sync(session, now=datetime.now(UTC))
+        await session.commit()

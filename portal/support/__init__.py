@@ -1,0 +1,1 @@
+"""Where support agents work: the queue, a request's detail, and the three resolution paths."""

@@ -1,0 +1,67 @@
+"""The agent's forms: notes, questions, denials and the alternative reorder."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from wtforms import DecimalField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Regexp
+
+from portal.forms import PortalForm
+from portal.i18n import lazy_gettext as _l
+
+
+class ActionForm(PortalForm):
+    """A button with nothing to fill in (assign, reorder, refund, retry)."""
+
+
+class NoteForm(PortalForm):
+    text = TextAreaField(
+        _l("Internal note"),
+        validators=[DataRequired(_l("Write the note.")), Length(max=2000)],
+        description=_l("Only staff see notes."),
+    )
+
+
+class QuestionForm(PortalForm):
+    question = TextAreaField(
+        _l("Question for the shopper"),
+        validators=[DataRequired(_l("Write the question.")), Length(max=1000)],
+        description=_l("Emailed to the shopper, who answers on their status page."),
+    )
+
+
+class DenyForm(PortalForm):
+    reason = TextAreaField(
+        _l("Reason for the shopper"),
+        validators=[DataRequired(_l("Give the reason.")), Length(max=1000)],
+        description=_l("Emailed to the shopper."),
+    )
+
+
+class AlternativeForm(PortalForm):
+    order_name = StringField(
+        _l("Store order number"),
+        validators=[
+            DataRequired(_l("Enter the order number of the purchase, e.g. #1234.")),
+            Regexp(re.compile(r"^#?\s*[A-Za-z0-9-]{1,30}$"), message=_l("Like #1234.")),
+        ],
+        description=_l("The order placed on the store with the company card."),
+    )
+    description = TextAreaField(
+        _l("What was bought"),
+        validators=[DataRequired(_l("Describe the items bought.")), Length(max=1000)],
+    )
+    amount = DecimalField(
+        _l("Amount paid"),
+        places=2,
+        validators=[
+            DataRequired(_l("Enter the amount paid.")),
+            NumberRange(
+                min=Decimal("0.01"),
+                max=Decimal("100000"),
+                message=_l("Enter an amount above zero."),
+            ),
+        ],
+    )

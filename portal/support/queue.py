@@ -1,0 +1,409 @@
+"""The support queue: which reorder requests an agent sees, oldest first, a page at a time.
+
+Filters arrive as plain strings (a query string) and are parsed here; anything unknown is
+dropped, so a bad link shows a wider queue rather than an error.
+
+Every query is split by status. Each status-leading index (``status``, ``store_id, status``,
+``assigned_to_id, status``, each followed by ``created_at, id``) then hands back one status's
+requests already in queue order, and the page is the merge of those few short index scans. That
+keeps "any status" and "open" as fast as a single status, and lets the keyset cursor
+``(created_at, id) > (...)`` be an index range on every path: no OFFSET, no sort of the table.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.accounts.models import User
+from portal.db import UtcDateTime
+from portal.errors import PortalError
+from portal.reorders.models import (
+    OPEN_STATUSES,
+    IssueType,
+    ReorderRequest,
+    RequestStatus,
+    Resolution,
+)
+from portal.stores.models import Store
+
+PAGE_SIZE = 50
+# Above this many requests of one status the summary says "10,000+": counting stops there, so
+# the summary costs at most this many index entries per status, however large the table grows.
+COUNT_CAP = 10_000
+AGE_CHOICES = (1, 3, 7, 14, 30)
+MAX_SEARCH_LENGTH = 320
+MAX_CURSOR_LENGTH = 120
+
+ANY = "any"
+OPEN = "open"
+STATUS_CHOICES = (OPEN, ANY, *(s.value for s in RequestStatus))
+DEFAULT_STATUS = OPEN
+
+_REFERENCE = re.compile(r"RR-[0-9A-Z]{6}", re.IGNORECASE)
+_ORDER_NUMBER = re.compile(r"#?([0-9]{1,20})")
+_CURSOR = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}")
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class InvalidCursor(PortalError):
+    """A page cursor that was not made by ``Cursor.encode``."""
+
+
+class Assignment(StrEnum):
+    ME = "me"
+    UNASSIGNED = "unassigned"
+
+
+class SearchKind(StrEnum):
+    REFERENCE = "reference"
+    ORDER = "order"
+    EMAIL = "email"
+    UNRECOGNIZED = "unrecognized"
+
+
+@dataclass(frozen=True)
+class Search:
+    kind: SearchKind
+    value: str
+    text: str  # what was typed, to show it back
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the agent asked for; every field is already valid (or None for "any")."""
+
+    status: str = DEFAULT_STATUS  # one of STATUS_CHOICES
+    store_id: int | None = None
+    issue_type: IssueType | None = None
+    resolution: Resolution | None = None
+    older_than_days: int | None = None
+    assignment: Assignment | None = None
+    search: Search | None = None
+
+    @property
+    def statuses(self) -> tuple[RequestStatus, ...]:
+        if self.status == ANY:
+            return tuple(RequestStatus)
+        if self.status == OPEN:
+            return tuple(s for s in RequestStatus if s in OPEN_STATUSES)
+        return (RequestStatus(self.status),)
+
+    def as_params(self, **changes: str | None) -> dict[str, str]:
+        """The query string that asks for these filters again (``changes`` override)."""
+        params = {
+            "status": self.status,
+            "store": str(self.store_id or ""),
+            "issue": self.issue_type or "",
+            "resolution": self.resolution or "",
+            "older_than": str(self.older_than_days or ""),
+            "assigned": self.assignment or "",
+            "q": self.search.text if self.search else "",
+        }
+        params.update({k: v or "" for k, v in changes.items()})
+        return {k: v for k, v in params.items() if v}
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """Filters plus who is asking: the store scope (None = every store) and their user id."""
+
+    filters: QueueFilters
+    store_scope: int | None
+    staff_id: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts: after the request with this ``(created_at, id)``."""
+
+    created_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.astimezone(UTC).isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        if not _CURSOR.fullmatch(token):
+            raise InvalidCursor("not base64url or too long")
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+            stamp, _, ident = raw.partition("|")
+            created_at, request_id = datetime.fromisoformat(stamp), int(ident)
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise InvalidCursor("not a cursor") from exc
+        if created_at.tzinfo is None or request_id < 1:
+            raise InvalidCursor("not a cursor")
+        return cls(created_at.astimezone(UTC), request_id)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    reference: str
+    store_name: str
+    order_name: str
+    email: str
+    issue_type: str
+    resolution: str
+    status: str
+    created_at: datetime
+    assignee_email: str | None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    next_cursor: Cursor | None
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: RequestStatus
+    count: int
+    capped: bool  # True: there are at least ``count`` (the cap), maybe more
+
+
+@dataclass(frozen=True)
+class StoreChoice:
+    id: int
+    name: str
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def parse_filters(
+    params: Mapping[str, str], *, store_ids: Collection[int], store_scope: int | None
+) -> QueueFilters:
+    """Filters from a query string. Unknown values mean "any"; a store-scoped user always gets
+    their own store, whatever the query says."""
+    return QueueFilters(
+        status=_choice(params.get("status"), STATUS_CHOICES, default=DEFAULT_STATUS, empty=ANY),
+        store_id=store_scope if store_scope is not None else _store(params, store_ids),
+        issue_type=_enum(IssueType, params.get("issue")),
+        resolution=_enum(Resolution, params.get("resolution")),
+        older_than_days=_age(params.get("older_than")),
+        assignment=_enum(Assignment, params.get("assigned")),
+        search=parse_search(params.get("q", "")),
+    )
+
+
+def _choice(value: str | None, choices: Sequence[str], *, default: str, empty: str) -> str:
+    if value is None:
+        return default
+    return value if value in choices else empty
+
+
+def _enum(kind: type[E], value: str | None) -> E | None:
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        return None
+
+
+def _store(params: Mapping[str, str], store_ids: Collection[int]) -> int | None:
+    value = params.get("store", "")
+    if not value.isdigit() or len(value) > 12:
+        return None
+    return int(value) if int(value) in store_ids else None
+
+
+def _age(value: str | None) -> int | None:
+    if not value or not value.isdigit() or len(value) > 3:
+        return None
+    return int(value) if int(value) in AGE_CHOICES else None
+
+
+def parse_search(typed: str) -> Search | None:
+    """A reference (RR-XXXXXX), an order number (#1234 or 1234) or an email; None when empty."""
+    text = typed.strip()[:MAX_SEARCH_LENGTH]
+    if not text:
+        return None
+    if _REFERENCE.fullmatch(text):
+        return Search(SearchKind.REFERENCE, text.upper(), text)
+    if number := _ORDER_NUMBER.fullmatch(text):
+        return Search(SearchKind.ORDER, f"#{number.group(1)}", text)
+    if "@" in text:
+        return Search(SearchKind.EMAIL, text.casefold(), text)
+    return Search(SearchKind.UNRECOGNIZED, "", text)
+
+
+def parse_cursor(token: str | None) -> Cursor | None:
+    """The cursor of a "Next page" link; raises InvalidCursor for anything else."""
+    return None if token is None else Cursor.decode(token)
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def _conditions(query: QueueQuery) -> list[ColumnElement[bool]]:
+    """Every filter except status."""
+    r, f = ReorderRequest, query.filters
+    found: list[ColumnElement[bool]] = []
+    if query.store_scope is not None:
+        found.append(r.store_id == query.store_scope)
+    if f.store_id is not None:
+        found.append(r.store_id == f.store_id)
+    if f.issue_type is not None:
+        found.append(r.issue_type == f.issue_type.value)
+    if f.resolution is not None:
+        found.append(r.resolution == f.resolution.value)
+    if f.older_than_days is not None:
+        found.append(r.created_at < query.now - timedelta(days=f.older_than_days))
+    if f.assignment is Assignment.ME:
+        found.append(r.assigned_to_id == query.staff_id)
+    elif f.assignment is Assignment.UNASSIGNED:
+        found.append(r.assigned_to_id.is_(None))
+    if f.search is not None:
+        found.append(_search_condition(f.search))
+    return found
+
+
+def _search_condition(search: Search) -> ColumnElement[bool]:
+    column = {
+        SearchKind.REFERENCE: ReorderRequest.reference,
+        SearchKind.ORDER: ReorderRequest.order_name,
+        SearchKind.EMAIL: ReorderRequest.email,
+    }[search.kind]
+    return column == search.value
+
+
+def _matches_nothing(query: QueueQuery) -> bool:
+    search = query.filters.search
+    return search is not None and search.kind is SearchKind.UNRECOGNIZED
+
+
+def _after(cursor: Cursor) -> ColumnElement[bool]:
+    key = tuple_(ReorderRequest.created_at, ReorderRequest.id)
+    return key > tuple_(literal(cursor.created_at, UtcDateTime()), literal(cursor.id))
+
+
+def _keys_of_status(
+    query: QueueQuery, status: RequestStatus, after: Cursor | None, limit: int
+) -> Select[int, datetime]:
+    """One status's next ``limit`` requests in queue order: one range of a status index."""
+    r = ReorderRequest
+    where = [*_conditions(query), r.status == status.value]
+    if after is not None:
+        where.append(_after(after))
+    ordered = (
+        select(r.id, r.created_at).where(*where).order_by(r.created_at, r.id).limit(limit)
+    ).subquery()
+    return select(ordered.c.id, ordered.c.created_at)
+
+
+def page_statement(
+    query: QueueQuery, after: Cursor | None, size: int = PAGE_SIZE
+) -> Select[str, str, str, str, str, str, str, datetime, int, str]:
+    """The page's rows (one more than ``size``, to know whether another page follows)."""
+    parts = [_keys_of_status(query, s, after, size + 1) for s in query.filters.statuses]
+    keys = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_keys")
+    r = ReorderRequest
+    return (
+        select(
+            r.reference,
+            Store.name,
+            r.order_name,
+            r.email,
+            r.issue_type,
+            r.resolution,
+            r.status,
+            r.created_at,
+            r.id,
+            User.email,
+        )
+        .join(keys, keys.c.id == r.id)
+        .join(Store, Store.id == r.store_id)
+        .outerjoin(User, User.id == r.assigned_to_id)
+        .order_by(keys.c.created_at, keys.c.id)
+        .limit(size + 1)
+    )
+
+
+async def queue_page(
+    db: AsyncSession, query: QueueQuery, after: Cursor | None = None, size: int = PAGE_SIZE
+) -> QueuePage:
+    if _matches_nothing(query):
+        return QueuePage([], None)
+    found = (await db.execute(page_statement(query, after, size))).all()
+    rows = [_row(*found_row) for found_row in found[:size]]
+    more = len(found) > size
+    last = found[size - 1] if more else None
+    return QueuePage(rows, Cursor(last.created_at, last.id) if last is not None else None)
+
+
+def _row(
+    reference: str,
+    store_name: str,
+    order_name: str,
+    email: str,
+    issue_type: str,
+    resolution: str,
+    status: str,
+    created_at: datetime,
+    _id: int,
+    assignee_email: str | None,
+) -> QueueRow:
+    return QueueRow(
+        reference,
+        store_name,
+        order_name,
+        email,
+        issue_type,
+        resolution,
+        status,
+        created_at,
+        assignee_email,
+    )
+
+
+def counts_statement(query: QueueQuery, cap: int | None = COUNT_CAP) -> Select[*tuple[int, ...]]:
+    """One row: per status, how many requests match the other filters (at most ``cap + 1``)."""
+    return select(*(_count_of_status(query, s, cap).label(s.value) for s in RequestStatus))
+
+
+def _count_of_status(
+    query: QueueQuery, status: RequestStatus, cap: int | None
+) -> ColumnElement[int]:
+    matching = select(ReorderRequest.id).where(
+        *_conditions(query), ReorderRequest.status == status.value
+    )
+    if cap is not None:
+        matching = matching.limit(cap + 1)
+    return select(func.count()).select_from(matching.subquery()).scalar_subquery()
+
+
+async def status_counts(
+    db: AsyncSession, query: QueueQuery, cap: int | None = COUNT_CAP
+) -> list[StatusCount]:
+    if _matches_nothing(query):
+        return [StatusCount(s, 0, capped=False) for s in RequestStatus]
+    row = (await db.execute(counts_statement(query, cap))).one()
+    return [_status_count(s, n, cap) for s, n in zip(RequestStatus, row, strict=True)]
+
+
+def _status_count(status: RequestStatus, counted: int, cap: int | None) -> StatusCount:
+    if cap is not None and counted > cap:
+        return StatusCount(status, cap, capped=True)
+    return StatusCount(status, counted, capped=False)
+
+
+async def visible_stores(db: AsyncSession, store_scope: int | None) -> list[StoreChoice]:
+    """The stores the store filter offers: every store, or only the user's own."""
+    chosen = select(Store.id, Store.name).order_by(Store.name, Store.id)
+    if store_scope is not None:
+        chosen = chosen.where(Store.id == store_scope)
+    return [StoreChoice(id, name) for id, name in (await db.execute(chosen)).all()]

@@ -1,0 +1,120 @@
+"""The demo: sandbox Shopify's orders reach the invoices (a sync at start, webhooks after), and
+the invoice of the current month agrees with an independent sum over the sandbox's orders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from portal.app import create_app
+from portal.billing.invoices import invoice_for
+from portal.billing.months import month_of
+from portal.billing.sync import SYNC_MONTH
+from portal.db import create_engine, session_factory
+from portal.jobs.models import Job, JobStatus
+from portal.sandbox.demo_server import prepare_demo, start_webhooks
+from portal.sandbox.shopify.state import LineItemSeed, Order
+from portal.sandbox.world import SandboxWorld
+from portal.settings import Settings
+from portal.stores.models import Store
+from tests.billing.portal_helpers import eventually
+from tests.support.servers import free_port, serve
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    world: SandboxWorld
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    database = tmp_path_factory.mktemp("billing-demo") / "demo.db"
+    port = free_port()
+    settings, world = prepare_demo(
+        Settings(database_url=f"sqlite:///{database}"), host="127.0.0.1", port=port, keep=False
+    )
+    with serve(create_app(settings, sandbox=world), port=port):
+        webhooks = start_webhooks(settings, world)
+        try:
+            yield Demo(settings, world)
+        finally:
+            webhooks.stop()
+
+
+def expected_premiums(
+    orders: list[Order], protection_ids: set[int], month: str, zone: str
+) -> Decimal:
+    """Straight from the sandbox's records: protection bought, minus refunded, if not cancelled."""
+    total = Decimal("0.00")
+    for order in orders:
+        if order.cancelled_at is not None or month_of(order.created_at, zone) != month:
+            continue
+        for line in order.line_items:
+            if line.variant_id in protection_ids:
+                total += line.discounted_unit_price * line.current_quantity
+    return total
+
+
+async def _stores_and_invoices(
+    settings: Settings, month_for: dict[str, str]
+) -> dict[str, tuple[Store, Decimal]]:
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as db:
+            stores = (await db.scalars(select(Store))).all()
+            found = {}
+            for store in stores:
+                invoice = await invoice_for(db, store, month_of(datetime.now(UTC), store.time_zone))
+                found[store.shop_domain] = (store, invoice.premiums_total)
+            return found
+    finally:
+        await engine.dispose()
+
+
+async def _current_syncs_done(settings: Settings) -> bool:
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as db:
+            jobs = (await db.scalars(select(Job).where(Job.kind == SYNC_MONTH))).all()
+            stores = {s.id: s for s in (await db.scalars(select(Store))).all()}
+    finally:
+        await engine.dispose()
+    current = [
+        j
+        for j in jobs
+        if j.payload["month"]
+        == month_of(datetime.now(UTC), stores[j.payload["store_id"]].time_zone)
+    ]
+    assert all(j.status != JobStatus.FAILED for j in current), [j.last_error for j in current]
+    return bool(current) and all(j.status == JobStatus.DONE for j in current)
+
+
+def test_the_current_invoice_agrees_with_the_sandbox_orders(demo: Demo) -> None:
+    eventually(lambda: asyncio.run(_current_syncs_done(demo.settings)), timeout=120)
+    shopify = demo.world.shopify
+    first = shopify.shops()[0]
+    protection = next(p for p in first.products.values() if p.title == "Shipping Protection")
+    order = shopify.add_order(
+        first.domain,
+        created_at=shopify.now(),
+        line_items=[LineItemSeed(variant=protection.variants[0], quantity=1, discount="0.10")],
+    )
+
+    def agrees() -> bool:
+        invoices = asyncio.run(_stores_and_invoices(demo.settings, {}))
+        for domain, (store, premiums) in invoices.items():
+            ids = {int(gid.rsplit("/", 1)[-1]) for gid in store.protection_variant_ids}
+            month = month_of(datetime.now(UTC), store.time_zone)
+            if premiums != expected_premiums(shopify.orders(domain), ids, month, store.time_zone):
+                return False
+        return True
+
+    eventually(agrees, timeout=120)
+    assert order.line_items[0].discounted_unit_price > 0

@@ -1,0 +1,132 @@
+"""Shopify webhooks keep the premiums ledger current: signed deliveries from the sandbox shop,
+a bad signature refused with nothing stored, repeats and a sync of the same order counted once,
+and the sandbox trying again when the portal does not answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.datastructures import Secret
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from portal.billing.commands import sync_orders_command
+from portal.billing.models import ShopifyWebhook
+from portal.billing.months import month_of
+from portal.jobs.models import Job
+from portal.sandbox.shopify.payloads import order_payload
+from portal.sandbox.shopify.state import ShopifyWorld
+from portal.sandbox.webhooks import WebhookSender
+from tests.billing.portal_helpers import (
+    WEBHOOK_SECRET,
+    count,
+    eventually,
+    post_webhook,
+    premiums,
+)
+from tests.support.environment import PortalEnvironment, portal_environment
+from tests.support.servers import serve
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
+    with portal_environment(
+        database_url, tmp_path, shopify_webhook_secret=Secret(WEBHOOK_SECRET)
+    ) as environment:
+        yield environment
+
+
+@pytest.fixture
+def sender(env: PortalEnvironment) -> Iterator[WebhookSender]:
+    sender = WebhookSender(
+        env.shop.world, url=env.base_url + "/webhooks/shopify", secret=WEBHOOK_SECRET
+    ).start()
+    yield sender
+    sender.stop()
+
+
+def test_a_webhook_with_a_bad_signature_is_refused_and_nothing_is_stored(
+    env: PortalEnvironment,
+) -> None:
+    order = env.shop.order()
+    for signature in ("bm90IHRoZSBzaWduYXR1cmU=", ""):
+        answer = post_webhook(
+            env, "orders/create", order_payload(order), webhook_id="w-1", signature=signature
+        )
+        assert answer.status_code == 401
+    assert count(env, ShopifyWebhook) == 0
+    assert count(env, Job) == 0
+    assert premiums(env) == {}
+
+
+def test_the_sandbox_shops_webhooks_keep_the_premiums_current(
+    env: PortalEnvironment, sender: WebhookSender
+) -> None:
+    kept = env.shop.order()
+    refunded = env.shop.order()
+    cancelled = env.shop.order(shipped_days_ago=None)
+    eventually(lambda: len(premiums(env)) == 3)
+    protection_line = refunded.line_items[-1]
+    env.shop.world.add_refund(
+        env.shop.world.shops()[0].domain, refunded.id, line_items=[(protection_line.id, 1)]
+    )
+    env.shop.world.cancel_order(env.shop.world.shops()[0].domain, cancelled.id)
+    expected = {
+        kept.gid: Decimal("2.95"),
+        refunded.gid: Decimal("0.00"),
+        cancelled.gid: Decimal("0.00"),
+    }
+    eventually(lambda: premiums(env) == expected)
+    assert sender.wait_until_idle()
+    assert sender.log.dropped == []
+    assert count(env, ShopifyWebhook) == 5
+
+
+def test_a_repeated_webhook_is_counted_once(env: PortalEnvironment) -> None:
+    order = env.shop.order()
+    for _ in range(3):
+        answer = post_webhook(env, "orders/create", order_payload(order), webhook_id="same-id")
+        assert answer.status_code == 200
+    eventually(lambda: premiums(env) == {order.gid: Decimal("2.95")})
+    assert count(env, ShopifyWebhook) == 1
+    assert count(env, Job) == 1
+
+
+def test_sync_and_webhook_for_the_same_order_count_it_once(
+    env: PortalEnvironment, sender: WebhookSender
+) -> None:
+    order = env.shop.order()
+    unprotected = env.shop.order(protected=False)
+    eventually(lambda: premiums(env) == {order.gid: Decimal("2.95")})
+    month = month_of(order.created_at, "UTC")
+    line = asyncio.run(sync_orders_command(env.settings, store_slug=env.slug, month=month))
+    assert "1 protected" in line and "changed by 0.00" in line
+    assert premiums(env) == {order.gid: Decimal("2.95")}
+    assert unprotected.gid not in premiums(env)
+
+
+def test_the_sandbox_tries_again_until_the_portal_answers() -> None:
+    answers = iter([503, 500, 200])
+    seen: list[str] = []
+
+    async def portal(request: Request) -> PlainTextResponse:
+        seen.append(request.headers["X-Shopify-Webhook-Id"])
+        return PlainTextResponse("", status_code=next(answers))
+
+    world = ShopifyWorld()
+    world.add_shop("s.myshopify.com", access_token="t")
+    with serve(Starlette(routes=[Route("/hook", portal, methods=["POST"])])) as base_url:
+        sender = WebhookSender(world, url=base_url + "/hook", secret="s", first_wait=0.01).start()
+        try:
+            world.add_order("s.myshopify.com", created_at=world.now(), line_items=[])
+            assert sender.wait_until_idle()
+        finally:
+            sender.stop()
+    assert [status for _, status in sender.log.attempts] == [503, 500, 200]
+    assert len(set(seen)) == 1 and sender.log.delivered == seen[:1]
