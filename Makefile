@@ -25,8 +25,8 @@ test: $(STAMP)
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check portal tests
-	$(BIN)/ruff format --check portal tests
+	$(BIN)/ruff check portal tests benchmarks
+	$(BIN)/ruff format --check portal tests benchmarks
 	$(BIN)/mypy
 
 clean:

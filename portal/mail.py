@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.errors import MailUnavailable
 from portal.jobs import queue
+from portal.jobs.models import Priority
 from portal.jobs.worker import JobContext
 from portal.settings import Settings
 from portal.web import templates
@@ -54,7 +55,9 @@ async def queue_email(
     session: AsyncSession, email: OutgoingEmail, *, dedupe_key: str | None = None
 ) -> None:
     """Queue ``email`` in the caller's transaction."""
-    await queue.enqueue(session, SEND_EMAIL, email.as_payload(), dedupe_key=dedupe_key)
+    await queue.enqueue(
+        session, SEND_EMAIL, email.as_payload(), dedupe_key=dedupe_key, priority=Priority.URGENT
+    )
 
 
 class Mailer:

@@ -79,9 +79,11 @@ def _corso_client(settings: Settings, http: httpx.AsyncClient) -> CorsoClient:
 @asynccontextmanager
 async def worker_running(runtime: Runtime) -> AsyncIterator[None]:
     """Run a job worker beside the web app for as long as the block lasts."""
+    from portal.billing.sync import schedule_nightly
     from portal.jobs.handlers import job_handlers
     from portal.jobs.worker import Worker
 
+    await schedule_nightly(runtime.sessions)
     stop = asyncio.Event()
     worker = Worker(runtime.sessions, job_handlers(), services=runtime)
     task = asyncio.create_task(worker.run(stop))

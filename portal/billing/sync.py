@@ -21,6 +21,7 @@ from portal.billing.ledger import ZERO, CurrencyMismatch, book_order
 from portal.billing.months import month_bounds, month_of, previous_month
 from portal.integrations.shopify.client import BillableOrder, ShopifyClient
 from portal.jobs import queue
+from portal.jobs.models import Priority
 from portal.jobs.worker import JobContext
 from portal.stores.models import Store
 
@@ -108,6 +109,7 @@ async def enqueue_month_sync(session: AsyncSession, store: Store, month: str, *,
         SYNC_MONTH,
         {"store_id": store.id, "month": month},
         dedupe_key=f"billing-sync:{store.id}:{month}:{run}",
+        priority=Priority.BACKGROUND,
     )
 
 
@@ -126,6 +128,7 @@ async def schedule_nightly_sync(session: AsyncSession, *, now: datetime) -> None
         {"night": night.date().isoformat()},
         dedupe_key=f"billing-nightly:{night.date().isoformat()}",
         run_after=night,
+        priority=Priority.BACKGROUND,
     )
 
 

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, func
+from sqlalchemy import JSON, BigInteger, Index, Integer, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
+
+
+class Priority(IntEnum):
+    """Lower runs first among due jobs: a shopper waiting for a code beats a month's sync."""
+
+    URGENT = 10  # email a person is waiting for
+    HIGH = 50  # an agent's resolution
+    NORMAL = 100
+    BACKGROUND = 200  # bulk syncs
 
 
 class JobStatus(StrEnum):
@@ -21,13 +30,14 @@ class JobStatus(StrEnum):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_due", "status", "run_after"),)
+    __table_args__ = (Index("ix_jobs_due", "status", "priority", "run_after"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=Priority.NORMAL)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=8)
     run_after: Mapped[datetime] = mapped_column()

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.jobs.models import Job, JobStatus
+from portal.jobs.models import Job, JobStatus, Priority
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
@@ -46,6 +46,7 @@ async def enqueue(
     dedupe_key: str | None = None,
     run_after: datetime | None = None,
     max_attempts: int = 8,
+    priority: int = Priority.NORMAL,
 ) -> Job:
     """Add a job in the caller's transaction; with a ``dedupe_key`` an existing job is returned."""
     if dedupe_key is not None:
@@ -57,6 +58,7 @@ async def enqueue(
         payload=payload,
         dedupe_key=dedupe_key,
         status=JobStatus.QUEUED,
+        priority=priority,
         attempts=0,
         max_attempts=max_attempts,
         run_after=run_after or utcnow(),
@@ -78,7 +80,7 @@ async def claim(
 ) -> ClaimedJob | None:
     """Take the oldest due job under a lease; commits the session's transaction."""
     now = utcnow()
-    pick = select(Job.id).where(_due(now)).order_by(Job.run_after, Job.id).limit(1)
+    pick = select(Job.id).where(_due(now)).order_by(Job.priority, Job.run_after, Job.id).limit(1)
     if kinds:
         pick = pick.where(Job.kind.in_(kinds))
     if session.get_bind().dialect.name == "postgresql":

@@ -63,7 +63,14 @@ class ReorderRequest(Base):
     __tablename__ = "reorder_requests"
     __table_args__ = (
         Index("ix_reorder_requests_store_order", "store_id", "shopify_order_id"),
-        Index("ix_reorder_requests_queue", "status", "created_at", "id"),
+        Index(
+            "ix_reorder_requests_queue",
+            "status",
+            "created_at",
+            "id",
+            # counts under the issue/resolution/assignee filters read only the index
+            postgresql_include=["store_id", "issue_type", "resolution", "assigned_to_id"],
+        ),
         Index("ix_reorder_requests_queue_by_store", "store_id", "status", "created_at", "id"),
         Index("ix_reorder_requests_queue_all", "created_at", "id"),
         Index("ix_reorder_requests_queue_by_agent", "assigned_to_id", "status", "created_at", "id"),

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.errors import PortalError
 from portal.jobs import queue
+from portal.jobs.models import Priority
 from portal.mail import queue_email, render_email
 from portal.reorders.models import ReorderRequest, RequestEvent, RequestStatus
 from portal.stores.models import Store
@@ -198,7 +199,11 @@ async def start_refund(session: AsyncSession, request: ReorderRequest, by: Agent
 
 async def _queue_execution(session: AsyncSession, resolution: Resolution, kind: str) -> None:
     job = await queue.enqueue(
-        session, kind, {"resolution_id": resolution.id}, dedupe_key=f"{kind}:{resolution.id}"
+        session,
+        kind,
+        {"resolution_id": resolution.id},
+        dedupe_key=f"{kind}:{resolution.id}",
+        priority=Priority.HIGH,
     )
     resolution.job_id = job.id
 

@@ -87,6 +87,15 @@ def count(env: PortalEnvironment, model: Any) -> int:
     return query(env, lambda db: db.scalar(select(func.count()).select_from(model)) or 0)
 
 
+def webhook_jobs(env: PortalEnvironment) -> int:
+    """Jobs queued by webhooks (the worker's own nightly run left aside)."""
+    from portal.billing.webhooks import REFRESH_ORDER
+    from portal.jobs.models import Job
+
+    statement = select(func.count()).select_from(Job).where(Job.kind == REFRESH_ORDER)
+    return query(env, lambda db: db.scalar(statement) or 0)
+
+
 def add_store(env: PortalEnvironment, slug: str) -> int:
     async def create() -> int:
         engine = create_async_engine(env.settings.database_url)

@@ -19,7 +19,6 @@ from starlette.routing import Route
 from portal.billing.commands import sync_orders_command
 from portal.billing.models import ShopifyWebhook
 from portal.billing.months import month_of
-from portal.jobs.models import Job
 from portal.sandbox.shopify.payloads import order_payload
 from portal.sandbox.shopify.state import ShopifyWorld
 from portal.sandbox.webhooks import WebhookSender
@@ -29,6 +28,7 @@ from tests.billing.portal_helpers import (
     eventually,
     post_webhook,
     premiums,
+    webhook_jobs,
 )
 from tests.support.environment import PortalEnvironment, portal_environment
 from tests.support.servers import serve
@@ -61,7 +61,7 @@ def test_a_webhook_with_a_bad_signature_is_refused_and_nothing_is_stored(
         )
         assert answer.status_code == 401
     assert count(env, ShopifyWebhook) == 0
-    assert count(env, Job) == 0
+    assert webhook_jobs(env) == 0
     assert premiums(env) == {}
 
 
@@ -95,7 +95,7 @@ def test_a_repeated_webhook_is_counted_once(env: PortalEnvironment) -> None:
         assert answer.status_code == 200
     eventually(lambda: premiums(env) == {order.gid: Decimal("2.95")})
     assert count(env, ShopifyWebhook) == 1
-    assert count(env, Job) == 1
+    assert webhook_jobs(env) == 1
 
 
 def test_sync_and_webhook_for_the_same_order_count_it_once(

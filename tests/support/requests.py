@@ -78,7 +78,7 @@ def file_request(
     first line)."""
 
     async def work(db: AsyncSession) -> ReorderRequest:
-        store = (await db.scalars(select(Store))).one()
+        store = (await db.scalars(select(Store).where(Store.slug == env.slug))).one()
         async with httpx.AsyncClient() as http:
             fetched = await shopify_client(env, http, store).get_order(order_id=order.gid)
         assert fetched is not None

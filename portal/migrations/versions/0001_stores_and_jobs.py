@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=200), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("priority", sa.SmallInteger(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("run_after", sa.DateTime(timezone=True), nullable=False),
@@ -43,7 +44,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_jobs_dedupe_key")),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.create_index("ix_jobs_due", ["status", "run_after"], unique=False)
+        batch_op.create_index("ix_jobs_due", ["status", "priority", "run_after"], unique=False)
 
     op.create_table(
         "stores",

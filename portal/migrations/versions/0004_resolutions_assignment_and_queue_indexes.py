@@ -83,9 +83,24 @@ def upgrade() -> None:
             ["assigned_to_id"],
             ["id"],
         )
+    # The queue's status index also covers the filter columns (PostgreSQL INCLUDE), so counts
+    # per status under a filter read only the index.
+    with op.batch_alter_table("reorder_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_reorder_requests_queue")
+        batch_op.create_index(
+            "ix_reorder_requests_queue",
+            ["status", "created_at", "id"],
+            unique=False,
+            postgresql_include=["store_id", "issue_type", "resolution", "assigned_to_id"],
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("reorder_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_reorder_requests_queue")
+        batch_op.create_index(
+            "ix_reorder_requests_queue", ["status", "created_at", "id"], unique=False
+        )
     with op.batch_alter_table("reorder_requests", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_reorder_requests_assigned_to_id_users"), type_="foreignkey"
