@@ -111,10 +111,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import logging
     import signal
 
-    from portal.billing.sync import schedule_nightly
-    from portal.jobs.handlers import job_handlers
-    from portal.jobs.worker import Worker
-    from portal.runtime import open_runtime
+    from portal.runtime import open_runtime, run_workers
 
     logging.basicConfig(level=settings.log_level.upper())
     settings.check()
@@ -125,8 +122,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with open_runtime(settings) as runtime:
-            await schedule_nightly(runtime.sessions)
-            await Worker(runtime.sessions, job_handlers(), services=runtime).run(stop)
+            await run_workers(runtime, stop)
 
     asyncio.run(work())
     return 0

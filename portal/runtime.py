@@ -76,17 +76,37 @@ def _corso_client(settings: Settings, http: httpx.AsyncClient) -> CorsoClient:
     )
 
 
-@asynccontextmanager
-async def worker_running(runtime: Runtime) -> AsyncIterator[None]:
-    """Run a job worker beside the web app for as long as the block lasts."""
+async def run_workers(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Run ``PORTAL_WORKER_CONCURRENCY`` job workers until ``stop`` is set. The first only takes
+    urgent and high-priority jobs, so a month's order sync never holds up an emailed code or an
+    agent's refund. Leases keep the workers from sharing a job."""
     from portal.billing.sync import schedule_nightly
     from portal.jobs.handlers import job_handlers
-    from portal.jobs.worker import Worker
+    from portal.jobs.models import Priority
+    from portal.jobs.worker import Worker, new_worker_id
 
     await schedule_nightly(runtime.sessions)
+    handlers = job_handlers()
+    concurrency = max(1, runtime.settings.worker_concurrency)
+    workers = [
+        Worker(
+            runtime.sessions,
+            handlers,
+            services=runtime,
+            worker_id=new_worker_id(),
+            max_priority=Priority.HIGH if n == 0 and concurrency > 1 else None,
+            poll_interval=0.2 if n == 0 else 1.0,
+        )
+        for n in range(concurrency)
+    ]
+    await asyncio.gather(*(worker.run(stop) for worker in workers))
+
+
+@asynccontextmanager
+async def worker_running(runtime: Runtime) -> AsyncIterator[None]:
+    """Run the job workers beside the web app for as long as the block lasts."""
     stop = asyncio.Event()
-    worker = Worker(runtime.sessions, job_handlers(), services=runtime)
-    task = asyncio.create_task(worker.run(stop))
+    task = asyncio.create_task(run_workers(runtime, stop))
     try:
         yield
     finally:

@@ -38,6 +38,7 @@ class Settings:
     log_level: str = "info"
     upload_dir: Path = Path("var/uploads")
     run_worker: bool = False
+    worker_concurrency: int = 4
 
     shopify_api_version: str = "2025-04"
     shopify_endpoint: str = "https://{shop}/admin/api/{version}/graphql.json"

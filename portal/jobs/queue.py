@@ -76,13 +76,20 @@ def _due(now: datetime) -> Any:
 
 
 async def claim(
-    session: AsyncSession, *, worker_id: str, lease_seconds: float, kinds: list[str] | None = None
+    session: AsyncSession,
+    *,
+    worker_id: str,
+    lease_seconds: float,
+    kinds: list[str] | None = None,
+    max_priority: int | None = None,
 ) -> ClaimedJob | None:
     """Take the oldest due job under a lease; commits the session's transaction."""
     now = utcnow()
     pick = select(Job.id).where(_due(now)).order_by(Job.priority, Job.run_after, Job.id).limit(1)
     if kinds:
         pick = pick.where(Job.kind.in_(kinds))
+    if max_priority is not None:
+        pick = pick.where(Job.priority <= max_priority)
     if session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     statement = (

@@ -60,6 +60,7 @@ class Worker:
         worker_id: str | None = None,
         lease_seconds: float = 60.0,
         poll_interval: float = 0.5,
+        max_priority: int | None = None,
     ) -> None:
         self.sessions = sessions
         self.handlers = handlers
@@ -67,6 +68,7 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
+        self.max_priority = max_priority  # e.g. Priority.HIGH: keep this worker for urgent work
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, sleeping briefly when nothing is due."""
@@ -92,6 +94,7 @@ class Worker:
                 worker_id=self.worker_id,
                 lease_seconds=self.lease_seconds,
                 kinds=list(self.handlers),
+                max_priority=self.max_priority,
             )
         if job is None:
             return False

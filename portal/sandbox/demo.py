@@ -37,7 +37,7 @@ from portal.sandbox.shopify.state import (
     Variant,
     VariantSeed,
 )
-from portal.sandbox.world import DemoCredentials, SandboxWorld
+from portal.sandbox.world import DemoAccount, DemoCredentials, SandboxWorld
 from portal.stores.service import StoreSpec
 
 DEFAULT_SEED = 20261124
@@ -45,6 +45,7 @@ DAYS_OF_HISTORY = 90
 PROTECTED_SHARE = 0.85
 CUSTOMERS_PER_STORE = 45
 HEAVY_CLAIMS_CUSTOMER = "olivia.martinez@example.com"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed on /sandbox for visitors
 DEMO_CORSO_CLIENT = DemoCredentials(
     corso_client_id="demo-portal",
     corso_client_secret="demo-corso-secret",  # noqa: S106 - the sandbox's published demo login
@@ -107,8 +108,22 @@ def build_demo_world(
         credentials=DEMO_CORSO_CLIENT,
         base_url=base_url,
         stores=specs,
+        accounts=demo_accounts(),
     )
     return world, specs
+
+
+def demo_accounts() -> list[DemoAccount]:
+    """An agent, an admin and a merchant user per store, all with the demo's password."""
+    staff = [
+        DemoAccount("agent@demo.example", "agent", None, DEMO_PASSWORD),
+        DemoAccount("admin@demo.example", "admin", None, DEMO_PASSWORD),
+    ]
+    merchants = [
+        DemoAccount(f"owner@{store.slug}.example", "merchant", store.slug, DEMO_PASSWORD)
+        for store in STORES
+    ]
+    return staff + merchants
 
 
 def _token(seed: int, slug: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from starlette.datastructures import Secret
 
+from portal.accounts.commands import NewUser, create_user
+from portal.accounts.service import AccountRefused
 from portal.app import create_app
 from portal.billing.months import month_of, previous_month
 from portal.billing.sync import enqueue_month_sync
@@ -58,6 +61,7 @@ def prepare_demo(
         _remove_sqlite_database(settings.database_url)
     upgrade(settings.database_url)
     asyncio.run(load_stores(settings.database_url, specs))
+    asyncio.run(create_demo_accounts(settings.database_url, world))
     asyncio.run(queue_premium_sync(settings.database_url, now=datetime.now(UTC)))
     return settings, world
 
@@ -69,6 +73,14 @@ def _remove_sqlite_database(url: str) -> None:
     if database and database != ":memory:":
         for suffix in ("", "-wal", "-shm"):
             Path(database + suffix).unlink(missing_ok=True)
+
+
+async def create_demo_accounts(database_url: str, world: SandboxWorld) -> None:
+    """The demo's staff accounts; ones that exist already (``--keep``) are left as they are."""
+    for account in world.accounts:
+        new_user = NewUser(email=account.email, role=account.role, store_slug=account.store_slug)
+        with contextlib.suppress(AccountRefused):
+            await create_user(database_url, new_user, account.password)
 
 
 async def load_stores(database_url: str, specs: list[StoreSpec]) -> None:

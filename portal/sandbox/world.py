@@ -20,6 +20,16 @@ class DemoCredentials:
     corso_client_secret: str
 
 
+@dataclass(frozen=True)
+class DemoAccount:
+    """A staff account the demo creates, shown on /sandbox so visitors can sign in."""
+
+    email: str
+    role: str
+    store_slug: str | None
+    password: str
+
+
 @dataclass
 class SandboxWorld:
     shopify: ShopifyWorld
@@ -28,6 +38,7 @@ class SandboxWorld:
     credentials: DemoCredentials
     base_url: str
     stores: list[StoreSpec] = field(default_factory=list)
+    accounts: list[DemoAccount] = field(default_factory=list)
 
     def shopify_endpoint(self, shop_domain: str, api_version: str) -> str:
         return f"{self.base_url}/sandbox/shopify/{shop_domain}/admin/api/{api_version}/graphql.json"

@@ -94,3 +94,27 @@ def test_sandbox_is_absent_outside_the_demo(tmp_path: Path) -> None:
     migrate(url)
     with running_portal(portal_settings(url)) as base:
         assert httpx.get(base + "/sandbox/").status_code == 404
+
+
+def test_demo_staff_accounts_are_shown_and_sign_in(demo_url: str) -> None:
+    import re
+
+    page = httpx.get(demo_url + "/sandbox/")
+    assert "agent@demo.example" in page.text and "owner@maple-and-moss.example" in page.text
+    password = re.search(r"<code>([^<]+)</code>", page.text)
+    assert password
+    client = httpx.Client(base_url=demo_url)
+    login = client.get("/support/login")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login.text)
+    assert token
+    answer = client.post(
+        "/support/login",
+        data={
+            "csrf_token": token.group(1),
+            "email": "agent@demo.example",
+            "password": password.group(1),
+        },
+    )
+    assert answer.status_code == 303
+    assert "agent@demo.example" in client.get("/support/").text
+    client.close()
