@@ -14,9 +14,11 @@ from typing import TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from portal.csrf import CsrfMiddleware
+from portal.errors_pages import http_error, server_error
 from portal.i18n import LocaleMiddleware
 from portal.limits import BodySizeLimitMiddleware
 from portal.routes import build_routes
@@ -63,6 +65,7 @@ def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> St
             Middleware(CsrfMiddleware, exempt_prefixes=CSRF_EXEMPT),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.templates = templates
     app.state.sandbox = sandbox

@@ -27,3 +27,12 @@ async def test_landing_page_finds_a_store_by_name_and_htmx_gets_only_the_results
     assert partial.status_code == 200
     assert "<html" not in partial.text
     assert 'href="/harbor-outfitters/"' in partial.text
+
+
+async def test_an_unknown_page_gets_a_friendly_404(database_url: str) -> None:
+    with running_portal(portal_settings(database_url)) as base:
+        async with httpx.AsyncClient(base_url=base) as client:
+            page = await client.get("/no-such-store/", headers={"Accept": "text/html"})
+            plain = await client.get("/no-such-store/")
+    assert page.status_code == 404 and "Page not found" in page.text and "<html" in page.text
+    assert plain.status_code == 404 and "<html" not in plain.text

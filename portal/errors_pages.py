@@ -1,0 +1,41 @@
+"""Friendly pages for HTTP errors and unexpected failures: a short explanation and a way on,
+never a stack trace. Redirect-carrying exceptions (sign-in required) pass through."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from portal.web import render
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "This request could not be understood",
+    403: "You may not do that",
+    404: "Page not found",
+    405: "That is not allowed here",
+    413: "This request is too large",
+    429: "Too many requests",
+}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (301, 302, 303, 307, 308) or exc.status_code < 400:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    if not request.headers.get("accept", "").startswith("text/html"):
+        return PlainTextResponse(
+            TITLES.get(exc.status_code, "Error"), exc.status_code, headers=exc.headers
+        )
+    context = {"status": exc.status_code, "title": TITLES.get(exc.status_code, "Error")}
+    return render(request, "pages/errors/error.html", context, status_code=exc.status_code)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    context = {"status": 500, "title": "Something went wrong on our side"}
+    return render(request, "pages/errors/error.html", context, status_code=500)
