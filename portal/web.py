@@ -34,7 +34,24 @@ def _environment() -> jinja2.Environment:
     )
     env.globals["htmx_script"] = HTMX_SCRIPT
     env.globals["current_locale"] = i18n.current_locale
+    env.globals["status_label"] = status_label
     return env
+
+
+STATUS_LABELS = {
+    "submitted": "Submitted",
+    "in_review": "In review",
+    "needs_info": "More information needed",
+    "reordered": "Reorder created",
+    "refunded": "Refunded",
+    "resolved": "Resolved",
+    "denied": "Denied",
+}
+
+
+def status_label(status: str) -> str:
+    """A request status as people read it, translated."""
+    return i18n.gettext(STATUS_LABELS.get(status, status))
 
 
 templates = Jinja2Templates(env=_environment())
