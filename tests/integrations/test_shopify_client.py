@@ -961,7 +961,8 @@ async def test_suggest_refund(harness: Harness) -> None:
 async def test_refund_with_idempotent_directive_is_resent_with_the_same_key(
     harness: Harness,
 ) -> None:
-    harness.script.answers = [httpx.ReadTimeout("lost"), refund_created()]
+    no_refunds_yet = ok({"order": {"id": ORDER_GID, "refunds": []}})
+    harness.script.answers = [no_refunds_yet, httpx.ReadTimeout("lost"), refund_created()]
 
     refund = await harness.client(api_version="2026-01").create_refund(
         order_id=ORDER_GID,
@@ -973,10 +974,11 @@ async def test_refund_with_idempotent_directive_is_resent_with_the_same_key(
     )
 
     assert refund.id == "gid://shopify/Refund/17001"
-    first, second = harness.script.bodies
+    lookup, first, second = harness.script.bodies
+    assert "refunds" in lookup["query"] and "refundCreate" not in lookup["query"]
     assert "@idempotent(key: $key)" in first["query"]
     assert first == second and first["variables"]["key"] == "refund-request-42"
-    assert first["variables"]["input"]["note"] == "Lost parcel"
+    assert first["variables"]["input"]["note"] == "Lost parcel [ref refund-request-42]"
     assert first["variables"]["input"]["transactions"] == [
         {
             "orderId": ORDER_GID,
@@ -1087,6 +1089,7 @@ async def test_refund_without_key_is_refused_where_shopify_requires_one(
 
 async def test_refund_user_errors(harness: Harness) -> None:
     harness.script.answers = [
+        ok({"order": {"id": ORDER_GID, "refunds": []}}),
         ok(
             {
                 "refundCreate": {
@@ -1100,7 +1103,7 @@ async def test_refund_user_errors(harness: Harness) -> None:
                     ],
                 }
             }
-        )
+        ),
     ]
     with pytest.raises(ShopifyUserError, match="exceeds"):
         await harness.client(api_version="2026-01").create_refund(

@@ -391,18 +391,18 @@ class ShopifyClient:
     ) -> Refund:
         """Refund ``lines`` on the order, returning money through ``transactions``.
 
-        With an ``idempotency_key`` the refund happens once however often this is called: from
-        API 2026-01 through ``@idempotent(key:)``; before that, the key is written into the note
-        and looked for among the order's refunds before sending and after a lost answer.
-        Without a key a lost answer raises ``RefundOutcomeUnknown`` (never re-sent).
+        With an ``idempotency_key`` the refund happens once however often this is called: the
+        key is written into the note and looked for among the order's refunds before sending
+        and after a lost answer (so a re-run whose fresh suggestion differs, because the first
+        refund already went through, finds that refund instead of being refused), and from API
+        2026-01 it is also sent as ``@idempotent(key:)``. Without a key a lost answer raises
+        ``RefundOutcomeUnknown`` (never re-sent).
         """
         order_gid = _gid("Order", order_id)
         if idempotency_key is None and _version_at_least(self._version, REFUND_KEY_REQUIRED_FROM):
             raise ValueError(f"API {self._version} requires an idempotency key on refundCreate")
         keyed = idempotency_key is not None and self.idempotent_refunds
-        by_note = idempotency_key is not None and not keyed
-        if by_note:
-            assert idempotency_key is not None
+        if idempotency_key is not None:
             note = _note_with_key(note, idempotency_key)
             earlier = await self._refund_with_key(order_gid, idempotency_key)
             if earlier is not None:
