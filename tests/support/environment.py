@@ -171,6 +171,41 @@ async def _load_store(database_url: str, spec: StoreSpec) -> None:
         await engine.dispose()
 
 
+def sandbox_services(shop: TestShop, corso: CorsoWorld) -> Starlette:
+    """Sandbox Shopify at /shopify and sandbox Corso at /corso, to serve on loopback."""
+    return Starlette(
+        routes=[
+            Mount("/shopify", app=create_shopify_sandbox(shop.world)),
+            Mount("/corso", app=create_corso_sandbox(corso)),
+        ]
+    )
+
+
+def environment_settings(
+    database_url: str,
+    *,
+    sandbox: str,
+    smtp_port: int,
+    port: int,
+    tmp_path: Any,
+    **overrides: Any,
+) -> Settings:
+    """The portal's settings against the sandboxes at ``sandbox`` and the SMTP server."""
+    values: dict[str, Any] = {
+        "shopify_endpoint": sandbox + "/shopify/{shop}/admin/api/{version}/graphql.json",
+        "corso_api_url": sandbox + "/corso/v1",
+        "corso_auth_url": sandbox + "/corso/oauth/token",
+        "corso_client_id": "portal-test",
+        "corso_client_secret": Secret("corso-secret"),
+        "base_url": f"http://127.0.0.1:{port}",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "upload_dir": tmp_path / "uploads",
+        "shopify_max_retries": 2,
+    }
+    return portal_settings(database_url, **{**values, **overrides})
+
+
 @contextmanager
 def portal_environment(
     database_url: str, tmp_path: Any, **overrides: Any
@@ -179,31 +214,19 @@ def portal_environment(
     shop = build_test_shop(mailbox)
     corso = CorsoWorld()
     corso.add_client("portal-test", "corso-secret", [CORSO_STORE])
-    services = Starlette(
-        routes=[
-            Mount("/shopify", app=create_shopify_sandbox(shop.world)),
-            Mount("/corso", app=create_corso_sandbox(corso)),
-        ]
-    )
+    services = sandbox_services(shop, corso)
     asyncio.run(_load_store(database_url, store_spec(shop)))
     with ExitStack() as stack:
         sandbox = stack.enter_context(serve(services))
         smtp_port = stack.enter_context(smtp_server(mailbox))
         port = free_port()
-        settings = portal_settings(
+        settings = environment_settings(
             database_url,
-            shopify_endpoint=sandbox + "/shopify/{shop}/admin/api/{version}/graphql.json",
-            corso_api_url=sandbox + "/corso/v1",
-            corso_auth_url=sandbox + "/corso/oauth/token",
-            corso_client_id="portal-test",
-            corso_client_secret=Secret("corso-secret"),
-            base_url=f"http://127.0.0.1:{port}",
-            smtp_host="127.0.0.1",
+            sandbox=sandbox,
             smtp_port=smtp_port,
-            upload_dir=tmp_path / "uploads",
-            run_worker=True,
-            shopify_max_retries=2,
-            **overrides,
+            port=port,
+            tmp_path=tmp_path,
+            **{"run_worker": True, **overrides},
         )
         base_url = stack.enter_context(running_portal(settings, port=port))
         yield PortalEnvironment(base_url, mailbox, shop, corso, settings)

@@ -29,25 +29,22 @@ from typing import Any, TypeVar
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select, update
-from starlette.applications import Starlette
-from starlette.datastructures import Secret
-from starlette.routing import Mount
 
 from portal.db import create_engine, session_factory
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.queue import utcnow
-from portal.sandbox.corso import CorsoWorld, create_corso_sandbox
+from portal.sandbox.corso import CorsoWorld
 from portal.sandbox.mailbox import Mailbox
-from portal.sandbox.shopify import create_shopify_sandbox
 from portal.settings import Settings
 from portal.stores.service import upsert_store
 from tests.support.environment import (
     CORSO_STORE,
     PortalEnvironment,
     build_test_shop,
+    environment_settings,
+    sandbox_services,
     store_spec,
 )
-from tests.support.portal import portal_settings
 from tests.support.servers import free_port, serve
 
 T = TypeVar("T")
@@ -299,30 +296,18 @@ def crash_environment(
     shop = build_test_shop(mailbox)
     corso = CorsoWorld()
     corso.add_client("portal-test", "corso-secret", [CORSO_STORE])
-    services = Starlette(
-        routes=[
-            Mount("/shopify", app=create_shopify_sandbox(shop.world)),
-            Mount("/corso", app=create_corso_sandbox(corso)),
-        ]
-    )
+    services = sandbox_services(shop, corso)
     handler = ControlledMailHandler(mailbox)
     with ExitStack() as stack:
         sandbox = stack.enter_context(serve(services))
         smtp_port = stack.enter_context(controlled_smtp_server(handler))
-        settings = portal_settings(
+        settings = environment_settings(
             database_url,
-            shopify_endpoint=sandbox + "/shopify/{shop}/admin/api/{version}/graphql.json",
-            corso_api_url=sandbox + "/corso/v1",
-            corso_auth_url=sandbox + "/corso/oauth/token",
-            corso_client_id="portal-test",
-            corso_client_secret=Secret("corso-secret"),
-            base_url=f"http://127.0.0.1:{free_port()}",
-            smtp_host="127.0.0.1",
+            sandbox=sandbox,
             smtp_port=smtp_port,
-            upload_dir=tmp_path / "uploads",
-            run_worker=False,
-            shopify_max_retries=2,
-            **overrides,
+            port=free_port(),
+            tmp_path=tmp_path,
+            **{"run_worker": False, **overrides},
         )
         env = PortalEnvironment(settings.base_url, mailbox, shop, corso, settings)
         asyncio.run(_load_store(database_url, env))
