@@ -45,7 +45,8 @@ def shopper_routes() -> list[BaseRoute]:
 def support_routes() -> list[BaseRoute]:
     """Everything under /support/: staff pages, each behind a sign-in."""
     return [
-        Route("/", accounts.home, name="home"),
+        Route("/", queue_views.queue, name="home"),
+        Route("/account", accounts.home, name="account"),
         Route("/login", accounts.login, methods=GET_POST, name="login"),
         Route("/logout", accounts.logout, methods=["POST"], name="logout"),
         Route("/password", accounts.change_password, methods=GET_POST, name="password"),

@@ -95,6 +95,9 @@ async def gather(
     *,
     store_scope: int | None,
 ) -> RequestDetail:
+    resolutions = await _resolutions(session, request)  # read close to the request row
+    jobs = await _unfinished_jobs(session, resolutions)
+    earlier = await _earlier(session, request, store_scope)
     order, stock, claims = await asyncio.gather(
         _panel(_order(runtime, store, request)),
         _panel(_stock(runtime, store, request)),
@@ -106,11 +109,10 @@ async def gather(
         order=order,
         stock=stock,
         claims=claims,
-        earlier=await _earlier(session, request, store_scope),
-        resolutions=await _resolutions(session, request),
-        jobs=[],
+        earlier=earlier,
+        resolutions=resolutions,
+        jobs=jobs,
     )
-    detail.jobs = await _unfinished_jobs(session, detail.resolutions)
     detail.history = _history(request, claims.value or [])
     return detail
 

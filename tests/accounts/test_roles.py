@@ -18,7 +18,7 @@ def test_a_merchant_user_signs_in_to_a_read_only_view_of_its_store(
     portal.create_store("Maple & Moss", "maple-and-moss")
     portal.create_user("owner@maple.example", role="merchant", store="maple-and-moss")
     assert browser.sign_in(email="owner@maple.example").status_code == 303
-    home = browser.get("/support/")
+    home = browser.get("/support/account")
     assert home.status_code == 200
     assert "merchant" in home.text and "Maple &amp; Moss" in home.text and "Read-only" in home.text
     with portal.database() as db:

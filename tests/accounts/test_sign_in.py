@@ -24,7 +24,7 @@ def test_signing_in_opens_support_and_says_who_is_signed_in(
     portal.create_user("Agent@Example.com", role="agent")
     signed_in = browser.sign_in(email="AGENT@example.COM")
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/support/"
-    home = browser.get("/support/")
+    home = browser.get("/support/account")
     assert home.status_code == 200
     assert "Signed in as agent@example.com" in home.text and "agent" in home.text
     assert "Every store" in home.text

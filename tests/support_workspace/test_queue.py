@@ -126,10 +126,12 @@ def test_without_a_sign_in_the_queue_redirects_to_the_login(portal: Portal) -> N
     assert "%2Fsupport%2Fqueue" in answer.headers["location"]
 
 
-def test_the_support_home_links_to_the_queue(seeded: Seeded, browser: StaffBrowser) -> None:
+def test_the_support_home_is_the_queue(seeded: Seeded, browser: StaffBrowser) -> None:
     seeded.user(AGENT)
     browser.sign_in()
-    assert '/support/queue"' in browser.get("/support/").text
+    home = browser.get("/support/")
+    assert home.status_code == 200 and 'id="queue-results"' in home.text
+    assert '/support/queue"' in browser.get("/support/account").text
 
 
 # --- filters ----------------------------------------------------------------------------------
