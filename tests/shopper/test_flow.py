@@ -450,3 +450,28 @@ def test_htmx_is_sent_to_the_review_page_with_hx_redirect(
     )
     assert answer.status_code == 204
     assert "/test-goods/review/" in answer.headers["HX-Redirect"]
+
+
+def test_a_session_idle_for_more_than_30_minutes_has_ended(
+    env: PortalEnvironment, shopper: ShopperFlow
+) -> None:
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    from portal.shopper.session import COOKIE, IDLE_SECONDS
+
+    class IdleTooLong(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return super().get_timestamp() - IDLE_SECONDS - 60
+
+    order = env.shop.order()
+    secret = str(env.settings.secret_key)
+    salt = "portal:shopper-session"
+    payload = {"s": 1, "o": order.gid}
+    shopper.client.cookies.clear()
+    shopper.client.cookies.set(COOKIE, URLSafeTimedSerializer(secret, salt=salt).dumps(payload))
+    assert "Stoneware Mug" in shopper.get("/request").text  # a fresh session opens the order
+    stale = URLSafeTimedSerializer(secret, salt=salt, signer=IdleTooLong).dumps(payload)
+    shopper.client.cookies.clear()
+    shopper.client.cookies.set(COOKIE, stale)
+    back_at_start = shopper.get("/request")
+    assert back_at_start.url.path == "/test-goods/" and "Stoneware Mug" not in back_at_start.text
