@@ -219,7 +219,14 @@ class ShopifyClient:
     async def iter_orders(self, *, query: str, page_size: int = 50) -> AsyncIterator[Order]:
         """Every order matching a Shopify search ``query``, page by page, each page as large as
         the query-cost limit allows (up to ``page_size``)."""
-        document = load("Orders")
+        async for node in self._order_nodes("Orders", query, page_size):
+            yield await self._complete_order(node)
+
+    async def _order_nodes(
+        self, document_name: str, query: str, page_size: int
+    ) -> AsyncIterator[Any]:
+        """The raw order nodes of a search, following the cursor, pages sized by cost."""
+        document = load(document_name)
         cap = max(1, min(page_size, MAX_INPUT_ITEMS))
         after: str | None = None
         while True:
@@ -228,7 +235,7 @@ class ShopifyClient:
             )
             connection = parse.guarded(lambda d: d["orders"], data)
             for node in parse.guarded(parse.objects, connection):
-                yield await self._complete_order(node)
+                yield node
             page = parse.guarded(lambda c: c["pageInfo"], connection)
             if not page.get("hasNextPage"):
                 return
@@ -257,20 +264,8 @@ class ShopifyClient:
     ) -> AsyncIterator[BillableOrder]:
         """Every order matching ``query``, in the light shape the invoice needs, each page as
         large as the query-cost budget allows (up to ``page_size``)."""
-        document = load("BillableOrders")
-        cap = max(1, min(page_size, MAX_INPUT_ITEMS))
-        after: str | None = None
-        while True:
-            data, _, cap = await self._sized(
-                document, _sized_by_first({"query": query, "after": after}), cap=cap
-            )
-            connection = parse.guarded(lambda d: d["orders"], data)
-            for node in parse.guarded(parse.objects, connection):
-                yield await self._complete_billable_order(node)
-            page = parse.guarded(lambda c: c["pageInfo"], connection)
-            if not page.get("hasNextPage"):
-                return
-            after = parse.guarded(parse.text, page.get("endCursor"))
+        async for node in self._order_nodes("BillableOrders", query, page_size):
+            yield await self._complete_billable_order(node)
 
     async def get_billable_order(self, *, order_id: str) -> BillableOrder | None:
         data = await self._send(load("BillableOrder"), {"id": _gid("Order", order_id)})
