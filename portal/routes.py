@@ -53,18 +53,14 @@ def support_routes() -> list[BaseRoute]:
         Route("/queue", queue_views.queue, name="queue"),
         Route("/requests/{reference}", support.request_page, name="request"),
         *(
-            Route(f"/requests/{{reference}}/{path}", view, methods=["POST"], name=name)
-            for path, view, name in (
-                ("assign", support.assign_to_me, "assign"),
-                ("unassign", support.unassign, "unassign"),
-                ("note", support.add_note, "note"),
-                ("ask", support.ask, "ask"),
-                ("deny", support.deny, "deny"),
-                ("reorder", support.primary_reorder, "reorder"),
-                ("alternative", support.alternative, "alternative"),
-                ("refund", support.refund, "refund"),
-                ("jobs/{job_id:int}/retry", support.retry_job, "retry_job"),
-            )
+            Route(f"/requests/{{reference}}/{a.path}", a.view, methods=["POST"], name=a.name)
+            for a in support.ACTIONS
+        ),
+        Route(
+            "/requests/{reference}/jobs/{job_id:int}/retry",
+            support.retry_job,
+            methods=["POST"],
+            name="retry_job",
         ),
         Route("/photos/{photo_id}", support.photo, name="photo"),
     ]

@@ -21,6 +21,8 @@ from portal.settings import Settings
 from portal.signing import Signer
 from portal.stores.models import Store
 
+SHUTDOWN_GRACE_SECONDS = 5.0
+
 
 @dataclass
 class Runtime:
@@ -31,6 +33,17 @@ class Runtime:
     signer: Signer
     mailer: Mailer
     corso: CorsoClient
+
+    def status_link(self, store: Store, request_id: int) -> str:
+        """The shopper's signed link to a request's status page, for emails."""
+        from portal.shopper.links import status_link
+
+        return status_link(
+            self.signer,
+            base_url=self.settings.base_url,
+            store_slug=store.slug,
+            request_id=request_id,
+        )
 
     def shopify(self, store: Store) -> ShopifyClient:
         """A client for one store's shop; cheap, built on the shared HTTP client."""
@@ -113,5 +126,7 @@ async def worker_running(runtime: Runtime) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=30)
+        # A job still running after a short grace is cancelled: its lease runs out and
+        # another worker takes it up, so nothing is lost or done twice.
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)

@@ -90,6 +90,9 @@ async def claim(
         pick = pick.where(Job.kind.in_(kinds))
     if max_priority is not None:
         pick = pick.where(Job.priority <= max_priority)
+    if await session.scalar(pick) is None:  # a plain read when idle: no write lock taken
+        await session.commit()
+        return None
     if session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     statement = (
@@ -189,6 +192,7 @@ async def requeue(session: AsyncSession, job_id: int) -> bool:
             attempts=0,
             run_after=utcnow(),
             finished_at=None,
+            last_error=None,
             updated_at=utcnow(),
         )
         .execution_options(synchronize_session=False)

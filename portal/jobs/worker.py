@@ -44,6 +44,7 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
+Outcome = Callable[..., Awaitable[bool]]
 
 
 def new_worker_id() -> str:
@@ -71,13 +72,22 @@ class Worker:
         self.max_priority = max_priority  # e.g. Priority.HIGH: keep this worker for urgent work
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set, sleeping briefly when nothing is due."""
+        """Work until ``stop`` is set, sleeping briefly when nothing is due. A failure of the
+        queue itself (the database away) is logged and waited out, never the end of the loop."""
         log.info("worker %s started", self.worker_id)
+        failures = 0
         while not stop.is_set():
-            worked = await self.run_once()
+            try:
+                worked = await self.run_once()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("worker %s: the queue failed; trying again", self.worker_id)
+                worked = False
             if not worked:
+                wait = self.poll_interval * 2 ** min(failures, 6)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+                    await asyncio.wait_for(stop.wait(), timeout=wait)
         log.info("worker %s stopped", self.worker_id)
 
     async def run_until_idle(self, max_jobs: int = 1000) -> int:
@@ -102,38 +112,55 @@ class Worker:
         return True
 
     async def _execute(self, job: ClaimedJob) -> None:
-        handler = self.handlers[job.kind]
-        heartbeat = asyncio.create_task(self._keep_lease(job))
+        """Run the handler while renewing the lease; a lost lease (another worker took the job
+        after this one stalled) cancels the handler and records nothing."""
+        handler = asyncio.create_task(self._outcome_of(job))
+        lease = asyncio.create_task(self._keep_lease(job))
         try:
-            result = await handler(JobContext(job, self.sessions, self.services))
-        except RetryLater as exc:
-            await self._record(queue.retry_later, job, str(exc), delay=exc.delay)
-        except PortalError as exc:
-            outcome = queue.retry_later if exc.retryable else queue.park
-            await self._record(outcome, job, _describe(exc))
-        except Exception as exc:
-            log.exception("job %s (%s) failed unexpectedly", job.id, job.kind)
-            await self._record(queue.retry_later, job, _describe(exc))
-        else:
-            await self._record(queue.complete, job, result)
-        finally:
-            heartbeat.cancel()
+            await asyncio.wait({handler, lease}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # shutting down: the lease will run out, nothing kept
+            handler.cancel()
+            lease.cancel()
+            raise
+        if not handler.done():
+            handler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
-
-    async def _record(
-        self, outcome: Callable[..., Awaitable[bool]], job: ClaimedJob, *args: Any, **kwargs: Any
-    ) -> None:
+                await handler
+            log.warning("job %s: lease lost; stopped without recording an outcome", job.id)
+            return
+        lease.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lease
+        outcome, args, kwargs = handler.result()
         async with self.sessions() as session:
             if not await outcome(session, job, *args, **kwargs):
                 log.warning("job %s: lease lost before its outcome was recorded", job.id)
 
+    async def _outcome_of(self, job: ClaimedJob) -> tuple[Outcome, tuple[Any, ...], dict[str, Any]]:
+        """Run the handler; say which queue transition records what happened."""
+        handler = self.handlers[job.kind]
+        try:
+            result = await handler(JobContext(job, self.sessions, self.services))
+        except RetryLater as exc:
+            return queue.retry_later, (str(exc),), {"delay": exc.delay}
+        except PortalError as exc:
+            return (queue.retry_later if exc.retryable else queue.park), (_describe(exc),), {}
+        except Exception as exc:
+            log.exception("job %s (%s) failed unexpectedly", job.id, job.kind)
+            return queue.retry_later, (_describe(exc),), {}
+        return queue.complete, (result,), {}
+
     async def _keep_lease(self, job: ClaimedJob) -> None:
+        """Renew the lease every third of its length; return only when it was lost. A failed
+        renewal (the database briefly away) is retried until the lease would run out."""
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
-            async with self.sessions() as session:
-                if not await queue.extend_lease(session, job, self.lease_seconds):
-                    return
+            try:
+                async with self.sessions() as session:
+                    if not await queue.extend_lease(session, job, self.lease_seconds):
+                        return
+            except Exception:
+                log.exception("job %s: could not renew its lease; trying again", job.id)
 
 
 def _describe(exc: BaseException) -> str:

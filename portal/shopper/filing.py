@@ -299,7 +299,11 @@ async def _submit(
             "Some of these items were claimed or refunded in the meantime. Please choose again."
         )
         return _review_page(request, store, order, draft, form, 409, message)
-    url = _status_url(request, store, filed) + "?submitted=1"
+    # The signed link, like the one in the confirmation email: it keeps working after the
+    # verified session ends.
+    token = links.status_token(runtime(request).signer, request_id=filed.id)
+    url = str(request.url_for("shopper:status_link", store=store.slug, token=token))
+    url += "?submitted=1"
     return RedirectResponse(url, status_code=303)
 
 
@@ -307,9 +311,7 @@ async def _queue_confirmation(
     request: Request, db: AsyncSession, store: Store, filed: ReorderRequest
 ) -> None:
     rt = runtime(request)
-    link = links.status_link(
-        rt.signer, base_url=rt.settings.base_url, store_slug=store.slug, request_id=filed.id
-    )
+    link = rt.status_link(store, filed.id)
     context = {"store": store, "reorder": filed, "status_link": link}
     email = render_email("request_received", context, to=filed.email)
     await queue_email(db, email, dedupe_key=f"request-received:{filed.id}")

@@ -108,7 +108,7 @@ async def ask_for_information(
     _must_be_open(request)
     request.status = RequestStatus.NEEDS_INFO
     record(session, request, "info_requested", by.email, public=True, message=question)
-    await _email(session, request, store, "needs_info", status_link, question=question)
+    await email_shopper(session, request, store, "needs_info", status_link, question=question)
 
 
 async def deny(
@@ -126,24 +126,26 @@ async def deny(
     request.status = RequestStatus.DENIED
     request.closed_at = now()
     record(session, request, "denied", by.email, public=True, message=reason)
-    await _email(session, request, store, "request_denied", status_link, reason=reason)
+    await email_shopper(session, request, store, "request_denied", status_link, reason=reason)
 
 
-async def _email(
+async def email_shopper(
     session: AsyncSession,
     request: ReorderRequest,
     store: Store,
     template: str,
     status_link: str,
+    *,
+    dedupe_key: str | None = None,
     **context: Any,
 ) -> None:
+    """Queue one of the outcome emails (``templates/emails/<template>.*``) to the shopper."""
     email = render_email(
         template,
         {"store": store, "reorder": request, "status_link": status_link, **context},
         to=request.email,
     )
-    key = f"{template}:{request.id}:{request.updated_at.isoformat()}"
-    await queue_email(session, email, dedupe_key=key)
+    await queue_email(session, email, dedupe_key=dedupe_key)
 
 
 # --- the three paths ---------------------------------------------------------------------------
@@ -243,7 +245,7 @@ async def record_alternative_reorder(
         public=True,
         data={"order_name": order_name},
     )
-    await _email(
+    await email_shopper(
         session, request, store, "alternative_recorded", status_link, order_name=order_name
     )
     return resolution

@@ -6,7 +6,7 @@ Shopify or Corso is down, the page still renders and that panel says what happen
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -14,14 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from portal.accounts.models import User
 from portal.errors import IntegrationError
 from portal.integrations.corso import Claim, LineItemHistory, issued_for_line_item
 from portal.integrations.shopify.models import Order, Variant
 from portal.jobs.models import Job, JobStatus
-from portal.reorders.models import ReorderRequest
+from portal.reorders.models import ReorderRequest, RequestItem
 from portal.runtime import Runtime
 from portal.stores.models import Store
-from portal.support.models import Resolution
+from portal.support.models import Resolution, ResolutionStatus
 
 T = TypeVar("T")
 MAX_CLAIMS = 500
@@ -36,33 +37,46 @@ class Panel(Generic[T]):
     problem: str | None = None
 
 
+def can_supply_all(items: Iterable[RequestItem], stock: dict[str, Variant]) -> bool:
+    """Whether every requested variant can be supplied now (the primary reorder's rule)."""
+    return all(
+        item.variant_id in stock and stock[item.variant_id].can_supply(item.quantity)
+        for item in items
+    )
+
+
 @dataclass
 class RequestDetail:
     request: ReorderRequest
     store: Store
-    order: Panel[Order]
-    stock: Panel[dict[str, Variant]]
-    claims: Panel[list[Claim]]
     earlier: list[ReorderRequest]
     resolutions: list[Resolution]
     jobs: list[Job]
     assignee_email: str | None = None
+    order: Panel[Order] = field(default_factory=Panel)
+    stock: Panel[dict[str, Variant]] = field(default_factory=Panel)
+    claims: Panel[list[Claim]] = field(default_factory=Panel)
     history: dict[str, LineItemHistory] = field(default_factory=dict)
 
     @property
     def in_stock(self) -> bool:
-        """Whether every requested variant can be supplied now (the primary reorder's rule)."""
         stock = self.stock.value
-        if stock is None:
-            return False
-        return all(
-            item.variant_id in stock and stock[item.variant_id].can_supply(item.quantity)
-            for item in self.request.items
-        )
+        return stock is not None and can_supply_all(self.request.items, stock)
 
     @property
     def live_resolution(self) -> Resolution | None:
-        return next((r for r in self.resolutions if r.status != "failed"), None)
+        return next((r for r in self.resolutions if r.status != ResolutionStatus.FAILED), None)
+
+    @property
+    def settling(self) -> bool:
+        """Whether the page should look again shortly: a resolution is with the worker (and not
+        parked), or it settled after the request row was read."""
+        live = self.live_resolution
+        if live is None:
+            return False
+        if live.status == ResolutionStatus.PENDING:
+            return not any(job.status == JobStatus.FAILED for job in self.jobs)
+        return self.request.is_open
 
 
 async def _panel(work: Awaitable[T]) -> Panel[T]:
@@ -75,8 +89,12 @@ async def _panel(work: Awaitable[T]) -> Panel[T]:
         )
 
 
-async def load_request(session: AsyncSession, reference: str) -> ReorderRequest | None:
-    return await session.scalar(
+async def load_request(
+    session: AsyncSession, reference: str, *, for_update: bool = False
+) -> ReorderRequest | None:
+    """The request with its items, photos and timeline; ``for_update`` locks its row (on
+    PostgreSQL) so that concurrent actions on one request take turns."""
+    query = (
         select(ReorderRequest)
         .where(ReorderRequest.reference == reference)
         .options(
@@ -85,36 +103,36 @@ async def load_request(session: AsyncSession, reference: str) -> ReorderRequest 
             selectinload(ReorderRequest.events),
         )
     )
+    if for_update:
+        query = query.with_for_update(of=ReorderRequest)
+    return await session.scalar(query)
 
 
-async def gather(
-    runtime: Runtime,
-    session: AsyncSession,
-    request: ReorderRequest,
-    store: Store,
-    *,
-    store_scope: int | None,
+async def read(
+    session: AsyncSession, request: ReorderRequest, store: Store, *, store_scope: int | None
 ) -> RequestDetail:
-    resolutions = await _resolutions(session, request)  # read close to the request row
-    jobs = await _unfinished_jobs(session, resolutions)
-    earlier = await _earlier(session, request, store_scope)
-    order, stock, claims = await asyncio.gather(
-        _panel(_order(runtime, store, request)),
-        _panel(_stock(runtime, store, request)),
-        _panel(_claims(runtime, store, request)),
-    )
-    detail = RequestDetail(
+    """The portal's own part of the page, read together so it agrees with itself."""
+    resolutions = await _resolutions(session, request)
+    assignee = await session.get(User, request.assigned_to_id) if request.assigned_to_id else None
+    return RequestDetail(
         request=request,
         store=store,
-        order=order,
-        stock=stock,
-        claims=claims,
-        earlier=earlier,
+        earlier=await _earlier(session, request, store_scope),
         resolutions=resolutions,
-        jobs=jobs,
+        jobs=await _unfinished_jobs(session, resolutions),
+        assignee_email=assignee.email if assignee else None,
     )
-    detail.history = _history(request, claims.value or [])
-    return detail
+
+
+async def look_outside(runtime: Runtime, detail: RequestDetail) -> None:
+    """Fill the Shopify and Corso panels (call with no database session open)."""
+    request, store = detail.request, detail.store
+    detail.order, detail.stock, detail.claims = await asyncio.gather(
+        _panel(_order(runtime, store, request)),
+        _panel(stock_of(runtime, store, request)),
+        _panel(_claims(runtime, store, request)),
+    )
+    detail.history = _history(request, detail.claims.value or [])
 
 
 async def _order(runtime: Runtime, store: Store, request: ReorderRequest) -> Order:
@@ -124,7 +142,7 @@ async def _order(runtime: Runtime, store: Store, request: ReorderRequest) -> Ord
     return order
 
 
-async def _stock(runtime: Runtime, store: Store, request: ReorderRequest) -> dict[str, Variant]:
+async def stock_of(runtime: Runtime, store: Store, request: ReorderRequest) -> dict[str, Variant]:
     ids = [i.variant_id for i in request.items if i.variant_id]
     variants = await runtime.shopify(store).get_variants(variant_ids=ids) if ids else []
     return {v.id: v for v in variants}
@@ -174,7 +192,11 @@ async def _resolutions(session: AsyncSession, request: ReorderRequest) -> list[R
 
 async def _unfinished_jobs(session: AsyncSession, resolutions: list[Resolution]) -> list[Job]:
     """Jobs of pending resolutions: retrying (with their last error) or parked as failed."""
-    ids = [r.job_id for r in resolutions if r.job_id is not None and r.status == "pending"]
+    ids = [
+        r.job_id
+        for r in resolutions
+        if r.job_id is not None and r.status == ResolutionStatus.PENDING
+    ]
     if not ids:
         return []
     rows = await session.scalars(select(Job).where(Job.id.in_(ids), Job.status != JobStatus.DONE))

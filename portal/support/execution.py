@@ -11,12 +11,14 @@ public timeline line and the shopper's email commit in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -31,12 +33,10 @@ from portal.integrations.shopify.models import (
     RefundTransaction,
 )
 from portal.jobs.worker import JobContext
-from portal.mail import queue_email, render_email
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.runtime import Runtime
-from portal.shopper.links import status_link
 from portal.stores.models import Store
-from portal.support.actions import close_request, record
+from portal.support.actions import close_request, email_shopper, record
 from portal.support.models import Resolution, ResolutionStatus
 
 PROTECTION_SERVICE = "Corso Shipping Protection"
@@ -47,6 +47,11 @@ class Loaded:
     resolution: Resolution
     request: ReorderRequest
     store: Store
+
+
+@dataclass
+class Settling(Loaded):
+    db: AsyncSession
 
 
 async def _load(db: AsyncSession, resolution_id: int) -> Loaded | None:
@@ -128,27 +133,17 @@ def _address(values: dict[str, Any]) -> Address:
 
 
 async def _reordered(ctx: JobContext, loaded: Loaded, order: Order) -> None:
-    async with ctx.sessions() as db, db.begin():
-        current = await _load(db, loaded.resolution.id)
-        assert current is not None
-        if current.resolution.status != ResolutionStatus.PENDING:
+    async with _settling(ctx, loaded.resolution.id, ResolutionStatus.SUCCEEDED) as current:
+        if current is None:
             return
         resolution = current.resolution
-        resolution.status = ResolutionStatus.SUCCEEDED
         resolution.shopify_order_id = order.id
         resolution.shopify_order_name = order.name
         resolution.amount = order.total.amount
-        resolution.resolved_at = datetime.now(UTC)
-        close_request(db, current.request, RequestStatus.REORDERED)
-        record(
-            db,
-            current.request,
-            "reorder_created",
-            "system",
-            public=True,
-            data={"order_name": order.name, "order_id": order.id},
-        )
-        await _tell_shopper(ctx, db, current, "reorder_created", order_name=order.name)
+        data = {"order_name": order.name, "order_id": order.id}
+        close_request(current.db, current.request, RequestStatus.REORDERED)
+        record(current.db, current.request, "reorder_created", "system", public=True, data=data)
+        await _tell_shopper(ctx, current, "reorder_created", order_name=order.name)
 
 
 # --- refund ------------------------------------------------------------------------------------
@@ -187,58 +182,65 @@ async def _refund(shopify: ShopifyClient, loaded: Loaded, lines: list[RefundLine
 
 
 async def _refunded(ctx: JobContext, loaded: Loaded, refund_id: str, amount: Decimal) -> None:
-    async with ctx.sessions() as db, db.begin():
-        current = await _load(db, loaded.resolution.id)
-        assert current is not None
-        if current.resolution.status != ResolutionStatus.PENDING:
+    async with _settling(ctx, loaded.resolution.id, ResolutionStatus.SUCCEEDED) as current:
+        if current is None:
             return
         resolution = current.resolution
-        resolution.status = ResolutionStatus.SUCCEEDED
         resolution.shopify_order_id = current.request.shopify_order_id
         resolution.shopify_refund_id = refund_id
         resolution.amount = amount
-        resolution.resolved_at = datetime.now(UTC)
-        close_request(db, current.request, RequestStatus.REFUNDED)
         data = {"amount": str(amount), "currency": resolution.currency, "refund_id": refund_id}
-        record(db, current.request, "refunded", "system", public=True, data=data)
-        await _tell_shopper(ctx, db, current, "refund_issued", amount=amount)
+        close_request(current.db, current.request, RequestStatus.REFUNDED)
+        record(current.db, current.request, "refunded", "system", public=True, data=data)
+        await _tell_shopper(ctx, current, "refund_issued", amount=amount)
 
 
 # --- shared ------------------------------------------------------------------------------------
 
 
+@asynccontextmanager
+async def _settling(
+    ctx: JobContext, resolution_id: int, status: ResolutionStatus
+) -> AsyncIterator[Settling | None]:
+    """One transaction that moves a pending resolution to ``status`` and yields it (with its
+    request and store) for the rest of the outcome; None when it was no longer pending. The
+    status changes by a conditional UPDATE first, so of two runs only one records anything."""
+    async with ctx.sessions() as db, db.begin():
+        moved = await db.execute(
+            update(Resolution)
+            .where(Resolution.id == resolution_id, Resolution.status == ResolutionStatus.PENDING)
+            .values(status=status, resolved_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+        if not moved.rowcount:  # type: ignore[attr-defined]
+            yield None
+            return
+        loaded = await _load(db, resolution_id)
+        assert loaded is not None
+        yield Settling(loaded.resolution, loaded.request, loaded.store, db)
+
+
 async def _fail(ctx: JobContext, loaded: Loaded, reason: str) -> None:
     """Shopify said no: the resolution fails, the request stays open for another path."""
-    async with ctx.sessions() as db, db.begin():
-        current = await _load(db, loaded.resolution.id)
-        assert current is not None
-        if current.resolution.status != ResolutionStatus.PENDING:
+    async with _settling(ctx, loaded.resolution.id, ResolutionStatus.FAILED) as current:
+        if current is None:
             return
-        current.resolution.status = ResolutionStatus.FAILED
         current.resolution.error = reason
+        current.resolution.resolved_at = None
+        data = {"resolution": current.resolution.id, "kind": current.resolution.kind}
         record(
-            db,
-            current.request,
-            "resolution_failed",
-            "system",
-            message=reason,
-            data={"resolution": current.resolution.id, "kind": current.resolution.kind},
+            current.db, current.request, "resolution_failed", "system", message=reason, data=data
         )
 
 
-async def _tell_shopper(
-    ctx: JobContext, db: AsyncSession, loaded: Loaded, template: str, **context: Any
-) -> None:
+async def _tell_shopper(ctx: JobContext, current: Settling, template: str, **context: Any) -> None:
     runtime: Runtime = ctx.services
-    link = status_link(
-        runtime.signer,
-        base_url=runtime.settings.base_url,
-        store_slug=loaded.store.slug,
-        request_id=loaded.request.id,
-    )
-    email = render_email(
+    await email_shopper(
+        current.db,
+        current.request,
+        current.store,
         template,
-        {"store": loaded.store, "reorder": loaded.request, "status_link": link, **context},
-        to=loaded.request.email,
+        runtime.status_link(current.store, current.request.id),
+        dedupe_key=f"{template}:{current.resolution.id}",
+        **context,
     )
-    await queue_email(db, email, dedupe_key=f"{template}:{loaded.resolution.id}")

@@ -1,13 +1,15 @@
 """A request's page for staff, and the actions agents take from it.
 
 Every view signs the staff member in first; a request of a store they may not see answers 404.
-Each action is a POST form (CSRF) that ends in a redirect back to the page (or, for htmx, the
-page's action panel), so the page works with JavaScript off.
+Each action is a POST form (CSRF) that ends in a redirect back to the page, so the page works
+with JavaScript off; while a resolution is with the worker the page refreshes its resolution
+section itself (htmx attributes in the template).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -24,20 +26,18 @@ from portal.accounts.guard import (
     require_store_visible,
     store_scope,
 )
-from portal.accounts.models import User
 from portal.errors import IntegrationError
 from portal.forms import PortalForm
 from portal.i18n import gettext as _
 from portal.jobs import queue
-from portal.jobs.models import Job
 from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import Runtime
-from portal.shopper.links import status_link
 from portal.shopper.photos import PhotoRejected, open_photo
 from portal.stores.models import Store
 from portal.support import actions, detail
 from portal.support.actions import ActionRefused, Agent
 from portal.support.forms import ActionForm, AlternativeForm, DenyForm, NoteForm, QuestionForm
+from portal.support.models import Resolution
 from portal.web import render, session
 
 
@@ -54,9 +54,9 @@ def staff_page(
 
 
 async def _visible_request(
-    db: AsyncSession, staff: StaffUser, reference: str
+    db: AsyncSession, staff: StaffUser, reference: str, *, for_update: bool = False
 ) -> tuple[ReorderRequest, Store]:
-    found = await detail.load_request(db, reference[:16])
+    found = await detail.load_request(db, reference[:16], for_update=for_update)
     if found is None:
         raise HTTPException(404)
     require_store_visible(staff, found.store_id)
@@ -79,19 +79,16 @@ def _forms(request: Request) -> dict[str, PortalForm]:
 async def request_page(
     request: Request,
     *,
+    staff: StaffUser | None = None,
     forms: dict[str, PortalForm] | None = None,
     message: str | None = None,
     status: int = 200,
 ) -> Response:
-    staff = await require_staff(request)
+    staff = staff or await require_staff(request)
     async with session(request) as db:
         found, store = await _visible_request(db, staff, str(request.path_params["reference"]))
-        gathered = await detail.gather(
-            _runtime(request), db, found, store, store_scope=store_scope(staff)
-        )
-        if found.assigned_to_id is not None:
-            assignee = await db.get(User, found.assigned_to_id)
-            gathered.assignee_email = assignee.email if assignee else None
+        gathered = await detail.read(db, found, store, store_scope=store_scope(staff))
+    await detail.look_outside(_runtime(request), gathered)  # no database connection held
     context = {"d": gathered, "message": message, **_forms(request), **(forms or {})}
     return staff_page(request, staff, "pages/support/request.html", context, status)
 
@@ -101,187 +98,190 @@ def _back(request: Request, reference: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-Act = Callable[[AsyncSession, ReorderRequest, Store, Agent, PortalForm], Awaitable[None]]
-
-
-async def _act(request: Request, form_class: type[PortalForm], name: str, act: Act) -> Response:
-    """Sign in, check the form, run ``act`` in one transaction, then back to the page."""
-    staff = await require_staff(request)
-    require_can_act(staff)
-    reference = str(request.path_params["reference"])
-    form = await form_class.from_request(request)
-    if not form.validate():
-        return await request_page(
-            request, forms={name: form}, status=400, message=_("Please correct the form below.")
-        )
-    try:
-        async with session(request) as db, db.begin():
-            found, store = await _visible_request(db, staff, reference)
-            await act(db, found, store, Agent(staff.id, staff.email), form)
-    except ActionRefused as exc:
-        return await request_page(request, status=409, message=exc.message)
-    except IntegrationError as exc:
-        return await request_page(
-            request,
-            status=503,
-            message=_(
-                "%(service)s could not be reached: nothing was changed. Try again shortly.",
-                service=exc.service,
-            ),
-        )
-    return _back(request, reference)
-
-
-def _status_link(request: Request, store: Store, found: ReorderRequest) -> str:
-    runtime = _runtime(request)
-    return status_link(
-        runtime.signer,
-        base_url=runtime.settings.base_url,
-        store_slug=store.slug,
-        request_id=found.id,
-    )
-
-
 # --- the actions -------------------------------------------------------------------------------
 
 
-async def assign_to_me(request: Request) -> Response:
-    async def act(
-        db: AsyncSession, found: ReorderRequest, store: Store, agent: Agent, form: PortalForm
-    ) -> None:
-        actions.assign(db, found, agent, by=agent)
+@dataclass
+class Acting:
+    """What an action works with: the locked request, its store, the agent and the form."""
 
-    return await _act(request, ActionForm, "action_form", act)
+    db: AsyncSession
+    request: ReorderRequest
+    store: Store
+    agent: Agent
+    form: Any  # the action's PortalForm
+    runtime: Runtime
+    found_outside: Any = None  # what the action's outside check returned
 
-
-async def unassign(request: Request) -> Response:
-    async def act(
-        db: AsyncSession, found: ReorderRequest, store: Store, agent: Agent, form: PortalForm
-    ) -> None:
-        actions.assign(db, found, None, by=agent)
-
-    return await _act(request, ActionForm, "action_form", act)
-
-
-async def add_note(request: Request) -> Response:
-    async def act(
-        db: AsyncSession, found: ReorderRequest, store: Store, agent: Agent, form: PortalForm
-    ) -> None:
-        actions.add_note(db, found, form.text.data.strip(), agent)
-
-    return await _act(request, NoteForm, "note_form", act)
+    @property
+    def status_link(self) -> str:
+        return self.runtime.status_link(self.store, self.request.id)
 
 
-async def ask(request: Request) -> Response:
-    async def act(
-        db: AsyncSession, found: ReorderRequest, store: Store, agent: Agent, form: PortalForm
-    ) -> None:
-        await actions.ask_for_information(
-            db,
-            found,
-            store,
-            form.question.data.strip(),
-            agent,
-            status_link=_status_link(request, store, found),
-        )
-
-    return await _act(request, QuestionForm, "question_form", act)
+Check = Callable[[Runtime, ReorderRequest, Store, Any], Awaitable[Any]]
 
 
-async def deny(request: Request) -> Response:
-    async def act(
-        db: AsyncSession, found: ReorderRequest, store: Store, agent: Agent, form: PortalForm
-    ) -> None:
-        await actions.deny(
-            db,
-            found,
-            store,
-            form.reason.data.strip(),
-            agent,
-            status_link=_status_link(request, store, found),
-        )
+@dataclass(frozen=True)
+class Action:
+    """One POST under /support/requests/{reference}/: its form, an optional check against
+    Shopify made before the transaction (no connection held while waiting on it), and the
+    change itself, made with the request's row locked."""
 
-    return await _act(request, DenyForm, "deny_form", act)
+    path: str
+    name: str
+    act: Callable[[Acting], Awaitable[None]]
+    form_class: type[PortalForm] = ActionForm
+    form_name: str = "action_form"
+    check: Check | None = None
 
-
-async def primary_reorder(request: Request) -> Response:
-    async def act(
-        db: AsyncSession, found: ReorderRequest, store: Store, agent: Agent, form: PortalForm
-    ) -> None:
-        await _require_stock(request, found, store)
-        await actions.start_primary_reorder(db, found, agent)
-
-    return await _act(request, ActionForm, "action_form", act)
-
-
-async def _require_stock(request: Request, found: ReorderRequest, store: Store) -> None:
-    ids = [i.variant_id for i in found.items if i.variant_id]
-    variants = {
-        v.id: v for v in await _runtime(request).shopify(store).get_variants(variant_ids=ids)
-    }
-    for item in found.items:
-        variant = variants.get(item.variant_id or "")
-        if variant is None or not variant.can_supply(item.quantity):
-            raise ActionRefused(
-                _(
-                    "%(title)s is out of stock, so a primary reorder is not possible. Use an "
-                    "alternative reorder or a refund.",
-                    title=item.title,
-                )
+    async def view(self, request: Request) -> Response:
+        staff = await require_staff(request)
+        require_can_act(staff)
+        reference = str(request.path_params["reference"])
+        form = await self.form_class.from_request(request)
+        if not form.validate():
+            message = _("Please correct the form below.")
+            return await request_page(
+                request, staff=staff, forms={self.form_name: form}, status=400, message=message
             )
-
-
-async def refund(request: Request) -> Response:
-    async def act(
-        db: AsyncSession, found: ReorderRequest, store: Store, agent: Agent, form: PortalForm
-    ) -> None:
-        await actions.start_refund(db, found, agent)
-
-    return await _act(request, ActionForm, "action_form", act)
-
-
-async def alternative(request: Request) -> Response:
-    async def act(
-        db: AsyncSession, found: ReorderRequest, store: Store, agent: Agent, form: PortalForm
-    ) -> None:
-        purchase = await _runtime(request).shopify(store).find_order(name=form.order_name.data)
-        if purchase is None:
-            raise ActionRefused(
-                _(
-                    "There is no order %(name)s at %(store)s.",
-                    name=form.order_name.data,
-                    store=store.name,
-                )
+        try:
+            await self._carry_out(request, staff, reference, form)
+        except ActionRefused as exc:
+            return await request_page(request, staff=staff, status=409, message=exc.message)
+        except IntegrationError as exc:
+            message = _(
+                "%(service)s could not be reached: nothing was changed. Try again shortly.",
+                service=exc.service,
             )
-        await actions.record_alternative_reorder(
-            db,
-            found,
-            store,
-            agent,
-            order_name=purchase.name,
-            order_id=purchase.id,
-            description=form.description.data.strip(),
-            amount=form.amount.data,
-            status_link=_status_link(request, store, found),
+            return await request_page(request, staff=staff, status=503, message=message)
+        return _back(request, reference)
+
+    async def _carry_out(
+        self, request: Request, staff: StaffUser, reference: str, form: PortalForm
+    ) -> None:
+        runtime = _runtime(request)
+        found_outside = None
+        if self.check is not None:
+            async with session(request) as db:
+                found, store = await _visible_request(db, staff, reference)
+            found_outside = await self.check(runtime, found, store, form)
+        async with session(request) as db, db.begin():
+            found, store = await _visible_request(db, staff, reference, for_update=True)
+            agent = Agent(staff.id, staff.email)
+            await self.act(Acting(db, found, store, agent, form, runtime, found_outside))
+
+
+async def _in_stock(runtime: Runtime, found: ReorderRequest, store: Store, form: Any) -> None:
+    if not detail.can_supply_all(found.items, await detail.stock_of(runtime, store, found)):
+        raise ActionRefused(
+            _(
+                "Not every item is in stock, so a primary reorder is not "
+                "possible. Use an alternative reorder or a refund."
+            )
         )
 
-    return await _act(request, AlternativeForm, "alternative_form", act)
+
+async def _store_order(runtime: Runtime, found: ReorderRequest, store: Store, form: Any) -> Any:
+    purchase = await runtime.shopify(store).find_order(name=form.order_name.data)
+    if purchase is None:
+        raise ActionRefused(
+            _(
+                "There is no order %(name)s at %(store)s.",
+                name=form.order_name.data,
+                store=store.name,
+            )
+        )
+    return purchase
+
+
+async def _assign(a: Acting) -> None:
+    actions.assign(a.db, a.request, a.agent, by=a.agent)
+
+
+async def _unassign(a: Acting) -> None:
+    actions.assign(a.db, a.request, None, by=a.agent)
+
+
+async def _note(a: Acting) -> None:
+    actions.add_note(a.db, a.request, a.form.text.data.strip(), a.agent)
+
+
+async def _ask(a: Acting) -> None:
+    await actions.ask_for_information(
+        a.db, a.request, a.store, a.form.question.data.strip(), a.agent, status_link=a.status_link
+    )
+
+
+async def _deny(a: Acting) -> None:
+    await actions.deny(
+        a.db, a.request, a.store, a.form.reason.data.strip(), a.agent, status_link=a.status_link
+    )
+
+
+async def _reorder(a: Acting) -> None:
+    await actions.start_primary_reorder(a.db, a.request, a.agent)
+
+
+async def _refund(a: Acting) -> None:
+    await actions.start_refund(a.db, a.request, a.agent)
+
+
+async def _alternative(a: Acting) -> None:
+    purchase = a.found_outside
+    await actions.record_alternative_reorder(
+        a.db,
+        a.request,
+        a.store,
+        a.agent,
+        order_name=purchase.name,
+        order_id=purchase.id,
+        description=a.form.description.data.strip(),
+        amount=a.form.amount.data,
+        status_link=a.status_link,
+    )
+
+
+ACTIONS = (
+    Action("assign", "assign", _assign),
+    Action("unassign", "unassign", _unassign),
+    Action("note", "note", _note, NoteForm, "note_form"),
+    Action("ask", "ask", _ask, QuestionForm, "question_form"),
+    Action("deny", "deny", _deny, DenyForm, "deny_form"),
+    Action("reorder", "reorder", _reorder, check=_in_stock),
+    Action("refund", "refund", _refund),
+    Action(
+        "alternative",
+        "alternative",
+        _alternative,
+        AlternativeForm,
+        "alternative_form",
+        check=_store_order,
+    ),
+)
 
 
 async def retry_job(request: Request) -> Response:
-    """Give a parked job a fresh set of attempts."""
+    """Give a parked job of one of this request's resolutions a fresh set of attempts."""
     staff = await require_staff(request)
     require_can_act(staff)
     reference = str(request.path_params["reference"])
     form = await ActionForm.from_request(request)
-    if form.validate():
-        async with session(request) as db, db.begin():
-            found, _store = await _visible_request(db, staff, reference)
-            job = await db.get(Job, int(request.path_params["job_id"]))
-            if job is None or job.payload.get("resolution_id") is None:
-                raise HTTPException(404)
-            await queue.requeue(db, job.id)
-            actions.record(db, found, "job_retried", staff.email, data={"job": job.id})
+    if not form.validate():
+        return await request_page(
+            request, staff=staff, status=400, message=_("This form has expired. Please try again.")
+        )
+    async with session(request) as db, db.begin():
+        found, _store = await _visible_request(db, staff, reference, for_update=True)
+        job_id = await db.scalar(
+            select(Resolution.job_id).where(
+                Resolution.request_id == found.id,
+                Resolution.job_id == int(request.path_params["job_id"]),
+            )
+        )
+        if job_id is None:
+            raise HTTPException(404)
+        if await queue.requeue(db, job_id):
+            actions.record(db, found, "job_retried", staff.email, data={"job": job_id})
     return _back(request, reference)
 
 
