@@ -25,7 +25,7 @@ TITLES = {
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if exc.status_code in (301, 302, 303, 307, 308) or exc.status_code < 400:
+    if exc.status_code < 400:
         return Response(status_code=exc.status_code, headers=exc.headers)
     if not request.headers.get("accept", "").startswith("text/html"):
         return PlainTextResponse(
@@ -36,6 +36,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    route = getattr(request.scope.get("route"), "path", "?")  # the template: paths carry tokens
+    log.exception("unexpected error on %s %s", request.method, route, exc_info=exc)
     context = {"status": 500, "title": "Something went wrong on our side"}
     return render(request, "pages/errors/error.html", context, status_code=500)

@@ -15,7 +15,7 @@ from wtforms.fields import Field
 from wtforms.validators import ValidationError
 
 from portal import i18n
-from portal.csrf import csrf_token, token_is_valid
+from portal.csrf import HEADER, csrf_token, token_is_valid
 
 
 class PortalCSRF(CSRF):
@@ -27,7 +27,7 @@ class PortalCSRF(CSRF):
         return csrf_token(self.request)
 
     def validate_csrf_token(self, form: Form, field: Field) -> None:
-        supplied = field.data or self.request.headers.get("x-csrf-token")
+        supplied = field.data or self.request.headers.get(HEADER)
         if not token_is_valid(self.request, supplied):
             raise ValidationError(
                 i18n.gettext("This form has expired. Please reload the page and try again.")

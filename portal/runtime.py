@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -22,6 +23,7 @@ from portal.signing import Signer
 from portal.stores.models import Store
 
 SHUTDOWN_GRACE_SECONDS = 5.0
+PHOTO_DECODERS = 2
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Runtime:
     signer: Signer
     mailer: Mailer
     corso: CorsoClient
+    photo_decoding: anyio.CapacityLimiter  # decoded photos are large: a few at a time
 
     def status_link(self, store: Store, request_id: int) -> str:
         """The shopper's signed link to a request's status page, for emails."""
@@ -74,6 +77,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 signer=Signer(str(settings.secret_key)),
                 mailer=Mailer(settings),
                 corso=_corso_client(settings, http),
+                photo_decoding=anyio.CapacityLimiter(PHOTO_DECODERS),
             )
     finally:
         await engine.dispose()
@@ -95,12 +99,11 @@ async def run_workers(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run ``PORTAL_WORKER_CONCURRENCY`` job workers until ``stop`` is set. The first only takes
     urgent and high-priority jobs, so a month's order sync never holds up an emailed code or an
     agent's refund. Leases keep the workers from sharing a job."""
-    from portal.billing.sync import schedule_nightly
-    from portal.jobs.handlers import job_handlers
+    from portal.jobs.handlers import job_handlers, schedule_recurring
     from portal.jobs.models import Priority
     from portal.jobs.worker import Worker, new_worker_id
 
-    await schedule_nightly(runtime.sessions)
+    await schedule_recurring(runtime.sessions)
     handlers = job_handlers()
     concurrency = max(1, runtime.settings.worker_concurrency)
     workers = [

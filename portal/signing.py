@@ -27,7 +27,7 @@ class Purpose(StrEnum):
 MAX_AGE_SECONDS: dict[Purpose, int] = {
     Purpose.ORDER_LINK: 60 * 60 * 24 * 60,
     Purpose.STATUS_LINK: 60 * 60 * 24 * 180,
-    Purpose.SHOPPER_SESSION: 60 * 60 * 12,
+    Purpose.SHOPPER_SESSION: 30 * 60,  # idle: the cookie is signed again on each page
     Purpose.CSRF: 60 * 60 * 12,
     Purpose.FLASH: 60 * 5,
 }

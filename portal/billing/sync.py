@@ -146,10 +146,3 @@ async def nightly_sync_job(context: JobContext) -> dict[str, Any]:
         await schedule_nightly_sync(session, now=now)
         await session.commit()
     return {"stores": len(stores)}
-
-
-async def schedule_nightly(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """At every worker start: make sure the next nightly run is queued."""
-    async with sessions() as session:
-        await schedule_nightly_sync(session, now=datetime.now(UTC))
-        await session.commit()

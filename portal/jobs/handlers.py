@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from portal.billing.sync import NIGHTLY_SYNC, SYNC_MONTH, nightly_sync_job, sync_month_job
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from portal.billing.sync import (
+    NIGHTLY_SYNC,
+    SYNC_MONTH,
+    nightly_sync_job,
+    schedule_nightly_sync,
+    sync_month_job,
+)
 from portal.billing.webhooks import REFRESH_ORDER, refresh_order_job
 from portal.jobs.worker import Handler
 from portal.mail import SEND_EMAIL, send_email_job
+from portal.shopper.housekeeping import PURGE, purge_job, schedule_purge
 from portal.support.actions import PRIMARY_REORDER_JOB, REFUND_JOB
 from portal.support.execution import execute_primary_reorder, execute_refund
 
@@ -18,4 +29,15 @@ def job_handlers() -> dict[str, Handler]:
         NIGHTLY_SYNC: nightly_sync_job,
         PRIMARY_REORDER_JOB: execute_primary_reorder,
         REFUND_JOB: execute_refund,
+        PURGE: purge_job,
     }
+
+
+async def schedule_recurring(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """At every worker start: make sure tonight's order sync and clean-up are queued (each
+    job queues its next night; a dedupe key per night keeps this idempotent)."""
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        await schedule_nightly_sync(session, now=now)
+        await schedule_purge(session, now=now)
+        await session.commit()

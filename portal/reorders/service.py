@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import LineItem, Order
 from portal.reorders.models import (
+    OPEN_STATUSES,
     IssueType,
     ReorderRequest,
     RequestEvent,
@@ -124,9 +125,7 @@ async def open_request_for(
         .where(
             ReorderRequest.store_id == store_id,
             ReorderRequest.shopify_order_id == order_id,
-            ReorderRequest.status.in_(
-                (RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.NEEDS_INFO)
-            ),
+            ReorderRequest.status.in_(OPEN_STATUSES),
             RequestItem.line_item_id.in_(wanted),
         )
         .order_by(ReorderRequest.id)
@@ -194,31 +193,60 @@ async def existing_request(session: AsyncSession, submit_key: str) -> ReorderReq
     )
 
 
+class NotEligible(ValueError):
+    """Between the form and Submit, the order stopped being claimable (window, cancellation)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+REFERENCE_ATTEMPTS = 5
+
+
 async def file_request(
     session: AsyncSession, *, store: Store, order: Order, draft: RequestDraft, now: datetime
 ) -> tuple[ReorderRequest, bool]:
     """Write the request with its items, photos and first timeline line, in the caller's
     transaction. Returns ``(request, created)``; a second submit of the same draft returns the
-    first request."""
+    first request. The order's rules are checked again here, under a per-order lock on
+    PostgreSQL, so two drafts submitted together cannot claim the same items twice."""
     earlier = await existing_request(session, draft.submit_key)
     if earlier is not None:
         return earlier, False
+    problems = eligibility_problems(order, store, draft.issue_type, now)
+    if problems:
+        raise NotEligible(problems)
+    await _lock_order(session, store.id, order.id)
     lines = {li.id: li for li in claimable_lines(order, store)}
     requested = await requested_quantities(session, store_id=store.id, order_id=order.id)
     left = claimable_quantities(lines.values(), requested)
     if any(q > left.get(line_id, 0) for line_id, q in draft.quantities.items()):
         raise NothingLeftToClaim("quantities beyond what is claimable")
-    request = _new_request(store, order, draft, lines, now)
-    session.add(request)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        earlier = await existing_request(session, draft.submit_key)
-        if earlier is None:
-            raise
-        return earlier, False
-    return request, True
+    for _attempt in range(REFERENCE_ATTEMPTS):
+        request = _new_request(store, order, draft, lines, now)
+        session.add(request)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:
+            session.expunge(request)
+            earlier = await existing_request(session, draft.submit_key)
+            if earlier is not None:
+                return earlier, False
+            continue  # the reference was taken: draw another
+        return request, True
+    raise RuntimeError("could not draw an unused request reference")
+
+
+async def _lock_order(session: AsyncSession, store_id: int, order_id: str) -> None:
+    """Serialise filings for one order until the transaction ends (PostgreSQL; SQLite lets
+    one writer at a time anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"reorder-order:{store_id}:{order_id}"},
+        )
 
 
 def _new_request(

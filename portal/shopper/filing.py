@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -130,7 +131,9 @@ async def _keep_photos(request: Request, uploads: list[UploadFile]) -> list[Phot
     if len(uploads) > PHOTO_RULES.max_count:
         raise PhotoRejected(_("Attach at most %(count)s photos.", count=PHOTO_RULES.max_count))
     files = [(u.filename or "", await u.read(PHOTO_RULES.max_bytes + 1)) for u in uploads]
-    processed = await process_photos(files, rules=PHOTO_RULES, required=False)
+    processed = await process_photos(
+        files, rules=PHOTO_RULES, required=False, limiter=runtime(request).photo_decoding
+    )
     directory = runtime(request).settings.upload_dir
     records = []
     for photo in processed:
@@ -256,14 +259,26 @@ async def review(request: Request) -> Response:
         return service_unavailable(request, store, exc)
     if order is None:
         return _to_lookup(request, store)
-    draft = await _load_draft(request, store, order, str(request.path_params["draft"])[:32])
+    draft_id = str(request.path_params["draft"])[:32]
+    draft = await _load_draft(request, store, order, draft_id)
     if draft is None:
-        raise HTTPException(404)
+        return await _already_submitted(request, store, order, draft_id)
     form = await ContinueForm.from_request(request)
     if request.method == "POST" and form.validate():
         return await _submit(request, store, order, draft, form)
     status = 400 if request.method == "POST" else 200
     return _review_page(request, store, order, draft, form, status)
+
+
+async def _already_submitted(
+    request: Request, store: Store, order: Order, draft_id: str
+) -> Response:
+    """A draft is deleted when it is submitted: a second submit lands on the same request."""
+    async with session(request) as db:
+        filed = await reorders.existing_request(db, draft_id)
+    if filed is None or filed.store_id != store.id or filed.shopify_order_id != order.id:
+        raise HTTPException(404)
+    return _to_status(request, store, filed)
 
 
 def _review_page(
@@ -294,17 +309,23 @@ async def _submit(
             )
             if created:
                 await _queue_confirmation(request, db, store, filed)
+                await db.execute(delete(StoredDraft).where(StoredDraft.id == draft.submit_key))
     except reorders.NothingLeftToClaim:
         message = _(
             "Some of these items were claimed or refunded in the meantime. Please choose again."
         )
         return _review_page(request, store, order, draft, form, 409, message)
-    # The signed link, like the one in the confirmation email: it keeps working after the
-    # verified session ends.
+    except reorders.NotEligible as exc:
+        return _review_page(request, store, order, draft, form, 409, " ".join(exc.problems))
+    return _to_status(request, store, filed)
+
+
+def _to_status(request: Request, store: Store, filed: ReorderRequest) -> Response:
+    """The signed status link, like the one in the confirmation email: it keeps working after
+    the verified session ends."""
     token = links.status_token(runtime(request).signer, request_id=filed.id)
     url = str(request.url_for("shopper:status_link", store=store.slug, token=token))
-    url += "?submitted=1"
-    return RedirectResponse(url, status_code=303)
+    return RedirectResponse(url + "?submitted=1", status_code=303)
 
 
 async def _queue_confirmation(

@@ -22,6 +22,8 @@ def read_order_link(signer: Signer, token: str) -> OrderLink:
     data = signer.unsign(Purpose.ORDER_LINK, token)
     if not isinstance(data, dict) or not isinstance(data.get("s"), int):
         raise InvalidToken("malformed order link")
+    if not str(data.get("o", "")).isdigit():
+        raise InvalidToken("malformed order link")
     return OrderLink(store_id=data["s"], order_id=f"gid://shopify/Order/{data.get('o')}")
 
 
@@ -65,11 +67,10 @@ async def make_order_link(
             if found is None:
                 raise LookupError(f"no order {order!r} at {store.name}")
             order_id = found.id
-        gid = order_id if order_id.startswith("gid://") else f"gid://shopify/Order/{order_id}"
         return order_link(
             runtime.signer,
             base_url=settings.base_url,
             store_slug=store.slug,
             store_id=store.id,
-            order_id=gid,
+            order_id=order_id,
         )

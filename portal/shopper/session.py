@@ -1,5 +1,6 @@
 """The verified shopper's session: a signed cookie bound to one order of one store, ending
-after 30 minutes without a request (it is signed again on every page, so use keeps it alive)."""
+after 30 minutes without a request (every page of the order signs it again, so use keeps it
+alive)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.signing import InvalidToken, Purpose, Signer
+from portal.signing import MAX_AGE_SECONDS, InvalidToken, Purpose, Signer
 
 COOKIE = "portal_shopper"
-IDLE_SECONDS = 30 * 60
+IDLE_SECONDS = MAX_AGE_SECONDS[Purpose.SHOPPER_SESSION]
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def read(request: Request) -> ShopperSession | None:
     if not token:
         return None
     try:
-        data = _signer(request).unsign(Purpose.SHOPPER_SESSION, token, max_age=IDLE_SECONDS)
+        data = _signer(request).unsign(Purpose.SHOPPER_SESSION, token)
     except InvalidToken:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("s"), int):

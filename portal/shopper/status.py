@@ -36,7 +36,8 @@ async def by_link(request: Request) -> Response:
 async def by_reference(request: Request) -> Response:
     """For the browser that verified the request's order."""
     store = await store_from_path(request)
-    current = shopper_session.read(request)
+    if shopper_session.read(request) is None:
+        raise HTTPException(404)
     reference = str(request.path_params["reference"])[:16]
     async with session(request) as db:
         request_id = await db.scalar(
@@ -45,15 +46,15 @@ async def by_reference(request: Request) -> Response:
             )
         )
     found = await _load(request, store, request_id) if request_id else None
-    if (
-        found is None
-        or current is None
-        or current.store_id != store.id
-        or (current.order_id != found.shopify_order_id)
-    ):
+    if found is None:
+        raise HTTPException(404)
+    current = shopper_session.for_order(request, store.id, found.shopify_order_id)
+    if current is None:
         raise HTTPException(404)
     here = str(request.url_for("shopper:request_status", store=store.slug, reference=reference))
-    return await _status(request, store, found, here)
+    response = await _status(request, store, found, here)
+    shopper_session.write(request, response, current)  # using the page keeps the session alive
+    return response
 
 
 async def _load(request: Request, store: Store, request_id: int) -> ReorderRequest | None:

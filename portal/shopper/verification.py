@@ -75,6 +75,29 @@ async def _recent(
     return int(await session.scalar(query) or 0)
 
 
+def _hashes(secret: str, email: str, client_address: str) -> tuple[str, str]:
+    return (
+        keyed_hash(secret, "email", email.strip().casefold()),
+        keyed_hash(secret, "client", client_address),
+    )
+
+
+async def check_limits(
+    session: AsyncSession, *, secret: str, email: str, client_address: str, now: datetime
+) -> None:
+    """Raise ``TooManyLookups`` when this email or client address has looked up too often
+    (checked before Shopify is asked anything, and again when the lookup is recorded)."""
+    email_hash, client_hash = _hashes(secret, email, client_address)
+    since = now - WINDOW
+    if (
+        await _recent(session, OrderVerification.email_hash, email_hash, since)
+        >= MAX_LOOKUPS_PER_EMAIL
+        or await _recent(session, OrderVerification.client_hash, client_hash, since)
+        >= MAX_LOOKUPS_PER_CLIENT
+    ):
+        raise TooManyLookups("lookup rate limit")
+
+
 async def start(
     session: AsyncSession,
     *,
@@ -86,16 +109,9 @@ async def start(
     now: datetime,
 ) -> Lookup:
     """Record a lookup; ``order_id`` is the matched order, or None when nothing matched."""
-    email_hash = keyed_hash(secret, "email", email.strip().casefold())
-    client_hash = keyed_hash(secret, "client", client_address)
+    email_hash, client_hash = _hashes(secret, email, client_address)
+    await check_limits(session, secret=secret, email=email, client_address=client_address, now=now)
     since = now - WINDOW
-    if (
-        await _recent(session, OrderVerification.email_hash, email_hash, since)
-        >= MAX_LOOKUPS_PER_EMAIL
-        or await _recent(session, OrderVerification.client_hash, client_hash, since)
-        >= MAX_LOOKUPS_PER_CLIENT
-    ):
-        raise TooManyLookups("lookup rate limit")
     code = None
     if order_id is not None and (
         await _recent(session, OrderVerification.shopify_order_id, order_id, since)

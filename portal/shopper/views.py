@@ -80,6 +80,15 @@ def _lookup_page(
 async def _start_verification(request: Request, store: Store, form: LookupForm) -> str:
     rt = runtime(request)
     email = form.email.data.strip()
+    client_address = request.client.host if request.client else ""
+    async with session(request) as db:
+        await verification.check_limits(
+            db,
+            secret=str(rt.settings.secret_key),
+            email=email,
+            client_address=client_address,
+            now=now(),
+        )
     order = await rt.shopify(store).find_order(name=form.order_number.data, email=email)
     async with session(request) as db, db.begin():
         started = await verification.start(
@@ -88,7 +97,7 @@ async def _start_verification(request: Request, store: Store, form: LookupForm) 
             store_id=store.id,
             order_id=order.id if order else None,
             email=email,
-            client_address=request.client.host if request.client else "",
+            client_address=client_address,
             now=now(),
         )
         if started.code is not None and order is not None and order.email:

@@ -1,0 +1,76 @@
+"""Nightly clean-up of what shoppers leave behind: drafts never submitted (they hold addresses)
+and their photos, and old verification rows. Submitted requests and their photos are kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.jobs import queue
+from portal.jobs.models import Priority
+from portal.jobs.worker import JobContext
+from portal.reorders.models import RequestPhoto
+from portal.shopper.models import OrderVerification, StoredDraft
+from portal.shopper.photos import delete_photo
+
+PURGE = "shopper.purge"
+DRAFT_LIFETIME = timedelta(days=2)
+VERIFICATION_LIFETIME = timedelta(days=2)
+PURGE_HOUR_UTC = 4
+
+
+async def purge(session: AsyncSession, *, upload_dir: Path, now: datetime) -> dict[str, int]:
+    """Delete stale drafts (and photos no submitted request uses) and old verifications."""
+    stale = list(
+        await session.scalars(
+            select(StoredDraft).where(StoredDraft.created_at < now - DRAFT_LIFETIME)
+        )
+    )
+    photo_ids = {p["photo_id"] for d in stale for p in d.data.get("photos", [])}
+    kept = (
+        set(
+            await session.scalars(
+                select(RequestPhoto.photo_id).where(RequestPhoto.photo_id.in_(photo_ids))
+            )
+        )
+        if photo_ids
+        else set()
+    )
+    for photo_id in photo_ids - kept:
+        delete_photo(upload_dir, photo_id)
+    await session.execute(delete(StoredDraft).where(StoredDraft.id.in_([d.id for d in stale])))
+    old = await session.execute(
+        delete(OrderVerification).where(OrderVerification.created_at < now - VERIFICATION_LIFETIME)
+    )
+    await session.commit()
+    removed = int(old.rowcount or 0)  # type: ignore[attr-defined]
+    return {"drafts": len(stale), "photos": len(photo_ids - kept), "verifications": removed}
+
+
+async def schedule_purge(session: AsyncSession, *, now: datetime) -> None:
+    """Queue the next nightly purge unless it is queued already (safe at every worker start)."""
+    night = now.astimezone(UTC).replace(hour=PURGE_HOUR_UTC, minute=0, second=0, microsecond=0)
+    if night <= now:
+        night += timedelta(days=1)
+    await queue.enqueue(
+        session,
+        PURGE,
+        {},
+        dedupe_key=f"shopper-purge:{night.date()}",
+        run_after=night,
+        priority=Priority.BACKGROUND,
+    )
+
+
+async def purge_job(ctx: JobContext) -> dict[str, Any]:
+    """Job ``shopper.purge``: clean up, then queue tomorrow's run."""
+    now = datetime.now(UTC)
+    async with ctx.sessions() as session:
+        done = await purge(session, upload_dir=ctx.services.settings.upload_dir, now=now)
+        await schedule_purge(session, now=now)
+        await session.commit()
+    return done

@@ -1,0 +1,67 @@
+"""Drafts never submitted, their photos, and old verifications are cleaned up; what a submitted
+request uses is kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.shopper.housekeeping import purge
+from portal.shopper.models import OrderVerification, StoredDraft
+from portal.shopper.photos import ProcessedPhoto, open_photo, store_photo
+from portal.stores.service import upsert_store
+from tests.support.factories import store_spec
+
+pytestmark = pytest.mark.anyio
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def photo(tmp_path: Path) -> str:
+    data = b"\xff\xd8jpeg"
+    return store_photo(
+        tmp_path,
+        ProcessedPhoto(data=data, width=1, height=1, sha256="0" * 64, source_format="JPEG"),
+    )
+
+
+async def test_stale_drafts_their_photos_and_old_verifications_go(
+    db: AsyncSession, tmp_path: Path
+) -> None:
+    store = await upsert_store(db, store_spec("Shop", "shop"))
+    old, fresh = photo(tmp_path), photo(tmp_path)
+    for key, created, photo_id in (
+        ("old", NOW - timedelta(days=3), old),
+        ("fresh", NOW - timedelta(hours=1), fresh),
+    ):
+        db.add(
+            StoredDraft(
+                id=key,
+                store_id=store.id,
+                shopify_order_id="o",
+                created_at=created,
+                data={"photos": [{"photo_id": photo_id}]},
+            )
+        )
+    for public_id, created in (("v-old", NOW - timedelta(days=3)), ("v-new", NOW)):
+        db.add(
+            OrderVerification(
+                public_id=public_id,
+                store_id=store.id,
+                email_hash="e",
+                client_hash="c",
+                created_at=created,
+                expires_at=created,
+            )
+        )
+    await db.commit()
+    done = await purge(db, upload_dir=tmp_path, now=NOW)
+    assert done == {"drafts": 1, "photos": 1, "verifications": 1}
+    assert set(await db.scalars(select(StoredDraft.id))) == {"fresh"}
+    assert await db.scalar(select(func.count()).select_from(OrderVerification)) == 1
+    with pytest.raises(FileNotFoundError):
+        open_photo(tmp_path, old)
+    assert open_photo(tmp_path, fresh).exists()
