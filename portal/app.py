@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from portal.billing.webhooks import MAX_BODY_BYTES
 from portal.csrf import CsrfMiddleware
 from portal.errors_pages import http_error, server_error
 from portal.i18n import LocaleMiddleware
@@ -60,7 +61,7 @@ def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> St
         routes=build_routes(settings, sandbox=sandbox),
         middleware=[
             Middleware(SecurityHeadersMiddleware),
-            Middleware(BodySizeLimitMiddleware),
+            Middleware(BodySizeLimitMiddleware, per_prefix=(("/webhooks/", MAX_BODY_BYTES),)),
             Middleware(LocaleMiddleware),
             Middleware(CsrfMiddleware, exempt_prefixes=CSRF_EXEMPT),
         ],

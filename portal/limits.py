@@ -14,16 +14,30 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    """Refuse bodies over ``max_bytes``, or over a smaller limit for some path prefixes
+    (``per_prefix``, e.g. webhooks), before the app reads them."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        per_prefix: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_prefix = per_prefix
+
+    def limit_for(self, path: str) -> int:
+        return next((n for prefix, n in self.per_prefix if path.startswith(prefix)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send)
             return
         received = 0
@@ -34,7 +48,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 

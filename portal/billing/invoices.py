@@ -140,8 +140,13 @@ async def invoice_for(session: AsyncSession, store: Store, month: str) -> Invoic
     return await compose_invoice(session, store, month)
 
 
-async def compose_invoice(session: AsyncSession, store: Store, month: str) -> Invoice:
-    closed = await closed_months(session, store.id)
+async def compose_invoice(
+    session: AsyncSession, store: Store, month: str, *, closed: set[str] | None = None
+) -> Invoice:
+    """The invoice as the ledger and resolutions have it now; ``closed`` (the store's closed
+    months) may be passed by a caller composing several months."""
+    if closed is None:
+        closed = await closed_months(session, store.id)
     lines = [
         *await _premium_lines(session, store, month),
         *await _adjustment_lines(session, store, month),
@@ -296,9 +301,10 @@ async def close_invoice(
     if existing is not None:
         return _thawed(store, existing)
     invoice = await compose_invoice(session, store, month)
-    session.add(_frozen(invoice, closed_by=closed_by, now=now))
+    frozen = _frozen(invoice, closed_by=closed_by, now=now)
+    session.add(frozen)
     await session.flush()
-    return await invoice_for(session, store, month)
+    return _thawed(store, frozen)
 
 
 def _frozen(invoice: Invoice, *, closed_by: str, now: datetime) -> ClosedInvoice:
@@ -359,11 +365,33 @@ async def invoice_months(
     """Every month from the store's first premium or resolution to now, newest first."""
     current = month_of(now, store.time_zone)
     month = await _first_month(session, store) or current
+    frozen = {
+        row.month: row
+        for row in await session.scalars(
+            select(ClosedInvoice).where(ClosedInvoice.store_id == store.id)
+        )
+    }
     summaries: list[MonthSummary] = []
     while month <= current:
-        summaries.append(_summary(await invoice_for(session, store, month)))
+        if month in frozen:
+            summaries.append(_frozen_summary(frozen[month]))
+        else:
+            invoice = await compose_invoice(session, store, month, closed=set(frozen))
+            summaries.append(_summary(invoice))
         month = next_month(month)
     return list(reversed(summaries))
+
+
+def _frozen_summary(frozen: ClosedInvoice) -> MonthSummary:
+    """A closed month from the totals frozen with it (its lines are not read)."""
+    return MonthSummary(
+        month=frozen.month,
+        label=month_label(frozen.month),
+        premiums_total=frozen.premiums_total,
+        deductions_total=frozen.deductions_total,
+        amount_due=frozen.amount_due,
+        closed=True,
+    )
 
 
 def _summary(invoice: Invoice) -> MonthSummary:

@@ -66,7 +66,7 @@ def premium_of(
         order_name=order.name,
         ordered_at=order.created_at,
         changed_at=order.updated_at,
-        currency=lines[0].unit_price.currency,
+        currency=lines[0].charged.currency,
         charged=_cents(sum((_charged(line) for line in lines), ZERO)),
         refunded=_cents(sum((_refunded(line) for line in lines), ZERO)),
         refunded_quantity=sum(_refunded_quantity(line) for line in lines),
@@ -75,11 +75,14 @@ def premium_of(
 
 
 def _charged(line: BillableLine) -> Decimal:
-    return line.unit_price.amount * line.quantity
+    return line.charged.amount
 
 
 def _refunded(line: BillableLine) -> Decimal:
-    return line.unit_price.amount * _refunded_quantity(line)
+    """The refunded units' share of what the line was charged."""
+    if line.quantity <= 0:
+        return ZERO
+    return line.charged.amount * _refunded_quantity(line) / line.quantity
 
 
 def _refunded_quantity(line: BillableLine) -> int:

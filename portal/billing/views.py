@@ -75,13 +75,14 @@ async def close(request: Request) -> Response:
             invoice = await invoices.invoice_for(db, store, month)
             return _invoice_response(request, staff, invoice, form=form, status_code=400)
         try:
-            await invoices.close_invoice(db, store, month, closed_by=staff.email, now=_now())
+            invoice = await invoices.close_invoice(
+                db, store, month, closed_by=staff.email, now=_now()
+            )
         except InvoiceError as exc:
             await db.rollback()
             invoice = await invoices.invoice_for(db, store, month)
             return _invoice_response(request, staff, invoice, message=str(exc), status_code=400)
         await db.commit()
-        invoice = await invoices.invoice_for(db, store, month)
     if is_htmx(request):
         return _invoice_response(request, staff, invoice)
     target = request.url_for("billing:invoice", store=store.slug, month=month)

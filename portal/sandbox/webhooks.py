@@ -142,7 +142,8 @@ class WebhookSender:
             if self._attempt(http, event, body, headers):
                 self.log.delivered.append(event.webhook_id)
                 return
-            if self._stopping.is_set() or self._sleep(self.first_wait * 2**attempt):
+            last = attempt == self.max_attempts - 1
+            if last or self._stopping.is_set() or self._sleep(self.first_wait * 2**attempt):
                 break
         log.warning("webhook %s %s dropped", event.topic, event.webhook_id)
         self.log.dropped.append(event.webhook_id)

@@ -27,14 +27,22 @@ def at(text: str) -> datetime:
 
 
 def line(
-    variant: str, price: str, quantity: int = 1, *, refunded: int = 0, currency: str = "USD"
+    variant: str,
+    price: str,
+    quantity: int = 1,
+    *,
+    refunded: int = 0,
+    currency: str = "USD",
+    charged: str | None = None,
 ) -> BillableLine:
+    """A line of ``quantity`` at unit ``price`` (or ``charged`` in all, after discounts)."""
+    total = Decimal(charged) if charged is not None else Decimal(price) * quantity
     return BillableLine(
         id=f"gid://shopify/LineItem/{next(_ids)}",
         variant_id=variant,
         quantity=quantity,
         current_quantity=quantity - refunded,
-        unit_price=Money(Decimal(price), currency),
+        charged=Money(total, currency),
     )
 
 

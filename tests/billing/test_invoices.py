@@ -27,6 +27,18 @@ def test_premium_is_the_protection_line_after_discounts() -> None:
     assert found.amount == Decimal("2.66")
 
 
+def test_the_premium_is_what_the_line_was_charged_not_a_rounded_unit_price() -> None:
+    # Three protection units, 0.10 off the line: charged 8.75, although the (approximate)
+    # discounted unit price 2.92 times three would say 8.76. One refunded unit returns a third.
+    found = premium_of(order(line(PROTECTION, "2.92", 3, charged="8.75")), {PROTECTION})
+    assert found is not None and found.amount == Decimal("8.75")
+    refunded = premium_of(
+        order(line(PROTECTION, "2.92", 3, charged="8.75", refunded=1)), {PROTECTION}
+    )
+    assert refunded is not None
+    assert (refunded.refunded, refunded.amount) == (Decimal("2.92"), Decimal("5.83"))
+
+
 def test_two_protection_units_with_one_refunded_leave_one() -> None:
     found = premium_of(order(line(PROTECTION, "3.45", 2, refunded=1)), {PROTECTION})
     assert found is not None

@@ -130,3 +130,19 @@ def test_the_sandbox_tries_again_until_the_portal_answers() -> None:
             sender.stop()
     assert [status for _, status in sender.log.attempts] == [503, 500, 200]
     assert len(set(seen)) == 1 and sender.log.delivered == seen[:1]
+
+
+def test_a_webhook_body_over_a_megabyte_is_refused_before_it_is_read(
+    env: PortalEnvironment,
+) -> None:
+    import httpx
+
+    from portal.billing.webhooks import MAX_BODY_BYTES
+
+    answer = httpx.post(
+        env.base_url + "/webhooks/shopify",
+        content=b"{" + b" " * MAX_BODY_BYTES + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413
+    assert count(env, ShopifyWebhook) == 0

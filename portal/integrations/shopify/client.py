@@ -123,8 +123,8 @@ class BillableLine:
     quantity: int
     current_quantity: int
     """``quantity`` minus the units refunded or removed since."""
-    unit_price: Money
-    """What one unit cost after every discount."""
+    charged: Money
+    """What the whole line cost after every discount (original total minus discounts)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,18 +244,11 @@ class ShopifyClient:
     async def _complete_order(self, node: Any) -> Order:
         """The order with every line item, fetching the pages after the first."""
         order = parse.guarded(parse.order, node)
-        cursor = parse.guarded(parse.line_items_after, node)
-        items = list(order.line_items)
-        document = load("OrderLineItems")
-        while cursor is not None:
-            data, _, _ = await self._sized(
-                document, _sized_by_first({"id": order.id, "after": cursor}), cap=LINE_ITEM_PAGE
-            )
-            connection = parse.guarded(lambda d: d["order"]["lineItems"], data)
-            more, has_next, cursor = parse.guarded(parse.line_item_page, connection)
-            items.extend(more)
-            cursor = cursor if has_next else None
-        return dataclasses.replace(order, line_items=tuple(items))
+        cursor = parse.guarded(lambda d: _next_cursor(d["lineItems"]), node)
+        if cursor is None:
+            return order
+        rest = await self._remaining_lines("OrderLineItems", order.id, cursor, _full_line_page)
+        return dataclasses.replace(order, line_items=order.line_items + tuple(rest))
 
     # --- orders for the invoice --------------------------------------------------------------
 
@@ -274,24 +267,31 @@ class ShopifyClient:
 
     async def _complete_billable_order(self, node: Any) -> BillableOrder:
         order = parse.guarded(_billable_order, node)
-        cursor = parse.guarded(_billable_lines_after, node)
+        cursor = parse.guarded(lambda d: _next_cursor(d["lineItems"]), node)
         if cursor is None:
             return order
-        rest = await self._complete_order_lines(order.id, cursor)
-        lines = order.line_items + tuple(_billable_line_of(item) for item in rest)
-        return dataclasses.replace(order, line_items=lines)
+        rest = await self._remaining_lines(
+            "BillableOrderLineItems", order.id, cursor, _billable_line_page
+        )
+        return dataclasses.replace(order, line_items=order.line_items + tuple(rest))
 
-    async def _complete_order_lines(self, order_id: str, cursor: str | None) -> list[LineItem]:
-        items: list[LineItem] = []
-        document = load("OrderLineItems")
+    async def _remaining_lines(
+        self,
+        document_name: str,
+        order_id: str,
+        cursor: str | None,
+        read_page: Callable[[Any], tuple[list[T], str | None]],
+    ) -> list[T]:
+        """The order's line items after ``cursor``, page by page."""
+        items: list[T] = []
+        document = load(document_name)
         while cursor is not None:
             data, _, _ = await self._sized(
                 document, _sized_by_first({"id": order_id, "after": cursor}), cap=LINE_ITEM_PAGE
             )
             connection = parse.guarded(lambda d: d["order"]["lineItems"], data)
-            more, has_next, cursor = parse.guarded(parse.line_item_page, connection)
+            more, cursor = parse.guarded(read_page, connection)
             items.extend(more)
-            cursor = cursor if has_next else None
         return items
 
     # --- catalogue and shop ------------------------------------------------------------------
@@ -758,30 +758,31 @@ def _billable_order(d: Any) -> BillableOrder:
     )
 
 
-def _billable_lines_after(d: Any) -> str | None:
-    page_info = d["lineItems"]["pageInfo"]
+def _next_cursor(connection: Any) -> str | None:
+    page_info = connection["pageInfo"]
     if not parse.flag(page_info["hasNextPage"]):
         return None
     return parse.text(page_info["endCursor"])
 
 
+def _billable_line_page(connection: Any) -> tuple[list[BillableLine], str | None]:
+    return [_billable_line(n) for n in parse.objects(connection)], _next_cursor(connection)
+
+
+def _full_line_page(connection: Any) -> tuple[list[LineItem], str | None]:
+    items, has_next, cursor = parse.line_item_page(connection)
+    return list(items), cursor if has_next else None
+
+
 def _billable_line(d: Any) -> BillableLine:
+    original = parse.money(d["originalTotalSet"])
+    discount = parse.money(d["totalDiscountSet"])
     return BillableLine(
         id=parse.text(d["id"]),
         variant_id=parse.node_id(d.get("variant")),
         quantity=parse.integer(d["quantity"]),
         current_quantity=parse.integer(d["currentQuantity"]),
-        unit_price=parse.money(d["discountedUnitPriceAfterAllDiscountsSet"]),
-    )
-
-
-def _billable_line_of(item: LineItem) -> BillableLine:
-    return BillableLine(
-        id=item.id,
-        variant_id=item.variant_id,
-        quantity=item.quantity,
-        current_quantity=item.current_quantity,
-        unit_price=item.unit_price,
+        charged=Money(original.amount - discount.amount, original.currency),
     )
 
 

@@ -157,12 +157,6 @@ def order(d: Any) -> Order:
     )
 
 
-def line_items_after(d: Any) -> str | None:
-    """The cursor to continue an order's line items from, or None when all were fetched."""
-    _, has_next, cursor = line_item_page(d["lineItems"])
-    return cursor if has_next else None
-
-
 def line_item_page(connection: Any) -> tuple[list[LineItem], bool, str | None]:
     page_info = connection["pageInfo"]
     has_next = flag(page_info["hasNextPage"])

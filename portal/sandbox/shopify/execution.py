@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,16 +45,22 @@ class GraphQLRequest:
     operation_name: str | None = None
 
 
+@functools.lru_cache(maxsize=256)
+def _checked(version: str, query: str) -> tuple[DocumentNode, tuple[GraphQLError, ...]]:
+    """Parse and validate a document once per API version: clients send the same few."""
+    document = parse(query)
+    return document, tuple(validate(schema_for_version(version), document))
+
+
 def run(world: ShopifyWorld, shop: Shop, version: str, request: GraphQLRequest) -> Outcome:
     bucket = world.bucket(shop.domain)
-    schema = schema_for_version(version)
     try:
-        document = parse(request.query)
+        document, errors = _checked(version, request.query)
     except GraphQLError as error:
         return _errors([error], bucket)
-    errors = validate(schema, document)
     if errors:
-        return _errors(errors, bucket)
+        return _errors(list(errors), bucket)
+    schema = schema_for_version(version)
     operation = get_operation_ast(document, request.operation_name)
     if operation is None:
         return _errors([GraphQLError(_missing_operation(request))], bucket)
