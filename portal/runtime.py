@@ -92,6 +92,7 @@ def _corso_client(settings: Settings, http: httpx.AsyncClient) -> CorsoClient:
         client_secret=str(settings.corso_client_secret),
         audience=settings.corso_audience,
         max_retries=settings.corso_max_retries,
+        timeout=settings.corso_timeout,
     )
 
 

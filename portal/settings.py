@@ -40,7 +40,6 @@ class Settings:
     run_worker: bool = False
     worker_concurrency: int = 4
 
-    shopify_api_version: str = "2025-04"
     shopify_endpoint: str = "https://{shop}/admin/api/{version}/graphql.json"
     shopify_timeout: float = 10.0
     shopify_max_retries: int = 5

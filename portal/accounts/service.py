@@ -309,8 +309,12 @@ async def current_session(
     user = await db.get(User, found.user_id)
     if user is None or user.disabled:
         return None
-    found.last_seen_at = now
+    if now - found.last_seen_at > SEEN_RESOLUTION:  # not a write on every page and poll
+        found.last_seen_at = now
     return found, user
+
+
+SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 def _is_live(found: StaffSession, now: datetime) -> bool:

@@ -47,10 +47,6 @@ class Section(StrEnum):
     DEDUCTION = "deduction"
     ALTERNATIVE = "alternative"
 
-    @property
-    def counts_as_premium(self) -> bool:
-        return self in (Section.PREMIUM, Section.ADJUSTMENT)
-
 
 @dataclass(frozen=True)
 class InvoiceLine:

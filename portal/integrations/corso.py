@@ -683,10 +683,12 @@ class CorsoClient:
         audience: str,
         max_retries: int = 4,
         max_wait: float = 30.0,
+        timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._http = http
+        self._timeout = timeout  # per request; None keeps the shared client's own
         self._api_url = api_url.rstrip("/")
         self._auth_url = auth_url
         self._credentials = {
@@ -791,6 +793,8 @@ class CorsoClient:
         self, method: str, url: str, options: dict[str, Any]
     ) -> httpx.Response | httpx.TransportError:
         try:
+            if self._timeout is not None:
+                options = {"timeout": self._timeout, **options}
             response = await self._http.request(method, url, **options)
         except httpx.TransportError as exc:
             return exc

@@ -72,7 +72,6 @@ class ReorderRequest(Base):
             postgresql_include=["store_id", "issue_type", "resolution", "assigned_to_id"],
         ),
         Index("ix_reorder_requests_queue_by_store", "store_id", "status", "created_at", "id"),
-        Index("ix_reorder_requests_queue_all", "created_at", "id"),
         Index("ix_reorder_requests_queue_by_agent", "assigned_to_id", "status", "created_at", "id"),
         Index("ix_reorder_requests_email", "email"),
         Index("ix_reorder_requests_order_name", "order_name"),

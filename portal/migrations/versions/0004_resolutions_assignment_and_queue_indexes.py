@@ -66,7 +66,6 @@ def upgrade() -> None:
     with op.batch_alter_table("reorder_requests", schema=None) as batch_op:
         batch_op.add_column(sa.Column("assigned_to_id", sa.Integer(), nullable=True))
         batch_op.create_index("ix_reorder_requests_order_name", ["order_name"], unique=False)
-        batch_op.create_index("ix_reorder_requests_queue_all", ["created_at", "id"], unique=False)
         batch_op.create_index(
             "ix_reorder_requests_queue_by_agent",
             ["assigned_to_id", "status", "created_at", "id"],
@@ -107,7 +106,6 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_reorder_requests_queue_by_store")
         batch_op.drop_index("ix_reorder_requests_queue_by_agent")
-        batch_op.drop_index("ix_reorder_requests_queue_all")
         batch_op.drop_index("ix_reorder_requests_order_name")
         batch_op.drop_column("assigned_to_id")
 
