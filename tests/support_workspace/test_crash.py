@@ -34,6 +34,7 @@ from portal.jobs.queue import utcnow
 from portal.mail import SEND_EMAIL
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.sandbox.shopify.state import Order as SandboxOrder
+from portal.shopper.housekeeping import PURGE
 from portal.support import actions
 from portal.support.actions import Agent
 from portal.support.models import Resolution, ResolutionStatus
@@ -49,6 +50,7 @@ from tests.support.worker_process import (
 )
 
 AGENT = Agent(id=0, email="agent@example.com")
+RECURRING = {NIGHTLY_SYNC, PURGE}  # queued by every worker start, for tonight
 SHOPPER = "jane@example.com"
 SETTLE = 20.0
 """Bound on every wait for the worker; each test takes a few seconds."""
@@ -240,7 +242,7 @@ def restart_and_settle(rig: CrashRig, case: Case, *, emails: int) -> None:
     rig.worker.start()
 
     def settled() -> bool:
-        ours = [j for j in jobs(rig.env.settings.database_url) if j.kind != NIGHTLY_SYNC]
+        ours = [j for j in jobs(rig.env.settings.database_url) if j.kind not in RECURRING]
         if any(j.status == JobStatus.FAILED for j in ours):
             return True  # parked: the assertions that follow say why
         if any(j.status in (JobStatus.QUEUED, JobStatus.RUNNING) for j in ours):
@@ -289,7 +291,7 @@ def assert_exactly_once(rig: CrashRig, case: Case, *, emails: int) -> None:
     assert [e.kind for e in request.events if e.kind == outcome] == [outcome]
 
     for job in jobs(rig.env.settings.database_url):
-        if job.kind == NIGHTLY_SYNC:  # queued by every worker start, for tonight
+        if job.kind in RECURRING:
             assert job.status == JobStatus.QUEUED and job.run_after > utcnow()
         else:
             assert job.status == JobStatus.DONE, describe_jobs(rig)
