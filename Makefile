@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[demo,test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,13 +21,14 @@ demo: $(STAMP)
 # Runs every test on SQLite and, when the local PostgreSQL answers (or
 # PORTAL_TEST_DATABASE_URL is set), on PostgreSQL as well.
 test: $(STAMP)
-	PORTAL_TEST_DATABASE_URL="$${PORTAL_TEST_DATABASE_URL:-$$($(BIN)/python -m tests.support.find_postgres)}" \
+	PORTAL_TEST_DATABASE_URL="$${PORTAL_TEST_DATABASE_URL:-$$($(BIN)/python -m tests.helpers.find_postgres)}" \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check portal tests benchmarks
-	$(BIN)/ruff format --check portal tests benchmarks
+	$(BIN)/ruff check portal sandbox tests benchmarks
+	$(BIN)/ruff format --check portal sandbox tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,7 @@ engine, the shared ``httpx.AsyncClient`` every outside-service client is built o
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 
 from portal.billing.webhooks import MAX_BODY_BYTES
 from portal.csrf import CsrfMiddleware
@@ -23,15 +24,15 @@ from portal.errors_pages import http_error, server_error
 from portal.i18n import LocaleMiddleware
 from portal.limits import BodySizeLimitMiddleware
 from portal.routes import build_routes
-from portal.runtime import Runtime, open_runtime, worker_running
-from portal.sandbox.world import SandboxWorld
+from portal.runtime import Runtime, open_runtime
 from portal.security import SecurityHeadersMiddleware
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.web import templates
+from portal.workers import worker_running
 
 # Machine-to-machine endpoints: signed by other means (HMAC, tokens), never posted by browsers.
-CSRF_EXEMPT = ("/sandbox/shopify/", "/sandbox/corso/", "/webhooks/")
+CSRF_EXEMPT = ("/webhooks/",)
 
 
 class State(TypedDict):
@@ -41,7 +42,15 @@ class State(TypedDict):
     signer: Signer
 
 
-def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    machine_prefixes: Sequence[str] = (),
+) -> Starlette:
+    """The portal. ``extra_routes`` are mounted before the store pages (the demo mounts its
+    sandbox there); ``machine_prefixes`` are further paths posted by machines, not browsers, so
+    the CSRF check leaves them alone."""
     settings.check()
 
     @asynccontextmanager
@@ -58,16 +67,15 @@ def create_app(settings: Settings, *, sandbox: SandboxWorld | None = None) -> St
 
     app = Starlette(
         debug=False,
-        routes=build_routes(settings, sandbox=sandbox),
+        routes=build_routes(extra_routes),
         middleware=[
             Middleware(SecurityHeadersMiddleware),
             Middleware(BodySizeLimitMiddleware, per_prefix=(("/webhooks/", MAX_BODY_BYTES),)),
             Middleware(LocaleMiddleware),
-            Middleware(CsrfMiddleware, exempt_prefixes=CSRF_EXEMPT),
+            Middleware(CsrfMiddleware, exempt_prefixes=(*CSRF_EXEMPT, *machine_prefixes)),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.templates = templates
-    app.state.sandbox = sandbox
     return app

@@ -1,15 +1,19 @@
 """The ``portal`` command: migrate, serve, worker, link, create-user, sync-orders, invoices,
-demo."""
+and any command another installed package adds through the ``portal.commands`` entry point
+group (the sandbox package adds ``demo``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 
 from portal.settings import Settings, SettingsError
 
 Command = Callable[[argparse.Namespace, Settings], int]
+# An installed package's ``portal.commands`` entry point: adds its subcommand to the parser.
+AddCommand = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,16 +79,20 @@ def _parser() -> argparse.ArgumentParser:
     close.add_argument("--by", default="portal invoices close", help="who closes it")
     close.set_defaults(command=_close_invoice)
 
-    demo = commands.add_parser(
-        "demo", help="serve the portal with sandbox Shopify and Corso and demo data"
-    )
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int)
-    demo.add_argument(
-        "--keep", action="store_true", help="keep the demo database from an earlier run"
-    )
-    demo.set_defaults(command=_demo)
+    _add_installed_commands(commands)
     return parser
+
+
+def _add_installed_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Commands of other installed packages; one whose package is not installed is left out."""
+    for entry_point in entry_points(group="portal.commands"):
+        try:
+            add_command: AddCommand = entry_point.load()
+        except ModuleNotFoundError:
+            continue
+        add_command(commands)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -117,7 +125,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import logging
     import signal
 
-    from portal.runtime import open_runtime, run_workers
+    from portal.runtime import open_runtime
+    from portal.workers import run_workers
 
     logging.basicConfig(level=settings.log_level.upper())
     settings.check()
@@ -137,7 +146,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _link(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from portal.shopper.links import make_order_link
+    from portal.shopper.commands import make_order_link
 
     settings.check()
     try:
@@ -212,12 +221,6 @@ def _close_invoice(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(line)
     return 0
-
-
-def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.sandbox.demo_server import run_demo
-
-    return run_demo(settings, host=args.host, port=args.port or settings.port, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -10,13 +12,11 @@ from starlette.staticfiles import StaticFiles
 from portal.accounts import views as accounts
 from portal.billing import views as billing
 from portal.billing.webhooks import shopify_webhook
-from portal.sandbox.world import SandboxWorld
-from portal.settings import Settings
+from portal.paths import STATIC_DIR
 from portal.shopper import filing, status
 from portal.shopper import views as shopper
 from portal.support import queue_views
 from portal.support import views as support
-from portal.web import STATIC_DIR
 
 GET_POST = ["GET", "POST"]
 
@@ -77,17 +77,14 @@ def billing_routes() -> list[BaseRoute]:
     ]
 
 
-def build_routes(settings: Settings, *, sandbox: SandboxWorld | None) -> list[BaseRoute]:
+def build_routes(extra_routes: Sequence[BaseRoute] = ()) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/", shopper.landing, name="landing"),
         Route("/healthz", health, name="health"),
         Route("/webhooks/shopify", shopify_webhook, methods=["POST"], name="shopify_webhook"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    if sandbox is not None and settings.is_demo:
-        from portal.sandbox.routes import sandbox_routes
-
-        routes.append(Mount("/sandbox", routes=sandbox_routes(sandbox), name="sandbox"))
+    routes.extend(extra_routes)
     routes.append(Mount("/support/invoices", routes=billing_routes(), name="billing"))
     routes.append(Mount("/support", routes=support_routes(), name="support"))
     routes.append(Mount("/{store}", routes=shopper_routes(), name="shopper"))

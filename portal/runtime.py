@@ -1,10 +1,9 @@
 """What a running portal process holds: database, shared HTTP client, signer, mailer and the
-outside-service clients. The web app's lifespan and ``portal worker`` both open one."""
+outside-service clients. The web app's lifespan and ``portal worker`` both open one; job
+handlers receive it as ``JobContext.services``."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,16 +12,16 @@ import anyio
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from portal import links
 from portal.db import create_engine, session_factory
 from portal.integrations.corso import CorsoClient
 from portal.integrations.shopify import ShopifyClient
-from portal.mail import Mailer
+from portal.mail.sender import Mailer
 from portal.models import import_all_models
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.stores.models import Store
 
-SHUTDOWN_GRACE_SECONDS = 5.0
 PHOTO_DECODERS = 2
 
 
@@ -39,9 +38,7 @@ class Runtime:
 
     def status_link(self, store: Store, request_id: int) -> str:
         """The shopper's signed link to a request's status page, for emails."""
-        from portal.shopper.links import status_link
-
-        return status_link(
+        return links.status_link(
             self.signer,
             base_url=self.settings.base_url,
             store_slug=store.slug,
@@ -94,43 +91,3 @@ def _corso_client(settings: Settings, http: httpx.AsyncClient) -> CorsoClient:
         max_retries=settings.corso_max_retries,
         timeout=settings.corso_timeout,
     )
-
-
-async def run_workers(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Run ``PORTAL_WORKER_CONCURRENCY`` job workers until ``stop`` is set. The first only takes
-    urgent and high-priority jobs, so a month's order sync never holds up an emailed code or an
-    agent's refund. Leases keep the workers from sharing a job."""
-    from portal.jobs.handlers import job_handlers, schedule_recurring
-    from portal.jobs.models import Priority
-    from portal.jobs.worker import Worker, new_worker_id
-
-    await schedule_recurring(runtime.sessions)
-    handlers = job_handlers()
-    concurrency = max(1, runtime.settings.worker_concurrency)
-    workers = [
-        Worker(
-            runtime.sessions,
-            handlers,
-            services=runtime,
-            worker_id=new_worker_id(),
-            max_priority=Priority.HIGH if n == 0 and concurrency > 1 else None,
-            poll_interval=0.2 if n == 0 else 1.0,
-        )
-        for n in range(concurrency)
-    ]
-    await asyncio.gather(*(worker.run(stop) for worker in workers))
-
-
-@asynccontextmanager
-async def worker_running(runtime: Runtime) -> AsyncIterator[None]:
-    """Run the job workers beside the web app for as long as the block lasts."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_workers(runtime, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        # A job still running after a short grace is cancelled: its lease runs out and
-        # another worker takes it up, so nothing is lost or done twice.
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -12,11 +11,9 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from portal import i18n
+from portal.paths import TEMPLATES_DIR
 from portal.settings import Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-STATIC_DIR = PROJECT_ROOT / "static"
 HTMX_SCRIPT = "vendor/htmx-2.0.11.min.js"
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from portal.db import create_engine, session_factory
-from tests.support import databases
+from tests.helpers import databases
 
 _real_connect = socket.socket.connect
 

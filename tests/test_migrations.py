@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect
 from portal.db import Base, sync_url
 from portal.migrate import downgrade, upgrade
 from portal.models import import_all_models
-from tests.support import databases
+from tests.helpers import databases
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from portal.backoff import HTTP_RETRY
 from portal.errors import (
     CorsoAuthError,
     CorsoBadRequest,
@@ -50,7 +51,6 @@ REPLACEMENT_METHODS = frozenset({"Replacement_Order", "Variant_Exchange"})
 ISSUED_STATUSES = frozenset({"Approved", "Closed"})
 
 _TOO_MANY_REQUESTS = httpx.codes.TOO_MANY_REQUESTS
-_BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each attempt, with jitter
 _TOKEN_MARGIN = 60.0  # refresh this long before expiry (or 10% of a shorter lifetime)
 
 T = TypeVar("T")
@@ -811,7 +811,7 @@ class CorsoClient:
         await self._sleep_within_budget(self._backoff(attempt))
 
     def _backoff(self, attempt: int) -> float:
-        return min(self._max_wait, _BACKOFF_BASE * 2.0**attempt) * self._jitter.uniform(0.5, 1.0)
+        return min(self._max_wait, HTTP_RETRY.delay(attempt, rng=self._jitter.random))
 
     # --- rate limit
 

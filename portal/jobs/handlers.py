@@ -15,7 +15,7 @@ from portal.billing.sync import (
 )
 from portal.billing.webhooks import REFRESH_ORDER, refresh_order_job
 from portal.jobs.worker import Handler
-from portal.mail import SEND_EMAIL, send_email_job
+from portal.mail.jobs import SEND_EMAIL, send_email_job
 from portal.shopper.housekeeping import PURGE, purge_job, schedule_purge
 from portal.support.actions import PRIMARY_REORDER_JOB, REFUND_JOB
 from portal.support.execution import execute_primary_reorder, execute_refund

@@ -10,7 +10,6 @@ the session they are given. Every later transition is fenced by
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,10 +17,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.backoff import JOB_RETRY
 from portal.jobs.models import Job, JobStatus, Priority
-
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 15 * 60.0
 
 
 @dataclass(frozen=True)
@@ -160,7 +157,7 @@ async def retry_later(
     """Back off and try again, or park the job when its attempts are spent."""
     if job.attempt >= job.max_attempts:
         return await park(session, job, error)
-    wait = backoff_seconds(job.attempt) if delay is None else delay
+    wait = JOB_RETRY.delay(job.attempt - 1) if delay is None else delay
     return await _fenced_update(
         session,
         job,
@@ -199,9 +196,3 @@ async def requeue(session: AsyncSession, job_id: int) -> bool:
     )
     result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def backoff_seconds(attempt: int, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: up to base * 2^(attempt-1), capped."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0))
-    return (rng or random).uniform(ceiling / 2, ceiling)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from portal.errors import PortalError
 from portal.jobs import queue
 from portal.jobs.queue import ClaimedJob
+from portal.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class RetryLater(Exception):
 class JobContext:
     job: ClaimedJob
     sessions: async_sessionmaker[AsyncSession]
-    services: Any  # portal.runtime.Runtime; typed loosely to keep this module free of it
+    services: Runtime
 
 
 Handler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
@@ -57,7 +58,7 @@ class Worker:
         sessions: async_sessionmaker[AsyncSession],
         handlers: Mapping[str, Handler],
         *,
-        services: Any = None,
+        services: Runtime,
         worker_id: str | None = None,
         lease_seconds: float = 60.0,
         poll_interval: float = 0.5,

@@ -12,14 +12,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from portal import links
 from portal.errors import IntegrationError
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import LineItem, Order
-from portal.mail import queue_email, render_email
+from portal.mail.jobs import queue_email
+from portal.mail.messages import render_email
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest
 from portal.reorders.service import PhotoRecord, RequestDraft
-from portal.shopper import links
 from portal.shopper.common import (
     keep_session_alive,
     now,

@@ -8,9 +8,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from portal import links
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest, RequestEvent, RequestStatus
-from portal.shopper import links
 from portal.shopper import session as shopper_session
 from portal.shopper.common import now, runtime, store_from_path
 from portal.shopper.forms import AnswerForm

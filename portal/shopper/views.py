@@ -9,11 +9,13 @@ import time
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from portal import links
 from portal.errors import IntegrationError
 from portal.i18n import gettext as _
-from portal.mail import queue_email, render_email
-from portal.shopper import links, verification
+from portal.mail.jobs import queue_email
+from portal.mail.messages import render_email
 from portal.shopper import session as shopper_session
+from portal.shopper import verification
 from portal.shopper.common import (
     now,
     runtime,

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.errors import PortalError
 from portal.jobs import queue
 from portal.jobs.models import Priority
-from portal.mail import queue_email, render_email
+from portal.mail.jobs import queue_email
+from portal.mail.messages import render_email
 from portal.reorders.models import ReorderRequest, RequestEvent, RequestStatus
 from portal.stores.models import Store
 from portal.support.models import Resolution, ResolutionKind, ResolutionStatus

@@ -16,9 +16,9 @@ from portal.accounts import commands
 from portal.db import sync_url
 from portal.stores.models import Store
 from portal.stores.service import upsert_store
-from tests.support.factories import store_spec
-from tests.support.portal import portal_settings, running_portal
-from tests.support.staff import PASSWORD, StaffBrowser
+from tests.helpers.factories import store_spec
+from tests.helpers.portal import portal_settings, running_portal
+from tests.helpers.staff import PASSWORD, StaffBrowser
 
 AGENT = "agent@example.com"
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.accounts.models import StaffSession, User
 from portal.cli import main
 from tests.accounts.conftest import PASSWORD, Portal, StaffBrowser
-from tests.support.portal import TEST_SECRET
+from tests.helpers.portal import TEST_SECRET
 
 
 @pytest.fixture

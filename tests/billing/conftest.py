@@ -14,7 +14,7 @@ from portal.reorders.models import ReorderRequest
 from portal.stores.models import Store
 from portal.stores.service import upsert_store
 from portal.support.models import Resolution, ResolutionKind, ResolutionStatus
-from tests.support.factories import store_spec
+from tests.helpers.factories import store_spec
 
 PROTECTION = "gid://shopify/ProductVariant/1"
 MUG = "gid://shopify/ProductVariant/2"

@@ -23,8 +23,8 @@ from portal.billing.models import Premium
 from portal.db import create_engine as create_async_engine
 from portal.db import session_factory, sync_url
 from portal.stores.service import get_by_slug, upsert_store
-from tests.support.environment import PortalEnvironment
-from tests.support.factories import store_spec
+from tests.helpers.environment import PortalEnvironment
+from tests.helpers.factories import store_spec
 
 WEBHOOK_SECRET = "whsec-test-" + "w" * 20
 T = TypeVar("T")

@@ -12,19 +12,19 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from portal.app import create_app
 from portal.billing.invoices import invoice_for
 from portal.billing.months import month_of
 from portal.billing.sync import SYNC_MONTH
 from portal.db import create_engine, session_factory
 from portal.jobs.models import Job, JobStatus
-from portal.sandbox.demo_server import prepare_demo, start_webhooks
-from portal.sandbox.shopify.state import LineItemSeed, Order
-from portal.sandbox.world import SandboxWorld
 from portal.settings import Settings
 from portal.stores.models import Store
+from sandbox.demo_server import prepare_demo, start_webhooks
+from sandbox.routes import create_demo_app
+from sandbox.shopify.state import LineItemSeed, Order
+from sandbox.world import SandboxWorld
 from tests.billing.portal_helpers import eventually
-from tests.support.servers import free_port, serve
+from tests.helpers.servers import free_port, serve
 
 
 @dataclass
@@ -40,7 +40,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     settings, world = prepare_demo(
         Settings(database_url=f"sqlite:///{database}"), host="127.0.0.1", port=port, keep=False
     )
-    with serve(create_app(settings, sandbox=world), port=port):
+    with serve(create_demo_app(settings, world), port=port):
         webhooks = start_webhooks(settings, world)
         try:
             yield Demo(settings, world)

@@ -17,10 +17,10 @@ import pytest
 
 from portal.billing.commands import sync_orders_command
 from portal.billing.months import month_of
-from portal.sandbox.shopify.state import LineItemSeed
+from sandbox.shopify.state import LineItemSeed
 from tests.billing.portal_helpers import add_store, signed_in
-from tests.support.environment import SHOP, PortalEnvironment, portal_environment
-from tests.support.shopper_flow import csrf_of
+from tests.helpers.environment import SHOP, PortalEnvironment, portal_environment
+from tests.helpers.shopper_flow import csrf_of
 
 LINE = re.compile(r'class="invoice-line" data-section="(\w+)" data-amount="([-\d.]+)"')
 TOTAL = re.compile(r'data-total="([\w-]+)">(?:<strong>)?([-\d,.]+) USD')

@@ -19,9 +19,9 @@ from starlette.routing import Route
 from portal.billing.commands import sync_orders_command
 from portal.billing.models import ShopifyWebhook
 from portal.billing.months import month_of
-from portal.sandbox.shopify.payloads import order_payload
-from portal.sandbox.shopify.state import ShopifyWorld
-from portal.sandbox.webhooks import WebhookSender
+from sandbox.shopify.payloads import order_payload
+from sandbox.shopify.state import ShopifyWorld
+from sandbox.webhooks import WebhookSender
 from tests.billing.portal_helpers import (
     WEBHOOK_SECRET,
     count,
@@ -30,8 +30,8 @@ from tests.billing.portal_helpers import (
     premiums,
     webhook_jobs,
 )
-from tests.support.environment import PortalEnvironment, portal_environment
-from tests.support.servers import serve
+from tests.helpers.environment import PortalEnvironment, portal_environment
+from tests.helpers.servers import serve
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.browser.support import ShopperBrowser
-from tests.support import databases
-from tests.support.environment import PortalEnvironment, portal_environment
+from tests.helpers import databases
+from tests.helpers.environment import PortalEnvironment, portal_environment
 
 CHROMIUM_ENV = "PORTAL_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import ConsoleMessage, Error, Page, expect
 
-from tests.support.environment import PortalEnvironment
+from tests.helpers.environment import PortalEnvironment
 
 Name = str | re.Pattern[str]
 

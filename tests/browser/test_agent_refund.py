@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Browser, JSHandle, Page, ViewportSize, expect
 
 from tests.browser.support import ShopperBrowser
-from tests.support.environment import SHOP, PortalEnvironment
-from tests.support.requests import file_request
-from tests.support.staff import AGENT, PASSWORD, create_user
+from tests.helpers.environment import SHOP, PortalEnvironment
+from tests.helpers.requests import file_request
+from tests.helpers.staff import AGENT, PASSWORD, create_user
 
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "browser" / "agent"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import expect
 
 from tests.browser.support import ShopperBrowser
-from tests.support.environment import PortalEnvironment
+from tests.helpers.environment import PortalEnvironment
 
 EMAIL = "jane@example.com"
 MUG = re.compile(r"^Stoneware Mug\b")

@@ -25,9 +25,9 @@ from portal.integrations.corso import (
     parse_claim,
     parse_claim_page,
 )
-from portal.sandbox.corso import CorsoWorld, create_corso_sandbox
-from portal.sandbox.corso.samples import bare_claim
-from tests.support.servers import serve
+from sandbox.corso import CorsoWorld, create_corso_sandbox
+from sandbox.corso.samples import bare_claim
+from tests.helpers.servers import serve
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "list-claims-api.txt"
 EXAMPLE_STORE = 123456

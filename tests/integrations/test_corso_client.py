@@ -19,10 +19,10 @@ from portal.errors import (
     CorsoUnavailable,
 )
 from portal.integrations.corso import STORE_ID_PARAM, CorsoClient
-from portal.sandbox.corso import CorsoWorld, ManualClock, create_corso_sandbox
-from portal.sandbox.corso.demo import ClaimSourceLineItem, ClaimSourceOrder, build_demo_claims
-from portal.sandbox.corso.samples import bare_claim
-from tests.support.servers import free_port, serve
+from sandbox.corso import CorsoWorld, ManualClock, create_corso_sandbox
+from sandbox.corso.demo import ClaimSourceLineItem, ClaimSourceOrder, build_demo_claims
+from sandbox.corso.samples import bare_claim
+from tests.helpers.servers import free_port, serve
 
 pytestmark = pytest.mark.anyio
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from portal.backoff import HTTP_RETRY, retry_after
 from portal.errors import (
     InventoryClaimFailed,
     ShopifyAuthError,
@@ -33,7 +34,6 @@ from portal.integrations.shopify import (
     ShopifyGraphQLError,
 )
 from portal.integrations.shopify.loader import load
-from portal.integrations.shopify.retry import BACKOFF_CAP, backoff, retry_after
 from portal.integrations.shopify.throttle import MAX_QUERY_COST, estimate_cost
 
 pytestmark = pytest.mark.anyio
@@ -1138,7 +1138,8 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 
 @pytest.mark.parametrize("attempt", range(8))
 def test_backoff_grows_exponentially_with_jitter_and_a_cap(attempt: int) -> None:
-    ceiling = min(BACKOFF_CAP, 0.5 * 2**attempt)
-    low, high = backoff(attempt, rng=lambda: 0.0), backoff(attempt, rng=lambda: 0.999999)
+    ceiling = min(HTTP_RETRY.cap, HTTP_RETRY.base * 2**attempt)
+    low = HTTP_RETRY.delay(attempt, rng=lambda: 0.0)
+    high = HTTP_RETRY.delay(attempt, rng=lambda: 0.999999)
     assert low == ceiling / 2
     assert ceiling / 2 < high <= ceiling

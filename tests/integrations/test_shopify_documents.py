@@ -13,9 +13,9 @@ from graphql import GraphQLSchema, build_schema, extend_schema, parse, validate
 from portal.integrations.shopify import ShopifyClient
 from portal.integrations.shopify.loader import fragment_files, load, operation_files
 from portal.integrations.shopify.throttle import MAX_QUERY_COST, estimate_cost
-from tests.support.shopify_schema import IDEMPOTENT_DIRECTIVE, require_real_schemas
+from tests.helpers.shopify_schema import IDEMPOTENT_DIRECTIVE, require_real_schemas
 
-SANDBOX_SDL = Path(__file__).resolve().parents[2] / "portal/sandbox/shopify/schema.graphql"
+SANDBOX_SDL = Path(__file__).resolve().parents[2] / "sandbox/shopify/schema.graphql"
 OPERATIONS = [path.stem for path in operation_files()]
 
 

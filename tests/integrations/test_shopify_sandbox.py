@@ -29,7 +29,7 @@ from portal.integrations.shopify import (
     RefundTransaction,
     ShopifyClient,
 )
-from portal.sandbox.shopify import (
+from sandbox.shopify import (
     Address,
     CustomerSeed,
     LineItemSeed,
@@ -37,9 +37,9 @@ from portal.sandbox.shopify import (
     VariantSeed,
     create_shopify_sandbox,
 )
-from portal.sandbox.shopify.state import Order as SandboxOrder
-from portal.sandbox.shopify.state import Variant as SandboxVariant
-from tests.support.servers import serve
+from sandbox.shopify.state import Order as SandboxOrder
+from sandbox.shopify.state import Variant as SandboxVariant
+from tests.helpers.servers import serve
 
 pytestmark = pytest.mark.anyio
 

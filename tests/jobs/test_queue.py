@@ -99,7 +99,7 @@ async def test_worker_outcomes_by_kind_of_failure(db: AsyncSession, engine: Asyn
         raise RetryLater("throttled", delay=30)
 
     handlers = {"ok": ok, "transient": transient, "final": final, "wait": wait}
-    worker = Worker(session_factory(engine), handlers)
+    worker = Worker(session_factory(engine), handlers, services=None)
     assert await worker.run_until_idle() == 4
     jobs = {j.kind: j for j in (await db.scalars(select(Job))).all()}
     assert jobs["ok"].status == JobStatus.DONE and jobs["ok"].result == {"done": "ok"}
@@ -125,7 +125,7 @@ async def test_several_workers_side_by_side_run_each_job_exactly_once(
 
     engines = [create_engine(database_url) for _ in range(4)]
     try:
-        workers = [Worker(session_factory(e), {"count": count}) for e in engines]
+        workers = [Worker(session_factory(e), {"count": count}, services=None) for e in engines]
         done = await asyncio.gather(*(w.run_until_idle() for w in workers))
     finally:
         for e in engines:

@@ -37,7 +37,7 @@ async def test_a_failing_queue_does_not_end_the_worker(engine: AsyncEngine) -> N
         await queue.enqueue(db, "k", {})
         await db.commit()
     stop = asyncio.Event()
-    worker = Worker(flaky, {"k": handler}, poll_interval=0.01)  # type: ignore[arg-type]
+    worker = Worker(flaky, {"k": handler}, services=None, poll_interval=0.01)  # type: ignore[arg-type]
     task = asyncio.create_task(worker.run(stop))
     await asyncio.wait_for(ran.wait(), timeout=10)
     stop.set()
@@ -60,7 +60,7 @@ async def test_a_lost_lease_cancels_the_handler_and_records_nothing(
             cancelled.set()
             raise
 
-    worker = Worker(session_factory(engine), {"slow": slow}, lease_seconds=0.3)
+    worker = Worker(session_factory(engine), {"slow": slow}, services=None, lease_seconds=0.3)
     running = asyncio.create_task(worker.run_once())
     await asyncio.wait_for(started.wait(), timeout=10)
     # another worker takes the job over (its lease is now someone else's)

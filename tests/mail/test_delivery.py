@@ -10,11 +10,13 @@ from portal.db import session_factory
 from portal.jobs import queue
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.worker import Worker
-from portal.mail import SEND_EMAIL, Mailer, queue_email, render_email, send_email_job
-from portal.sandbox.mailbox import Mailbox
+from portal.mail.jobs import SEND_EMAIL, queue_email, send_email_job
+from portal.mail.messages import render_email
+from portal.mail.sender import Mailer
 from portal.settings import Settings
-from tests.support.servers import free_port
-from tests.support.smtp import smtp_server
+from sandbox.mailbox import Mailbox
+from tests.helpers.servers import free_port
+from tests.helpers.smtp import smtp_server
 
 pytestmark = pytest.mark.anyio
 

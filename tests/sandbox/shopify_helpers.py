@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from portal.sandbox.shopify import (
+from sandbox.shopify import (
     Address,
     CustomerSeed,
     LineItemSeed,
@@ -15,7 +15,7 @@ from portal.sandbox.shopify import (
     VariantSeed,
     create_shopify_sandbox,
 )
-from portal.sandbox.shopify.state import Order, Product
+from sandbox.shopify.state import Order, Product
 
 DOMAIN = "maple-and-moss.myshopify.com"
 TOKEN = "shpat_maple_test"

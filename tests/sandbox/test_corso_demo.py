@@ -13,8 +13,8 @@ import pytest
 
 from portal.integrations import corso
 from portal.integrations.corso import decode_json, parse_claim
-from portal.sandbox.corso import CorsoWorld
-from portal.sandbox.corso.demo import ClaimSourceLineItem, ClaimSourceOrder, build_demo_claims
+from sandbox.corso import CorsoWorld
+from sandbox.corso.demo import ClaimSourceLineItem, ClaimSourceOrder, build_demo_claims
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 HEAVY = "dana.frequent@example.com"

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from portal.integrations.corso import STORE_ID_PARAM
-from portal.sandbox.corso import CorsoWorld, ManualClock, create_corso_sandbox
-from portal.sandbox.corso.samples import bare_claim
-from tests.support.servers import serve
+from sandbox.corso import CorsoWorld, ManualClock, create_corso_sandbox
+from sandbox.corso.samples import bare_claim
+from tests.helpers.servers import serve
 
 STORE = 1101
 OTHER_STORE = 2202

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.sandbox.demo import HEAVY_CLAIMS_CUSTOMER, build_demo_world
-from portal.sandbox.world import SandboxWorld
 from portal.stores.service import StoreSpec
+from sandbox.demo import HEAVY_CLAIMS_CUSTOMER, build_demo_world
+from sandbox.world import SandboxWorld
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from portal.app import create_app
-from portal.sandbox.demo_server import prepare_demo
-from portal.sandbox.mail_sink import start_mail_sink
 from portal.settings import Settings
-from tests.support.servers import free_port, serve
+from sandbox.demo_server import prepare_demo
+from sandbox.mail_sink import start_mail_sink
+from sandbox.routes import create_demo_app
+from tests.helpers.servers import free_port, serve
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     sink = start_mail_sink(world.mailbox)
     settings = settings.with_overrides(smtp_port=sink.port)
     try:
-        with serve(create_app(settings, sandbox=world), port=port) as base_url:
+        with serve(create_demo_app(settings, world), port=port) as base_url:
             yield base_url
     finally:
         sink.stop()
@@ -88,8 +88,8 @@ def test_services_json_endpoints_and_credentials_work(demo_url: str) -> None:
 
 
 def test_sandbox_is_absent_outside_the_demo(tmp_path: Path) -> None:
-    from tests.support.databases import migrate
-    from tests.support.portal import portal_settings, running_portal
+    from tests.helpers.databases import migrate
+    from tests.helpers.portal import portal_settings, running_portal
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
     migrate(url)

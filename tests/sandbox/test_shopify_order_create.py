@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from portal.sandbox.shopify import ShopifyWorld
+from sandbox.shopify import ShopifyWorld
 from tests.sandbox.shopify_helpers import (
     DOMAIN,
     Catalogue,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from portal.sandbox.shopify import CustomerSeed, LineItemSeed, ShopifyWorld
+from sandbox.shopify import CustomerSeed, LineItemSeed, ShopifyWorld
 from tests.sandbox.shopify_helpers import (
     DOMAIN,
     OTHER_DOMAIN,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from portal.sandbox.shopify import ShopifyWorld
-from portal.sandbox.shopify.state import Order
+from sandbox.shopify import ShopifyWorld
+from sandbox.shopify.state import Order
 from tests.sandbox.shopify_helpers import (
     DOMAIN,
     add_jane_order,

@@ -21,8 +21,8 @@ from graphql import (
 )
 from graphql.type import introspection_types, specified_scalar_types
 
-from portal.sandbox.shopify.schema import SUPPORTED_VERSIONS, schema_for_version, sdl
-from tests.support.shopify_schema import require_real_schemas
+from sandbox.shopify.schema import SUPPORTED_VERSIONS, schema_for_version, sdl
+from tests.helpers.shopify_schema import require_real_schemas
 
 BUILT_IN = set(introspection_types) | set(specified_scalar_types)
 

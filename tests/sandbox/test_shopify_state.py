@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from portal.sandbox.shopify import LineItemSeed, TransactionSeed, VariantSeed
-from portal.sandbox.shopify.state import UnknownRecord, money
+from sandbox.shopify import LineItemSeed, TransactionSeed, VariantSeed
+from sandbox.shopify.state import UnknownRecord, money
 from tests.sandbox.shopify_helpers import DOMAIN, NOW, add_jane_order, seeded_world
 
 

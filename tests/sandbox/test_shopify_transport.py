@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from portal.sandbox.shopify import ShopifyWorld, create_shopify_sandbox
-from portal.sandbox.shopify.app import UNAUTHORISED
-from portal.sandbox.shopify.schema import SUPPORTED_VERSIONS
+from sandbox.shopify import ShopifyWorld, create_shopify_sandbox
+from sandbox.shopify.app import UNAUTHORISED
+from sandbox.shopify.schema import SUPPORTED_VERSIONS
+from tests.helpers.servers import serve
 from tests.sandbox.shopify_helpers import (
     DOMAIN,
     OTHER_DOMAIN,
@@ -20,7 +21,6 @@ from tests.sandbox.shopify_helpers import (
     graphql_path,
     seeded_world,
 )
-from tests.support.servers import serve
 
 SHOP_QUERY = "{ shop { name myshopifyDomain } }"
 CREATE_ORDER = """

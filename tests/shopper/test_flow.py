@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from portal.db import sync_url
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.shopper.models import OrderVerification
-from tests.support.environment import PortalEnvironment, portal_environment
-from tests.support.shopper_flow import ShopperFlow, csrf_of
+from tests.helpers.environment import PortalEnvironment, portal_environment
+from tests.helpers.shopper_flow import ShopperFlow, csrf_of
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_an_expired_code_and_a_reused_code_are_refused(
 def test_signed_order_link_needs_a_post_and_refuses_tampering(
     env: PortalEnvironment, shopper: ShopperFlow
 ) -> None:
-    from portal.shopper.links import order_link
+    from portal.links import order_link
     from portal.signing import Signer
 
     order = env.shop.order()

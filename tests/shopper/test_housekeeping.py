@@ -14,7 +14,7 @@ from portal.shopper.housekeeping import purge
 from portal.shopper.models import OrderVerification, StoredDraft
 from portal.shopper.photos import ProcessedPhoto, open_photo, store_photo
 from portal.stores.service import upsert_store
-from tests.support.factories import store_spec
+from tests.helpers.factories import store_spec
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)

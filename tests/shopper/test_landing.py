@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.stores import service
-from tests.support.factories import store_spec as spec
-from tests.support.portal import portal_settings, running_portal
+from tests.helpers.factories import store_spec as spec
+from tests.helpers.portal import portal_settings, running_portal
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.stores import service
-from tests.support.factories import store_spec as spec
+from tests.helpers.factories import store_spec as spec
 
 pytestmark = pytest.mark.anyio
 

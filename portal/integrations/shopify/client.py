@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from portal.backoff import HTTP_RETRY, RetryBudget, retry_after
 from portal.errors import (
     InventoryClaimFailed,
     ShopifyAuthError,
@@ -58,7 +59,6 @@ from portal.integrations.shopify.models import (
     SuggestedRefund,
     Variant,
 )
-from portal.integrations.shopify.retry import RetryBudget, backoff, retry_after
 from portal.integrations.shopify.throttle import QueryCost, estimate_cost, ledger_for
 
 log = logging.getLogger(__name__)
@@ -336,7 +336,7 @@ class ShopifyClient:
                 data = await self._send(document, variables, replay_safe=False)
             except OutcomeUnknown as lost:
                 log.warning("orderCreate %s: %s; looking it up", order.source_identifier, lost)
-                await self._sleep(backoff(attempt, rng=self._rng))
+                await self._sleep(HTTP_RETRY.delay(attempt, rng=self._rng))
                 found = await self.find_order_by_source_identifier(
                     source_identifier=order.source_identifier
                 )
@@ -418,7 +418,7 @@ class ShopifyClient:
                         "order's refunds in Shopify before refunding again"
                     ) from lost
                 log.warning("refundCreate %s: %s; looking for it", idempotency_key, lost)
-                await self._sleep(backoff(attempt, rng=self._rng))
+                await self._sleep(HTTP_RETRY.delay(attempt, rng=self._rng))
                 found = await self._refund_with_key(order_gid, idempotency_key)
                 if found is not None:
                     return found
@@ -482,7 +482,7 @@ class ShopifyClient:
             except _Retry as retry:
                 delay = retry.delay
                 if delay is None:
-                    delay = backoff(budget.retries, rng=self._rng)
+                    delay = HTTP_RETRY.delay(budget.retries, rng=self._rng)
                 if not budget.allows_retry(delay):
                     raise retry.final from retry.__cause__
                 log.info("%s on %s: %s; retrying in %.2fs", document.name, self._shop, retry, delay)

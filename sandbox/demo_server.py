@@ -1,0 +1,148 @@
+"""`portal demo`: the portal, sandbox Shopify and Corso, and a mail sink, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from starlette.datastructures import Secret
+
+from portal.accounts.commands import NewUser, create_user
+from portal.accounts.service import AccountRefused
+from portal.billing.months import month_of, previous_month
+from portal.billing.sync import enqueue_month_sync
+from portal.db import create_engine, is_sqlite, session_factory
+from portal.migrate import upgrade
+from portal.settings import Mode, Settings
+from portal.stores.models import Store
+from portal.stores.service import StoreSpec, upsert_store
+from sandbox.demo import DAYS_OF_HISTORY, build_demo_world
+from sandbox.mail_sink import start_mail_sink
+from sandbox.routes import create_demo_app
+from sandbox.webhooks import WebhookSender
+from sandbox.world import SandboxWorld
+
+DEMO_DATABASE = "sqlite:///var/demo.db"
+DEMO_WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the sandbox's published demo secret
+
+
+def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> Settings:
+    """The demo's settings: sandbox endpoints, demo Corso credentials, the local mail sink."""
+    database_url = settings.database_url
+    if database_url == Settings.database_url:
+        database_url = DEMO_DATABASE
+    return settings.with_overrides(
+        mode=Mode.DEMO,
+        run_worker=True,
+        base_url=base_url,
+        database_url=database_url,
+        shopify_endpoint=f"{base_url}/sandbox/shopify/{{shop}}/admin/api/{{version}}/graphql.json",
+        corso_api_url=world.corso_api_url,
+        corso_auth_url=world.corso_auth_url,
+        corso_client_id=world.credentials.corso_client_id,
+        corso_client_secret=Secret(world.credentials.corso_client_secret),
+        shopify_webhook_secret=Secret(DEMO_WEBHOOK_SECRET),
+    )
+
+
+def prepare_demo(
+    settings: Settings, *, host: str, port: int, keep: bool
+) -> tuple[Settings, SandboxWorld]:
+    """Build the sandbox world, (re)create and migrate the demo database, load the stores."""
+    base_url = f"http://{host}:{port}"
+    world, specs = build_demo_world(now=datetime.now(UTC), base_url=base_url)
+    settings = demo_settings(settings, base_url=base_url, world=world)
+    if not keep:
+        _remove_sqlite_database(settings.database_url)
+    upgrade(settings.database_url)
+    asyncio.run(load_stores(settings.database_url, specs))
+    asyncio.run(create_demo_accounts(settings.database_url, world))
+    asyncio.run(queue_premium_sync(settings.database_url, now=datetime.now(UTC)))
+    return settings, world
+
+
+def _remove_sqlite_database(url: str) -> None:
+    if not is_sqlite(url):
+        return
+    database = make_url(url).database
+    if database and database != ":memory:":
+        for suffix in ("", "-wal", "-shm"):
+            Path(database + suffix).unlink(missing_ok=True)
+
+
+async def create_demo_accounts(database_url: str, world: SandboxWorld) -> None:
+    """The demo's staff accounts; ones that exist already (``--keep``) are left as they are."""
+    for account in world.accounts:
+        new_user = NewUser(email=account.email, role=account.role, store_slug=account.store_slug)
+        with contextlib.suppress(AccountRefused):
+            await create_user(database_url, new_user, account.password)
+
+
+async def load_stores(database_url: str, specs: list[StoreSpec]) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            for spec in specs:
+                await upsert_store(session, spec)
+    finally:
+        await engine.dispose()
+
+
+async def queue_premium_sync(database_url: str, *, now: datetime) -> None:
+    """Orders seeded before the portal listens reach the invoices through a sync of every month
+    of the demo's history, newest first; later changes come as webhooks."""
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            stores = (await session.scalars(select(Store).order_by(Store.id))).all()
+            months = {store.id: _demo_months(now, store.time_zone) for store in stores}
+            for age in range(max((len(m) for m in months.values()), default=0)):
+                for store in stores:
+                    if age < len(months[store.id]):
+                        month = months[store.id][age]
+                        await enqueue_month_sync(
+                            session, store, month, run=f"demo-{now.isoformat()}"
+                        )
+    finally:
+        await engine.dispose()
+
+
+def _demo_months(now: datetime, time_zone: str) -> list[str]:
+    first = month_of(now - timedelta(days=DAYS_OF_HISTORY), time_zone)
+    months = [month_of(now, time_zone)]
+    while months[-1] > first:
+        months.append(previous_month(months[-1]))
+    return months
+
+
+def start_webhooks(settings: Settings, world: SandboxWorld) -> WebhookSender:
+    """Sandbox Shopify tells the demo portal about every order change, signed."""
+    return WebhookSender(
+        world.shopify,
+        url=f"{settings.base_url}/webhooks/shopify",
+        secret=str(settings.shopify_webhook_secret),
+    ).start()
+
+
+def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
+    settings, world = prepare_demo(settings, host=host, port=port, keep=keep)
+    sink = start_mail_sink(world.mailbox, host="127.0.0.1")
+    settings = settings.with_overrides(smtp_host="127.0.0.1", smtp_port=sink.port)
+    app = create_demo_app(settings, world)
+    webhooks = start_webhooks(settings, world)
+    print(
+        f"\n  Reorder portal demo: {settings.base_url}/"
+        f"\n  Orders to try and the mailbox: {settings.base_url}/sandbox\n",
+        flush=True,
+    )
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        webhooks.stop()
+        sink.stop()
+    return 0

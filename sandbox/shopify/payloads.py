@@ -1,0 +1,73 @@
+"""REST-shaped (snake_case) bodies for the observer hook, like Shopify's webhook payloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.shopify.records import Order, Refund, money_str
+
+
+def order_payload(order: Order) -> dict[str, Any]:
+    """A REST-shaped (snake_case) order, like Shopify's webhook bodies."""
+    return {
+        "id": order.id,
+        "admin_graphql_api_id": order.gid,
+        "name": order.name,
+        "order_number": order.number,
+        "email": order.email,
+        "created_at": order.created_at.isoformat(),
+        "updated_at": (order.updated_at or order.created_at).isoformat(),
+        "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
+        "cancel_reason": order.cancel_reason.lower() if order.cancel_reason else None,
+        "currency": order.currency,
+        "financial_status": order.financial_status.lower(),
+        "source_identifier": order.source_identifier,
+        "note": order.note,
+        "tags": ", ".join(order.tags),
+        "subtotal_price": money_str(order.subtotal),
+        "total_price": money_str(order.total_price),
+        "line_items": [
+            {
+                "id": li.id,
+                "admin_graphql_api_id": li.gid,
+                "variant_id": li.variant_id,
+                "product_id": li.product_id,
+                "title": li.title,
+                "sku": li.sku,
+                "quantity": li.quantity,
+                "price": money_str(li.unit_price),
+            }
+            for li in order.line_items
+        ],
+    }
+
+
+def refund_payload(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "admin_graphql_api_id": refund.gid,
+        "order_id": refund.order_id,
+        "created_at": refund.created_at.isoformat(),
+        "note": refund.note,
+        "refund_line_items": [
+            {
+                "id": rli.id,
+                "line_item_id": rli.line_item_id,
+                "quantity": rli.quantity,
+                "restock_type": rli.restock_type.lower(),
+                "subtotal": money_str(rli.subtotal),
+            }
+            for rli in refund.line_items
+        ],
+        "transactions": [
+            {
+                "id": t.id,
+                "kind": t.kind.lower(),
+                "status": t.status.lower(),
+                "gateway": t.gateway,
+                "amount": money_str(t.amount),
+                "parent_id": t.parent_id,
+            }
+            for t in refund.transactions
+        ],
+    }

@@ -1,0 +1,52 @@
+"""Everything the sandbox holds in one process: sandbox Shopify, sandbox Corso, the mailbox,
+and what the demo seeded (so /sandbox can show visitors what to try)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sandbox.mailbox import Mailbox
+
+if TYPE_CHECKING:
+    from portal.stores.service import StoreSpec
+    from sandbox.corso import CorsoWorld
+    from sandbox.shopify.state import ShopifyWorld
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    corso_client_id: str
+    corso_client_secret: str
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A staff account the demo creates, shown on /sandbox so visitors can sign in."""
+
+    email: str
+    role: str
+    store_slug: str | None
+    password: str
+
+
+@dataclass
+class SandboxWorld:
+    shopify: ShopifyWorld
+    corso: CorsoWorld
+    mailbox: Mailbox
+    credentials: DemoCredentials
+    base_url: str
+    stores: list[StoreSpec] = field(default_factory=list)
+    accounts: list[DemoAccount] = field(default_factory=list)
+
+    def shopify_endpoint(self, shop_domain: str, api_version: str) -> str:
+        return f"{self.base_url}/sandbox/shopify/{shop_domain}/admin/api/{api_version}/graphql.json"
+
+    @property
+    def corso_api_url(self) -> str:
+        return f"{self.base_url}/sandbox/corso/v1"
+
+    @property
+    def corso_auth_url(self) -> str:
+        return f"{self.base_url}/sandbox/corso/oauth/token"

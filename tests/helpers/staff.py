@@ -1,0 +1,74 @@
+"""A staff member's browser over plain HTTP: sign in, post forms with the CSRF token."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from portal.accounts import commands
+from tests.helpers.shopper_flow import csrf_of
+
+PASSWORD = "correct horse battery"
+AGENT = "agent@example.com"
+
+
+def create_user(
+    database_url: str,
+    email: str,
+    role: str = "agent",
+    store: str | None = None,
+    password: str = PASSWORD,
+) -> str:
+    new_user = commands.NewUser(email=email, role=role, store_slug=store)
+    return asyncio.run(commands.create_user(database_url, new_user, password))
+
+
+class StaffBrowser:
+    """One browser: its own cookies, redirects not followed so each answer can be read."""
+
+    def __init__(self, base_url: str) -> None:
+        self.client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30)
+        self._csrf: str | None = None
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get(self, path: str) -> httpx.Response:
+        return self.client.get(path)
+
+    def sign_in(
+        self, email: str = AGENT, password: str = PASSWORD, next: str | None = None
+    ) -> httpx.Response:
+        page = self.client.get("/support/login", params={"next": next} if next else None)
+        self._csrf = csrf_of(page)
+        data = {"csrf_token": self._csrf, "email": email, "password": password}
+        if next is not None:
+            data["next"] = next
+        return self.client.post("/support/login", data=data)
+
+    def csrf(self) -> str:
+        """This browser's CSRF token (the same on every page for one browser)."""
+        if self._csrf is None:
+            self._csrf = csrf_of(self.client.get("/support/login"))
+        return self._csrf
+
+    def post_form(self, path: str, data: dict[str, str]) -> httpx.Response:
+        return self.client.post(path, data={"csrf_token": self.csrf(), **data})
+
+    def sign_out(self) -> httpx.Response:
+        return self.post_form("/support/logout", {})
+
+    def change_password(self, current: str, new: str, confirm: str | None = None) -> httpx.Response:
+        return self.post_form(
+            "/support/password",
+            {
+                "current_password": current,
+                "new_password": new,
+                "confirm_password": new if confirm is None else confirm,
+            },
+        )
+
+    @property
+    def session_token(self) -> str | None:
+        return self.client.cookies.get("portal_staff")
