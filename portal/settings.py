@@ -1,4 +1,6 @@
-"""Every setting of the portal, read once from the environment (``PORTAL_*``).
+"""Every setting of the portal, read once from the environment (``PORTAL_*``) and, beneath it,
+from an optional ``.env`` file in the working directory (Starlette's ``Config``: a variable set
+in the environment wins over the file).
 
 ``Settings.from_env()`` is called by the command line; tests build ``Settings`` directly.
 A placeholder secret is refused outside the demo (see ``Settings.check``).
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+from starlette.config import Config
 from starlette.datastructures import Secret
 
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - the value .env.example ships with
@@ -39,6 +42,9 @@ class Settings:
     upload_dir: Path = Path("var/uploads")
     run_worker: bool = False
     worker_concurrency: int = 4
+    # Every order lookup answers after at least this long, so timing does not tell whether an
+    # order exists or whether a code was sent.
+    lookup_min_seconds: float = 0.8
 
     shopify_endpoint: str = "https://{shop}/admin/api/{version}/graphql.json"
     shopify_timeout: float = 10.0
@@ -62,12 +68,15 @@ class Settings:
     mail_from: str = "Reorder requests <reorders@localhost>"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, env_file: str | Path = ".env"
+    ) -> Settings:
         """Read every ``PORTAL_*`` variable once; unknown names are ignored."""
         env = os.environ if environ is None else environ
+        config = Config(env_file if Path(env_file).is_file() else None, environ=env)
         values: dict[str, object] = {}
         for name, f in cls.__dataclass_fields__.items():
-            raw = env.get(f"PORTAL_{name.upper()}")
+            raw = config(f"PORTAL_{name.upper()}", default=None)
             if raw is not None:
                 values[name] = _parse(name, str(f.type), raw)
         return cls(**values)  # type: ignore[arg-type]

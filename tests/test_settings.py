@@ -52,3 +52,16 @@ def test_env_example_names_every_setting() -> None:
     example = (Path(__file__).parents[1] / ".env.example").read_text()
     for name in Settings.__dataclass_fields__:
         assert f"PORTAL_{name.upper()}=" in example, name
+
+
+def test_a_dotenv_file_is_read_beneath_the_environment(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORTAL_PORT=9100\nPORTAL_LOG_LEVEL=debug\n# a comment\n")
+    settings = Settings.from_env({"PORTAL_PORT": "9200"}, env_file=env_file)
+    assert settings.port == 9200  # the environment wins
+    assert settings.log_level == "debug"  # the file fills in the rest
+
+
+def test_no_dotenv_file_is_fine(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, env_file=tmp_path / "missing.env")
+    assert settings.port == Settings.port

@@ -26,12 +26,9 @@ from portal.shopper.forms import CodeForm, ContinueForm, LookupForm
 from portal.signing import InvalidToken
 from portal.stores import service as stores
 from portal.stores.models import Store
-from portal.web import is_htmx, render, session
+from portal.web import is_htmx, render, session, settings_of
 
 MAX_QUERY_LENGTH = 100
-# Every lookup answer takes at least this long, so timing does not tell whether an order
-# exists or whether a code was sent.
-LOOKUP_FLOOR_SECONDS = 0.8
 
 
 async def landing(request: Request) -> Response:
@@ -65,7 +62,8 @@ async def lookup(request: Request) -> Response:
         return _lookup_page(request, store, form, 429, message=_(exc.message))
     except IntegrationError as exc:
         return service_unavailable(request, store, exc)
-    await asyncio.sleep(max(0.0, LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
+    floor = settings_of(request).lookup_min_seconds
+    await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
     url = request.url_for("shopper:verify", store=store.slug).include_query_params(
         v=verification_id
     )
