@@ -1,13 +1,21 @@
-"""Imports every module that declares tables, so metadata and Alembic see them all."""
+"""Every module that declares tables, imported together so metadata and Alembic see them all."""
 
 from __future__ import annotations
 
+from sqlalchemy import MetaData
 
-def import_all_models() -> None:
-    import portal.accounts.models
-    import portal.billing.models
-    import portal.jobs.models
-    import portal.reorders.models
-    import portal.shopper.models
-    import portal.stores.models
-    import portal.support.models  # noqa: F401
+from portal.accounts import models as accounts
+from portal.billing import models as billing
+from portal.db import Base
+from portal.jobs import models as jobs
+from portal.reorders import models as reorders
+from portal.shopper import models as shopper
+from portal.stores import models as stores
+from portal.support import models as support
+
+TABLE_MODULES = (accounts, billing, jobs, reorders, shopper, stores, support)
+
+
+def import_all_models() -> MetaData:
+    """The metadata of every table: each module that declares one is imported above."""
+    return Base.metadata

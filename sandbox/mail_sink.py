@@ -5,6 +5,7 @@ The demo points the portal's real SMTP delivery at it, so the mail path is the p
 
 from __future__ import annotations
 
+import socket
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -53,8 +54,6 @@ def start_mail_sink(mailbox: Mailbox, *, host: str = "127.0.0.1", port: int = 0)
 
 
 def _free_port(host: str) -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
