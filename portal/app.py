@@ -23,6 +23,7 @@ from portal.csrf import CsrfMiddleware
 from portal.errors_pages import http_error, server_error
 from portal.i18n import LocaleMiddleware
 from portal.limits import BodySizeLimitMiddleware
+from portal.models import import_all_models
 from portal.routes import build_routes
 from portal.runtime import Runtime, open_runtime
 from portal.security import SecurityHeadersMiddleware
@@ -52,6 +53,7 @@ def create_app(
     sandbox there); ``machine_prefixes`` are further paths posted by machines, not browsers, so
     the CSRF check leaves them alone."""
     settings.check()
+    import_all_models()  # every table known, whichever page a process serves first
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:

@@ -17,7 +17,6 @@ from portal.db import create_engine, session_factory
 from portal.integrations.corso import CorsoClient
 from portal.integrations.shopify import ShopifyClient
 from portal.mail.sender import Mailer
-from portal.models import import_all_models
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.stores.models import Store
@@ -60,7 +59,6 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    import_all_models()  # every table known, whichever module this process started from
     engine = create_engine(settings.database_url)
     timeout = httpx.Timeout(settings.shopify_timeout)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)

@@ -8,19 +8,57 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
-from portal.jobs.handlers import job_handlers, schedule_recurring
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from portal.billing.sync import (
+    NIGHTLY_SYNC,
+    SYNC_MONTH,
+    nightly_sync_job,
+    schedule_nightly_sync,
+    sync_month_job,
+)
+from portal.billing.webhooks import REFRESH_ORDER, refresh_order_job
+from portal.jobs.email import SEND_EMAIL, send_email_job
 from portal.jobs.models import Priority
-from portal.jobs.worker import Worker, new_worker_id
+from portal.jobs.worker import Handler, Worker, new_worker_id
+from portal.models import import_all_models
 from portal.runtime import Runtime
+from portal.shopper.housekeeping import PURGE, purge_job, schedule_purge
+from portal.support.actions import PRIMARY_REORDER_JOB, REFUND_JOB
+from portal.support.execution import execute_primary_reorder, execute_refund
 
 SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+def job_handlers() -> dict[str, Handler]:
+    return {
+        SEND_EMAIL: send_email_job,
+        REFRESH_ORDER: refresh_order_job,
+        SYNC_MONTH: sync_month_job,
+        NIGHTLY_SYNC: nightly_sync_job,
+        PRIMARY_REORDER_JOB: execute_primary_reorder,
+        REFUND_JOB: execute_refund,
+        PURGE: purge_job,
+    }
+
+
+async def schedule_recurring(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """At every worker start: make sure tonight's order sync and clean-up are queued (each
+    job queues its next night; a dedupe key per night keeps this idempotent)."""
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        await schedule_nightly_sync(session, now=now)
+        await schedule_purge(session, now=now)
+        await session.commit()
 
 
 async def run_workers(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run ``PORTAL_WORKER_CONCURRENCY`` job workers until ``stop`` is set. The first only takes
     urgent and high-priority jobs, so a month's order sync never holds up an emailed code or an
     agent's refund. Leases keep the workers from sharing a job."""
+    import_all_models()  # every table known, so any job's flush can order its writes
     await schedule_recurring(runtime.sessions)
     handlers = job_handlers()
     concurrency = max(1, runtime.settings.worker_concurrency)

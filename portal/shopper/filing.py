@@ -16,7 +16,7 @@ from portal import links
 from portal.errors import IntegrationError
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import LineItem, Order
-from portal.mail.jobs import queue_email
+from portal.jobs.email import queue_email
 from portal.mail.messages import render_email
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest

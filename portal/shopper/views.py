@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from portal import links
 from portal.errors import IntegrationError
 from portal.i18n import gettext as _
-from portal.mail.jobs import queue_email
+from portal.jobs.email import queue_email
 from portal.mail.messages import render_email
 from portal.shopper import session as shopper_session
 from portal.shopper import verification

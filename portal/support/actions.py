@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.errors import PortalError
 from portal.jobs import queue
+from portal.jobs.email import queue_email
 from portal.jobs.models import Priority
-from portal.mail.jobs import queue_email
 from portal.mail.messages import render_email
 from portal.reorders.models import ReorderRequest, RequestEvent, RequestStatus
 from portal.stores.models import Store

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from portal.db import session_factory
 from portal.jobs import queue
+from portal.jobs.email import SEND_EMAIL, queue_email, send_email_job
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.worker import Worker
-from portal.mail.jobs import SEND_EMAIL, queue_email, send_email_job
 from portal.mail.messages import render_email
 from portal.mail.sender import Mailer
 from portal.settings import Settings
