@@ -1,12 +1,13 @@
 """What a running portal process holds: database, shared HTTP client, signer, mailer and the
 outside-service clients. The web app's lifespan and ``portal worker`` both open one; job
-handlers receive it as ``JobContext.services``."""
+handlers receive it as ``JobContext.services``. It keeps one Corso client per set of credentials
+for its lifetime, so their token and rate-limit window are shared by every request."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 import httpx
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from portal import links
 from portal.db import create_engine, session_factory
-from portal.integrations.corso import CorsoClient
+from portal.integrations.corso.client import CorsoClient
 from portal.integrations.shopify import ShopifyClient
 from portal.mail.sender import Mailer
 from portal.settings import Settings
@@ -22,6 +23,7 @@ from portal.signing import Signer
 from portal.stores.models import Store
 
 PHOTO_DECODERS = 2
+CorsoCredentials = tuple[str, str, tuple[tuple[str, str], ...]]  # id, secret, store query
 
 
 @dataclass
@@ -32,8 +34,8 @@ class Runtime:
     http: httpx.AsyncClient
     signer: Signer
     mailer: Mailer
-    corso: CorsoClient
     photo_decoding: anyio.CapacityLimiter  # decoded photos are large: a few at a time
+    corso_clients: dict[CorsoCredentials, CorsoClient] = field(default_factory=dict)
 
     def status_link(self, store: Store, request_id: int) -> str:
         """The shopper's signed link to a request's status page, for emails."""
@@ -56,6 +58,26 @@ class Runtime:
             max_wait=self.settings.shopify_max_wait,
         )
 
+    def corso(self, store: Store) -> CorsoClient | None:
+        """The Corso client of the store's own credentials; None when it has none."""
+        if not (store.corso_client_id and store.corso_client_secret):
+            return None
+        store_query = _corso_store_query(self.settings, store)
+        key = (store.corso_client_id, store.corso_client_secret, tuple(store_query.items()))
+        if key not in self.corso_clients:
+            self.corso_clients[key] = CorsoClient(
+                self.http,
+                api_url=self.settings.corso_api_url,
+                auth_url=self.settings.corso_auth_url,
+                client_id=store.corso_client_id,
+                client_secret=store.corso_client_secret,
+                audience=self.settings.corso_audience,
+                store_query=store_query,
+                max_retries=self.settings.corso_max_retries,
+                timeout=self.settings.corso_timeout,
+            )
+        return self.corso_clients[key]
+
 
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
@@ -71,21 +93,15 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 http=http,
                 signer=Signer(str(settings.secret_key)),
                 mailer=Mailer(settings),
-                corso=_corso_client(settings, http),
                 photo_decoding=anyio.CapacityLimiter(PHOTO_DECODERS),
             )
     finally:
         await engine.dispose()
 
 
-def _corso_client(settings: Settings, http: httpx.AsyncClient) -> CorsoClient:
-    return CorsoClient(
-        http,
-        api_url=settings.corso_api_url,
-        auth_url=settings.corso_auth_url,
-        client_id=settings.corso_client_id,
-        client_secret=str(settings.corso_client_secret),
-        audience=settings.corso_audience,
-        max_retries=settings.corso_max_retries,
-        timeout=settings.corso_timeout,
-    )
+def _corso_store_query(settings: Settings, store: Store) -> dict[str, str]:
+    """Corso's contract names no store parameter (credentials belong to one store); one is sent
+    only when ``corso_store_param`` names it and the store has a Corso id."""
+    if not settings.corso_store_param or store.corso_store_id is None:
+        return {}
+    return {settings.corso_store_param: str(store.corso_store_id)}

@@ -55,8 +55,10 @@ class Settings:
     corso_api_url: str = "https://api.corso.com/v1"
     corso_auth_url: str = "https://auth.corso.com/oauth/token"
     corso_audience: str = "api.corso.com"
-    corso_client_id: str = ""
-    corso_client_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Client credentials are each store's own (they belong to one store). Corso documents no
+    # parameter naming a store; set this only if its API turns out to need one (the value sent
+    # is the store's Corso id).
+    corso_store_param: str = ""
     corso_timeout: float = 10.0
     corso_max_retries: int = 4
 

@@ -38,7 +38,7 @@ from sandbox.shopify.state import (
     Variant,
     VariantSeed,
 )
-from sandbox.world import DemoAccount, DemoCredentials, SandboxWorld
+from sandbox.world import DemoAccount, SandboxWorld
 
 DEFAULT_SEED = 20261124
 DAYS_OF_HISTORY = 90
@@ -46,10 +46,6 @@ PROTECTED_SHARE = 0.85
 CUSTOMERS_PER_STORE = 45
 HEAVY_CLAIMS_CUSTOMER = "olivia.martinez@example.com"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed on /sandbox for visitors
-DEMO_CORSO_CLIENT = DemoCredentials(
-    corso_client_id="demo-portal",
-    corso_client_secret="demo-corso-secret",  # noqa: S106 - the sandbox's published demo login
-)
 
 
 @dataclass(frozen=True)
@@ -91,12 +87,9 @@ def build_demo_world(
         shoppers = _shoppers(rng, store)
         orders = _seed_orders(shopify, store, catalog, shoppers, rng, now)
         claim_sources.extend(_claim_sources(store, orders, catalog))
-        specs.append(_store_spec(store, token, catalog))
-    corso.add_client(
-        DEMO_CORSO_CLIENT.corso_client_id,
-        DEMO_CORSO_CLIENT.corso_client_secret,
-        [store.corso_store_id for store in STORES],
-    )
+        corso_client = (f"demo-{store.slug}", _corso_secret(seed, store.slug))
+        corso.add_client(*corso_client, store_id=store.corso_store_id)  # each store its own
+        specs.append(_store_spec(store, token, catalog, corso_client))
     for claim in build_demo_claims(
         claim_sources, seed=seed, now=now, heavy_customer_email=HEAVY_CLAIMS_CUSTOMER
     ):
@@ -105,7 +98,6 @@ def build_demo_world(
         shopify=shopify,
         corso=corso,
         mailbox=mailbox,
-        credentials=DEMO_CORSO_CLIENT,
         base_url=base_url,
         stores=specs,
         accounts=demo_accounts(),
@@ -130,7 +122,13 @@ def _token(seed: int, slug: str) -> str:
     return "shpat_" + hashlib.sha256(f"{seed}:{slug}".encode()).hexdigest()[:32]
 
 
-def _store_spec(store: DemoStore, token: str, catalog: DemoCatalog) -> StoreSpec:
+def _corso_secret(seed: int, slug: str) -> str:
+    return hashlib.sha256(f"{seed}:corso:{slug}".encode()).hexdigest()[:32]
+
+
+def _store_spec(
+    store: DemoStore, token: str, catalog: DemoCatalog, corso_client: tuple[str, str]
+) -> StoreSpec:
     return StoreSpec(
         name=store.name,
         slug=store.slug,
@@ -142,6 +140,8 @@ def _store_spec(store: DemoStore, token: str, catalog: DemoCatalog) -> StoreSpec
         time_zone=store.time_zone,
         currency=store.currency,
         corso_store_id=store.corso_store_id,
+        corso_client_id=corso_client[0],
+        corso_client_secret=corso_client[1],
         brand_color=store.brand_color,
     )
 

@@ -32,7 +32,8 @@ DEMO_WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the sandbox's publis
 
 
 def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> Settings:
-    """The demo's settings: sandbox endpoints, demo Corso credentials, the local mail sink."""
+    """The demo's settings: sandbox endpoints and the local mail sink (each demo store carries
+    its own Corso credentials)."""
     database_url = settings.database_url
     if database_url == Settings.database_url:
         database_url = DEMO_DATABASE
@@ -44,8 +45,6 @@ def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> 
         shopify_endpoint=f"{base_url}/sandbox/shopify/{{shop}}/admin/api/{{version}}/graphql.json",
         corso_api_url=world.corso_api_url,
         corso_auth_url=world.corso_auth_url,
-        corso_client_id=world.credentials.corso_client_id,
-        corso_client_secret=Secret(world.credentials.corso_client_secret),
         shopify_webhook_secret=Secret(DEMO_WEBHOOK_SECRET),
     )
 

@@ -123,8 +123,7 @@ class SandboxPages:
                 "corso": {
                     "api_url": world.corso_api_url,
                     "auth_url": world.corso_auth_url,
-                    "client_id": world.credentials.corso_client_id,
-                    "client_secret": world.credentials.corso_client_secret,
+                    "audience": world.corso.audience,
                 },
             }
         )
@@ -140,4 +139,6 @@ def _store_services(world: SandboxWorld, spec: StoreSpec) -> dict[str, Any]:
         "access_token": spec.access_token,
         "protection_variant_ids": spec.protection_variant_ids,
         "corso_store_id": spec.corso_store_id,
+        "corso_client_id": spec.corso_client_id,
+        "corso_client_secret": spec.corso_client_secret,
     }

@@ -15,12 +15,6 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class DemoCredentials:
-    corso_client_id: str
-    corso_client_secret: str
-
-
-@dataclass(frozen=True)
 class DemoAccount:
     """A staff account the demo creates, shown on /sandbox so visitors can sign in."""
 
@@ -35,7 +29,6 @@ class SandboxWorld:
     shopify: ShopifyWorld
     corso: CorsoWorld
     mailbox: Mailbox
-    credentials: DemoCredentials
     base_url: str
     stores: list[StoreSpec] = field(default_factory=list)
     accounts: list[DemoAccount] = field(default_factory=list)

@@ -26,6 +26,9 @@ class Store(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     corso_store_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The store's own Corso OAuth client; without it the agent sees no Corso claims.
+    corso_client_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    corso_client_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     brand_color: Mapped[str] = mapped_column(String(7), default="#1f5c4a")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

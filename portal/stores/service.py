@@ -27,6 +27,8 @@ class StoreSpec:
     claim_window_days: int = 30
     support_phone: str | None = None
     corso_store_id: int | None = None
+    corso_client_id: str | None = None
+    corso_client_secret: str | None = None
     brand_color: str = "#1f5c4a"
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -16,16 +16,20 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
 from portal.errors import IntegrationError
-from portal.integrations.corso import Claim, LineItemHistory, issued_for_line_item
 from portal.integrations.shopify.models import Order, Variant
 from portal.jobs.models import Job, JobStatus
 from portal.reorders.models import ReorderRequest, RequestItem
 from portal.runtime import Runtime
 from portal.stores.models import Store
+from portal.support.claims import (
+    CustomerClaims,
+    LineItemHistory,
+    customer_claims,
+    issued_for_line_item,
+)
 from portal.support.models import Resolution, ResolutionStatus
 
 T = TypeVar("T")
-MAX_CLAIMS = 500
 EARLIER_LIMIT = 20
 
 
@@ -55,7 +59,7 @@ class RequestDetail:
     assignee_email: str | None = None
     order: Panel[Order] = field(default_factory=Panel)
     stock: Panel[dict[str, Variant]] = field(default_factory=Panel)
-    claims: Panel[list[Claim]] = field(default_factory=Panel)
+    claims: Panel[CustomerClaims] = field(default_factory=Panel)
     history: dict[str, LineItemHistory] = field(default_factory=dict)
 
     @property
@@ -130,9 +134,9 @@ async def look_outside(runtime: Runtime, detail: RequestDetail) -> None:
     detail.order, detail.stock, detail.claims = await asyncio.gather(
         _panel(_order(runtime, store, request)),
         _panel(stock_of(runtime, store, request)),
-        _panel(_claims(runtime, store, request)),
+        _panel(customer_claims(runtime.corso(store), request.email)),
     )
-    detail.history = _history(request, detail.claims.value or [])
+    detail.history = _history(request, detail.claims.value or CustomerClaims())
 
 
 async def _order(runtime: Runtime, store: Store, request: ReorderRequest) -> Order:
@@ -148,23 +152,10 @@ async def stock_of(runtime: Runtime, store: Store, request: ReorderRequest) -> d
     return {v.id: v for v in variants}
 
 
-async def _claims(runtime: Runtime, store: Store, request: ReorderRequest) -> list[Claim]:
-    if store.corso_store_id is None:
-        return []
-    claims: list[Claim] = []
-    async for claim in runtime.corso.iter_claims(
-        store_id=store.corso_store_id, customer_email=request.email
-    ):
-        claims.append(claim)
-        if len(claims) >= MAX_CLAIMS:
-            break
-    return claims
-
-
-def _history(request: ReorderRequest, claims: list[Claim]) -> dict[str, LineItemHistory]:
+def _history(request: ReorderRequest, found: CustomerClaims) -> dict[str, LineItemHistory]:
     """For each requested line item, what earlier claims already refunded or replaced."""
     return {
-        item.line_item_id: issued_for_line_item(claims, item.line_item_id.rsplit("/", 1)[-1])
+        item.line_item_id: issued_for_line_item(found.claims, item.line_item_id.rsplit("/", 1)[-1])
         for item in request.items
     }
 

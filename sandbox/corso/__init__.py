@@ -2,7 +2,7 @@
 pages, its rate limit, and failures tests can plan.
 
     world = CorsoWorld()
-    world.add_client("portal", "s3cret", store_ids=[1101])
+    world.add_client("portal", "s3cret", store_id=1101)
     world.add_claims(build_demo_claims(orders, seed=7, now=now))
     app = create_corso_sandbox(world)   # POST /oauth/token, GET /v1/claims
 """

@@ -1,7 +1,7 @@
 """The sandbox Corso over HTTP.
 
     POST /oauth/token   client credentials -> a signed, expiring bearer token
-    GET  /v1/claims     List claims, with its rate limit and the failures tests plan
+    GET  /v1/claims     List claims of the client's store, with its rate limit and planned faults
 
 Every claims answer carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``;
 a spent window answers 429 with ``Retry-After``. Errors are JSON: ``{"error", "message"}`` on the
@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.integrations.corso import STORE_ID_PARAM
 from sandbox.corso.listing import BadQuery, claims_page, parse_claims_query
 from sandbox.corso.world import (
     ApiClient,
@@ -116,11 +115,16 @@ class _SandboxCorso:
             return _error(400, "bad_request", str(exc))
 
     def _claims_of(self, caller: ApiClient, request: Request) -> Response:
-        store_id = _store_to_read(request, caller)
-        if store_id not in caller.store_ids:
-            return _error(403, "forbidden", f"This client may not read store {store_id}")
-        query = parse_claims_query(request.query_params)
-        return _json(claims_page(self.world.claims_of_store(store_id), query))
+        """The caller's store's claims: its credentials belong to that one store."""
+        params = dict(request.query_params)
+        named = params.pop(self.world.store_param, None) if self.world.store_param else None
+        if named is not None and named != str(caller.store_id):
+            return _error(403, "forbidden", f"This client may not read store {named}")
+        page = claims_page(self.world.claims_of_store(caller.store_id), parse_claims_query(params))
+        reshape = self.world.faults.reshape
+        if reshape is not None:
+            page["claims"] = [reshape(claim) for claim in page["claims"]]
+        return _json(page)
 
 
 async def _token_request(request: Request) -> dict[str, str]:
@@ -131,18 +135,6 @@ async def _token_request(request: Request) -> dict[str, str]:
     if not isinstance(body, dict):
         raise ValueError("the body is not an object")
     return {name: str(value) for name, value in body.items()}
-
-
-def _store_to_read(request: Request, caller: ApiClient) -> int:
-    """The store a request names; a client serving exactly one store may leave it out."""
-    raw = request.query_params.get(STORE_ID_PARAM)
-    if raw is None and len(caller.store_ids) == 1:
-        return next(iter(caller.store_ids))
-    if raw is None:
-        raise BadQuery(f"{STORE_ID_PARAM} is required: this client serves several stores")
-    if not raw.isdigit():
-        raise BadQuery(f"{STORE_ID_PARAM} must be a store's numeric id")
-    return int(raw)
 
 
 def _same(expected: str, given: str) -> bool:

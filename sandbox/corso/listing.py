@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+DOCUMENTED_PARAMS = frozenset(
+    {"customerEmail", "externalId", "after", "before", "first", "last", "orderBy"}
+)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,4}")
@@ -41,7 +44,10 @@ class ClaimsQuery:
 
 
 def parse_claims_query(params: Mapping[str, str]) -> ClaimsQuery:
-    """The List claims query string, refused with ``BadQuery`` where Corso would refuse it."""
+    """The List claims query string, refused with ``BadQuery`` where Corso would refuse it, and
+    where it names a parameter the contract does not document (how Corso treats one is unknown;
+    refusing it keeps a client from depending on one unnoticed)."""
+    _refuse_undocumented(params)
     _refuse_mixed_directions(params)
     return ClaimsQuery(
         customer_email=params.get("customerEmail"),
@@ -52,6 +58,12 @@ def parse_claims_query(params: Mapping[str, str]) -> ClaimsQuery:
         before=_cursor(params, "before"),
         backward="last" in params or "before" in params,
     )
+
+
+def _refuse_undocumented(params: Mapping[str, str]) -> None:
+    unknown = sorted(set(params) - DOCUMENTED_PARAMS)
+    if unknown:
+        raise BadQuery(f"unknown query parameter {', '.join(unknown)}")
 
 
 def _refuse_mixed_directions(params: Mapping[str, str]) -> None:

@@ -1,6 +1,6 @@
-"""What the sandbox Corso knows: API clients and their stores, claims, tokens, rate-limit windows,
-planned failures, and a log of the requests it answered. Safe to change from a test thread while
-the app serves."""
+"""What the sandbox Corso knows: API clients and the store each belongs to, claims, tokens,
+rate-limit windows, planned failures, and a log of the requests it answered. Safe to change from a
+test thread while the app serves."""
 
 from __future__ import annotations
 
@@ -34,11 +34,11 @@ class TokenRefused(Exception):
 
 @dataclass(frozen=True)
 class ApiClient:
-    """An OAuth client registered with Corso, and the stores it may read."""
+    """An OAuth client registered with Corso; its credentials belong to one store."""
 
     client_id: str
     client_secret: str
-    store_ids: frozenset[int]
+    store_id: int
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,13 @@ class Faults:
     world.faults.latency = 0.5          # seconds added before every answer
     world.faults.fail_next(503, times=2)
     world.faults.malform_next()         # a 200 whose body is cut-off JSON
+    world.faults.reshape = strip        # every claim answered as strip(claim) (fields left out)
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.latency = 0.0
+        self.reshape: Callable[[Claim], Claim] | None = None
         self._planned: deque[Fault] = deque()
 
     def fail_next(self, status: int = 503, times: int = 1) -> None:
@@ -101,11 +103,18 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self.latency = 0.0
+            self.reshape = None
             self._planned.clear()
 
 
 class CorsoWorld:
-    """Corso as the sandbox serves it; tests change the clock, lifetimes, limits and faults."""
+    """Corso as the sandbox serves it; tests change the clock, lifetimes, limits and faults.
+
+    List claims answers with the authenticated client's store. Corso documents no parameter
+    naming a store, so the sandbox refuses one, like any parameter it does not document, unless
+    ``store_param`` names it (to try an API that turns out to take one): a client may then name
+    its own store and is forbidden any other.
+    """
 
     def __init__(
         self,
@@ -115,12 +124,14 @@ class CorsoWorld:
         rate_limit: int = 120,
         rate_window: float = 60.0,
         audience: str = DEFAULT_AUDIENCE,
+        store_param: str | None = None,
     ) -> None:
         self.clock = clock
         self.token_ttl = token_ttl
         self.rate_limit = rate_limit
         self.rate_window = rate_window
         self.audience = audience
+        self.store_param = store_param
         self.faults = Faults()
         self._lock = threading.Lock()
         self._clients: dict[str, ApiClient] = {}
@@ -131,8 +142,8 @@ class CorsoWorld:
 
     # --- clients and claims
 
-    def add_client(self, client_id: str, client_secret: str, store_ids: Iterable[int]) -> ApiClient:
-        client = ApiClient(client_id, client_secret, frozenset(store_ids))
+    def add_client(self, client_id: str, client_secret: str, store_id: int) -> ApiClient:
+        client = ApiClient(client_id, client_secret, store_id)
         with self._lock:
             self._clients[client_id] = client
         return client

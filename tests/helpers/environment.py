@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import Secret
 from starlette.routing import Mount
 
 from portal.db import create_engine, session_factory
@@ -38,6 +37,7 @@ from tests.helpers.smtp import smtp_server
 SHOP = "test-goods.myshopify.com"
 TOKEN = "shpat_test_goods"
 CORSO_STORE = 4242
+CORSO_CLIENT = ("portal-test", "corso-secret")  # the test store's own Corso client
 ADDRESS = Address(
     first_name="Jane",
     last_name="Doe",
@@ -129,6 +129,8 @@ def store_spec(shop: TestShop) -> StoreSpec:
         protection_variant_ids=[shop.protection.gid],
         support_email="help@test-goods.example",
         corso_store_id=CORSO_STORE,
+        corso_client_id=CORSO_CLIENT[0],
+        corso_client_secret=CORSO_CLIENT[1],
     )
 
 
@@ -195,8 +197,6 @@ def environment_settings(
         "shopify_endpoint": sandbox + "/shopify/{shop}/admin/api/{version}/graphql.json",
         "corso_api_url": sandbox + "/corso/v1",
         "corso_auth_url": sandbox + "/corso/oauth/token",
-        "corso_client_id": "portal-test",
-        "corso_client_secret": Secret("corso-secret"),
         "base_url": f"http://127.0.0.1:{port}",
         "smtp_host": "127.0.0.1",
         "smtp_port": smtp_port,
@@ -213,7 +213,7 @@ def portal_environment(
     mailbox = Mailbox()
     shop = build_test_shop(mailbox)
     corso = CorsoWorld()
-    corso.add_client("portal-test", "corso-secret", [CORSO_STORE])
+    corso.add_client(*CORSO_CLIENT, store_id=CORSO_STORE)
     services = sandbox_services(shop, corso)
     asyncio.run(_load_store(database_url, store_spec(shop)))
     with ExitStack() as stack:

@@ -38,6 +38,7 @@ from portal.stores.service import upsert_store
 from sandbox.corso import CorsoWorld
 from sandbox.mailbox import Mailbox
 from tests.helpers.environment import (
+    CORSO_CLIENT,
     CORSO_STORE,
     PortalEnvironment,
     build_test_shop,
@@ -295,7 +296,7 @@ def crash_environment(
     mailbox = Mailbox()
     shop = build_test_shop(mailbox)
     corso = CorsoWorld()
-    corso.add_client("portal-test", "corso-secret", [CORSO_STORE])
+    corso.add_client(*CORSO_CLIENT, store_id=CORSO_STORE)
     services = sandbox_services(shop, corso)
     handler = ControlledMailHandler(mailbox)
     with ExitStack() as stack:

@@ -1,4 +1,5 @@
-"""The sandbox Corso over real HTTP: tokens, List claims, its refusals, rate limit and faults."""
+"""The sandbox Corso over real HTTP: tokens, List claims of the authenticated client's store, its
+refusals, rate limit and faults."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from portal.integrations.corso import STORE_ID_PARAM
 from sandbox.corso import CorsoWorld, ManualClock, create_corso_sandbox
 from sandbox.corso.samples import bare_claim
 from tests.helpers.servers import serve
@@ -19,7 +19,7 @@ STORE = 1101
 OTHER_STORE = 2202
 ANN = "ann.lee@example.com"
 PORTAL = ("portal", "portal-secret")
-AGENCY = ("agency", "agency-secret")
+OTHER = ("other", "other-secret")  # the other store's own client
 START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -31,8 +31,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 def world(clock: ManualClock) -> CorsoWorld:
     world = CorsoWorld(clock=clock, token_ttl=3600, rate_limit=1000, rate_window=60)
-    world.add_client(*PORTAL, [STORE])
-    world.add_client(*AGENCY, [STORE, OTHER_STORE])
+    world.add_client(*PORTAL, STORE)
+    world.add_client(*OTHER, OTHER_STORE)
     return world
 
 
@@ -164,29 +164,29 @@ def test_revoked_tokens_are_unauthorized(corso: httpx.Client, world: CorsoWorld)
     assert list_claims(corso, token).status_code == 401
 
 
-def test_store_the_client_may_not_read_is_forbidden(corso: httpx.Client) -> None:
-    response = list_claims(corso, token_for(corso), **{STORE_ID_PARAM: OTHER_STORE})
-
-    assert response.status_code == 403
-    assert response.json()["error"] == "forbidden"
-
-
-def test_a_single_store_client_may_leave_the_store_out(
+def test_a_request_naming_no_store_gets_the_authenticated_client_s_store(
     corso: httpx.Client, world: CorsoWorld
 ) -> None:
     add_ann_claims(world, 1)
     world.add_claim(bare_claim(900, store_id=OTHER_STORE, customer_email=ANN))
 
     assert ids(list_claims(corso, token_for(corso))) == [500]
+    assert ids(list_claims(corso, token_for(corso, OTHER))) == [900]
 
 
-def test_a_client_of_several_stores_must_name_one(corso: httpx.Client, world: CorsoWorld) -> None:
+def test_a_store_parameter_is_refused_unless_the_api_takes_one(
+    corso: httpx.Client, world: CorsoWorld
+) -> None:
     add_ann_claims(world, 1)
-    world.add_claim(bare_claim(900, store_id=OTHER_STORE, customer_email=ANN))
-    token = token_for(corso, AGENCY)
+    token = token_for(corso)
+    refused = list_claims(corso, token, storeId=STORE)
+    world.store_param = "storeId"
 
-    assert list_claims(corso, token).status_code == 400
-    assert ids(list_claims(corso, token, **{STORE_ID_PARAM: OTHER_STORE})) == [900]
+    assert refused.status_code == 400 and "storeId" in refused.json()["message"]
+    assert ids(list_claims(corso, token, storeId=STORE)) == [500]
+    forbidden = list_claims(corso, token, storeId=OTHER_STORE)
+    assert forbidden.status_code == 403
+    assert forbidden.json()["error"] == "forbidden"
 
 
 # --- 400
@@ -209,7 +209,8 @@ def test_a_client_of_several_stores_must_name_one(corso: httpx.Client, world: Co
         ({"orderBy": "DESC"}, "orderBy"),
         ({"after": "not a cursor!"}, "after"),
         ({"before": "eyJpZCI6MTIzNDU2fQ"}, "before"),  # {"id":123456}: base64 JSON, wrong shape
-        ({STORE_ID_PARAM: "maple"}, STORE_ID_PARAM),
+        ({"storeId": STORE}, "storeId"),  # Corso documents no store parameter
+        ({"page": 2}, "page"),
     ],
 )
 def test_invalid_query_is_a_bad_request(
@@ -390,12 +391,12 @@ RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset
 def test_every_claims_answer_carries_rate_limit_headers(
     corso: httpx.Client, world: CorsoWorld
 ) -> None:
-    world.rate_limit = 10
+    world.rate_limit, world.store_param = 10, "storeId"
     token = token_for(corso)
     answers = [
         list_claims(corso, token),
         list_claims(corso, token, first="x"),
-        list_claims(corso, token, **{STORE_ID_PARAM: OTHER_STORE}),
+        list_claims(corso, token, storeId=OTHER_STORE),
         list_claims(corso, None),
     ]
 
@@ -433,11 +434,11 @@ def test_spent_window_answers_429_until_it_resets(
 def test_rate_limit_is_counted_per_client(corso: httpx.Client, world: CorsoWorld) -> None:
     world.rate_limit = 1
     portal = token_for(corso)
-    agency = token_for(corso, AGENCY)
+    other = token_for(corso, OTHER)
     list_claims(corso, portal)
 
     assert list_claims(corso, portal).status_code == 429
-    assert list_claims(corso, agency, **{STORE_ID_PARAM: STORE}).status_code == 200
+    assert list_claims(corso, other).status_code == 200
 
 
 # --- faults
@@ -465,6 +466,20 @@ def test_malformed_body_is_cut_off_json(corso: httpx.Client, world: CorsoWorld) 
     with pytest.raises(ValueError):
         response.json()
     assert list_claims(corso, token).json()["claims"] == []
+
+
+def test_reshaped_claims_are_answered_as_reshaped(corso: httpx.Client, world: CorsoWorld) -> None:
+    add_ann_claims(world, 2)
+    world.faults.reshape = lambda claim: {"externalId": claim["externalId"], "new": True}
+
+    reshaped = list_claims(corso, token_for(corso)).json()["claims"]
+    world.faults.clear()
+
+    assert reshaped == [
+        {"externalId": "1001-501", "new": True},
+        {"externalId": "1001-500", "new": True},
+    ]
+    assert ids(list_claims(corso, token_for(corso))) == [501, 500]
 
 
 def test_latency_delays_the_answer(corso: httpx.Client, world: CorsoWorld) -> None:

@@ -83,12 +83,24 @@ def test_claims_across_customers_and_one_customer_with_more_than_two_pages(
     assert by_email[HEAVY_CLAIMS_CUSTOMER] > 100
 
 
+def test_each_store_has_its_own_corso_client_for_its_own_store(
+    demo: tuple[SandboxWorld, list[StoreSpec]],
+) -> None:
+    world, specs = demo
+    clients = [world.corso.client(spec.corso_client_id or "") for spec in specs]
+    assert len({spec.corso_client_id for spec in specs}) == len(specs)
+    for spec, client in zip(specs, clients, strict=True):
+        assert client is not None and client.client_secret == spec.corso_client_secret
+        assert client.store_id == spec.corso_store_id
+
+
 def test_the_same_seed_and_day_give_the_same_data(
     demo: tuple[SandboxWorld, list[StoreSpec]],
 ) -> None:
     world, specs = demo
     again, again_specs = build_demo_world(now=NOW, base_url="http://127.0.0.1:8000")
     assert [s.access_token for s in specs] == [s.access_token for s in again_specs]
+    assert [s.corso_client_secret for s in specs] == [s.corso_client_secret for s in again_specs]
     first = [(o.name, o.email, o.total_price) for o in world.shopify.orders(specs[0].shop_domain)]
     second = [(o.name, o.email, o.total_price) for o in again.shopify.orders(specs[0].shop_domain)]
     assert first == second

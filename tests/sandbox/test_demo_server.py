@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,23 +69,32 @@ def test_services_json_endpoints_and_credentials_work(demo_url: str) -> None:
     assert answer.json()["data"]["shop"]["myshopifyDomain"] == store["shop_domain"]
     assert store["protection_variant_ids"]
     corso = services["corso"]
+    claims = [corso_claims(corso, store) for store in services["stores"]]
+    assert [len(page) for page in claims] == [5] * len(services["stores"])
+    for store, page in zip(services["stores"], claims, strict=True):
+        assert {claim["storeId"] for claim in page} == {store["corso_store_id"]}
+
+
+def corso_claims(corso: dict[str, str], store: dict[str, Any]) -> list[dict[str, Any]]:
+    """A page of claims read with the store's own Corso credentials, naming no store."""
     token = httpx.post(
         corso["auth_url"],
         json={
-            "client_id": corso["client_id"],
-            "client_secret": corso["client_secret"],
-            "audience": "api.corso.com",
+            "client_id": store["corso_client_id"],
+            "client_secret": store["corso_client_secret"],
+            "audience": corso["audience"],
             "grant_type": "client_credentials",
         },
     )
     assert token.status_code == 200
-    claims = httpx.get(
+    answer = httpx.get(
         corso["api_url"] + "/claims",
-        params={"storeId": store["corso_store_id"], "first": 5},
+        params={"first": 5},
         headers={"Authorization": f"Bearer {token.json()['access_token']}"},
     )
-    assert claims.status_code == 200
-    assert len(claims.json()["claims"]) == 5
+    assert answer.status_code == 200
+    claims: list[dict[str, Any]] = answer.json()["claims"]
+    return claims
 
 
 def test_sandbox_is_absent_outside_the_demo(tmp_path: Path) -> None:

@@ -11,12 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.reorders.models import RequestStatus
+from portal.stores.models import Store
 from portal.stores.service import upsert_store
 from portal.support.views import ACTIONS
 from sandbox.corso.samples import bare_claim
+from tests.helpers.corso_claims import only_what_the_portal_reads
 from tests.helpers.environment import CORSO_STORE, SHOP, PortalEnvironment, portal_environment
 from tests.helpers.factories import store_spec
 from tests.helpers.requests import (
@@ -112,6 +115,81 @@ def _refunded_line(line_item_id: int, variant_gid: str) -> dict[str, object]:
         "requestedResolutionMethod": "Refund",
         "resolutionMethod": "Refund",
     }
+
+
+def earlier_claim(claim_id: int, external_id: str, line: dict[str, object]) -> dict[str, object]:
+    """A completed claim of Jane's that refunded ``line``."""
+    claim = bare_claim(
+        claim_id, store_id=CORSO_STORE, customer_email="jane@example.com", external_id=external_id
+    )
+    claim |= {"status": "Completed", "claimLineItems": [line]}
+    claim["resolutionSummary"] = {"refunds": [{"refundId": 3, "amount": 24}], "giftCards": []}
+    return claim
+
+
+def test_claims_carrying_only_the_fields_the_portal_reads_fill_the_panel(
+    env: PortalEnvironment, agent: StaffBrowser
+) -> None:
+    order = env.shop.order(lines=[(env.shop.mug, 2), (env.shop.shirt, 1)])
+    request = file_request(env, order)
+    line = _refunded_line(order.line_items[0].id, env.shop.mug.gid)
+    env.corso.add_claim(earlier_claim(9001, "1-EARLIER-1", line))
+    env.corso.faults.reshape = only_what_the_portal_reads  # storeId, addresses, tags... all gone
+
+    page = page_of(agent, request.reference)
+
+    assert page.status_code == 200
+    assert "could not be reached or refused" not in page.text
+    assert "1-EARLIER-1" in page.text
+    assert "Stoneware Mug <small>(Closed, Refund)</small>" in page.text
+    assert "refund 24" in page.text
+    assert "Already issued in Corso claim(s): 1-EARLIER-1" in page.text
+    requests = env.corso.requests("claims")
+    assert requests and all("storeId" not in r.params for r in requests)
+    assert {r.client_id for r in requests} == {"portal-test"}  # the store's own credentials
+
+
+def test_a_claim_missing_a_field_the_portal_reads_is_flagged_and_the_rest_shows(
+    env: PortalEnvironment, agent: StaffBrowser
+) -> None:
+    order = env.shop.order(lines=[(env.shop.mug, 2), (env.shop.shirt, 1)])
+    request = file_request(env, order)
+    line = _refunded_line(order.line_items[0].id, env.shop.mug.gid)
+    env.corso.add_claim(earlier_claim(9001, "1-EARLIER-1", line))
+    without_status = {key: value for key, value in line.items() if key != "status"}
+    env.corso.add_claim(earlier_claim(9003, "1-BROKEN-1", without_status))
+
+    page = page_of(agent, request.reference)
+
+    assert page.status_code == 200
+    assert "1-EARLIER-1" in page.text
+    assert "Stoneware Mug <small>(Closed, Refund)</small>" in page.text
+    assert "Already issued in Corso claim(s): 1-EARLIER-1" in page.text
+    flagged = re.search(
+        r'<div class="problem" role="status" id="unreadable-claims">(.*?)</div>', page.text, re.S
+    )
+    assert flagged, page.text
+    assert "1-BROKEN-1" in flagged.group(1) and "`status`" in flagged.group(1)
+    assert "1-EARLIER-1" not in flagged.group(1)
+
+
+def test_a_store_without_corso_credentials_says_so(
+    env: PortalEnvironment, agent: StaffBrowser
+) -> None:
+    request = file_request(env, env.shop.order())
+    in_database(env, _forget_corso_credentials)
+
+    page = page_of(agent, request.reference)
+
+    assert page.status_code == 200
+    assert "This store has no Corso credentials" in page.text
+    assert env.corso.requests("claims") == []
+
+
+async def _forget_corso_credentials(db: AsyncSession) -> None:
+    async with db.begin():
+        for store in await db.scalars(select(Store)):
+            store.corso_client_id = store.corso_client_secret = None
 
 
 def test_panels_say_what_happened_when_shopify_and_corso_are_down(
