@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from portal.billing.webhooks import MAX_BODY_BYTES
 from portal.csrf import CsrfMiddleware
@@ -26,7 +27,7 @@ from portal.limits import BodySizeLimitMiddleware
 from portal.models import import_all_models
 from portal.routes import build_routes
 from portal.runtime import Runtime, open_runtime
-from portal.security import SecurityHeadersMiddleware
+from portal.security import AllowedHostsMiddleware, SecurityHeadersMiddleware
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.web import templates
@@ -71,6 +72,8 @@ def create_app(
         debug=False,
         routes=build_routes(extra_routes),
         middleware=[
+            *_proxy_middleware(settings),
+            Middleware(AllowedHostsMiddleware, allowed_hosts=settings.host_names),
             Middleware(SecurityHeadersMiddleware),
             Middleware(BodySizeLimitMiddleware, per_prefix=(("/webhooks/", MAX_BODY_BYTES),)),
             Middleware(LocaleMiddleware),
@@ -81,3 +84,10 @@ def create_app(
     )
     app.state.templates = templates
     return app
+
+
+def _proxy_middleware(settings: Settings) -> list[Middleware]:
+    """Believe X-Forwarded-For/-Proto only from the configured proxies; the client is the
+    rightmost address a trusted proxy appended, whatever the client wrote before it."""
+    proxies = settings.trusted_proxies
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)] if proxies else []

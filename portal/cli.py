@@ -114,7 +114,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         create_app(settings),
         host=host,
         port=port,
-        proxy_headers=True,
+        proxy_headers=False,  # the app believes forwarded headers (PORTAL_FORWARDED_ALLOW_IPS)
+        server_header=False,
         log_level=settings.log_level,
     )
     return 0

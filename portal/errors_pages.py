@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from portal.security import add_missing, security_headers
 from portal.web import render
 
 log = logging.getLogger(__name__)
@@ -39,4 +40,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     route = getattr(request.scope.get("route"), "path", "?")  # the template: paths carry tokens
     log.exception("unexpected error on %s %s", request.method, route, exc_info=exc)
     context = {"status": 500, "title": "Something went wrong on our side"}
-    return render(request, "pages/errors/error.html", context, status_code=500)
+    response = render(request, "pages/errors/error.html", context, status_code=500)
+    # Starlette answers this outside every middleware: the headers are added here.
+    add_missing(response.raw_headers, security_headers(request.scope))
+    return response

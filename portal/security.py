@@ -1,8 +1,11 @@
 """Security headers on every response: a strict CSP (no inline or eval'd script), no framing,
-no MIME sniffing, a private Referrer-Policy, and HSTS when served over HTTPS."""
+no MIME sniffing, a private Referrer-Policy, HSTS when served over HTTPS, and ``no-store`` on
+every response that does not say how it may be cached (pages carry personal data and CSRF
+tokens; static files and the store theme set their own)."""
 
 from __future__ import annotations
 
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -29,6 +32,21 @@ BASE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 )
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+NO_STORE = (b"cache-control", b"no-store")
+CACHEABLE_PREFIXES = ("/static/",)
+
+
+def security_headers(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers a response to ``scope`` gets unless it set them itself."""
+    headers = BASE_HEADERS + ((HSTS,) if scope.get("scheme") == "https" else ())
+    if not str(scope.get("path", "")).startswith(CACHEABLE_PREFIXES):
+        headers += (NO_STORE,)
+    return headers
+
+
+def add_missing(headers: list[tuple[bytes, bytes]], extra: tuple[tuple[bytes, bytes], ...]) -> None:
+    present = {name.lower() for name, _ in headers}
+    headers.extend(h for h in extra if h[0] not in present)
 
 
 class SecurityHeadersMiddleware:
@@ -39,14 +57,26 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = BASE_HEADERS + ((HSTS,) if scope.get("scheme") == "https" else ())
+        extra = security_headers(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
                 headers = list(message.get("headers", []))
-                headers.extend(h for h in extra if h[0] not in present)
+                add_missing(headers, extra)
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class AllowedHostsMiddleware(TrustedHostMiddleware):
+    """Refuse (400) a request whose Host is not one of the portal's, so no page, link or
+    redirect can carry a host a client chose. A load balancer's health check may use any."""
+
+    exempt_paths = frozenset({"/healthz"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") in self.exempt_paths:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.config import Config
 from starlette.datastructures import Secret
@@ -36,6 +37,12 @@ class Settings:
     secret_key: Secret = field(default_factory=lambda: Secret(PLACEHOLDER_SECRET))
     database_url: str = "sqlite:///var/portal.db"
     base_url: str = "http://127.0.0.1:8000"
+    # Host names the portal answers to, comma-separated; empty: the host of base_url (and, in
+    # the demo, localhost and 127.0.0.1). Any other Host header is refused with 400.
+    allowed_hosts: str = ""
+    # Addresses or networks of the proxies whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed, comma-separated (e.g. 10.0.0.0/8); empty: none, the peer is the client.
+    forwarded_allow_ips: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
@@ -86,6 +93,19 @@ class Settings:
     @property
     def is_demo(self) -> bool:
         return self.mode is Mode.DEMO
+
+    @property
+    def host_names(self) -> list[str]:
+        """Every Host the portal answers to (see ``allowed_hosts``)."""
+        named = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if named:
+            return named
+        own = urlsplit(self.base_url).hostname or "localhost"
+        return [own, "localhost", "127.0.0.1"] if self.is_demo else [own]
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return [a.strip() for a in self.forwarded_allow_ips.split(",") if a.strip()]
 
     def check(self) -> Settings:
         """Refuse a placeholder or short secret unless this is the demo."""

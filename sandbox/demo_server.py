@@ -140,7 +140,14 @@ def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
         flush=True,
     )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+            server_header=False,
+        )
     finally:
         webhooks.stop()
         sink.stop()

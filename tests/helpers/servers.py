@@ -23,7 +23,15 @@ def free_port() -> int:
 def serve(app: Any, *, port: int | None = None) -> Iterator[str]:
     """Run ``app`` with uvicorn in a thread on 127.0.0.1; yields its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="auto",
+        proxy_headers=False,  # as `portal serve`: forwarded headers are the app's to believe
+        server_header=False,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

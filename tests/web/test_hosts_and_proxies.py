@@ -1,0 +1,164 @@
+"""Hosts, forwarded headers and the headers every response carries, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from portal.app import create_app
+from tests.helpers.environment import PortalEnvironment, portal_environment
+from tests.helpers.portal import TEST_SECRET, portal_settings, running_portal
+from tests.helpers.servers import free_port, serve
+from tests.helpers.shopper_flow import ShopperFlow
+
+EVIL = "evil.example"
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
+    with portal_environment(database_url, tmp_path, lookup_min_seconds=0.0) as environment:
+        yield environment
+
+
+def test_a_foreign_host_is_refused_and_never_echoed(env: PortalEnvironment) -> None:
+    with httpx.Client(base_url=env.base_url) as client:
+        pages = [
+            client.get(path, headers={"Host": EVIL})
+            for path in ("/", f"/{env.slug}/", "/support/login", "/support/queue")
+        ]
+        posted = client.post(f"/{env.slug}/", headers={"Host": EVIL}, data={"email": "x"})
+        health = client.get("/healthz", headers={"Host": "10.0.0.7"})
+        own = client.get(f"/{env.slug}/")
+    for response in [*pages, posted]:
+        assert response.status_code == 400
+        assert EVIL not in response.text
+        assert all(EVIL not in value for value in response.headers.values())
+    assert health.status_code == 200  # a load balancer's health check may name any host
+    assert own.status_code == 200
+
+
+def test_allowed_hosts_are_a_setting(database_url: str) -> None:
+    settings = portal_settings(database_url, allowed_hosts="portal.example, 127.0.0.1")
+    with running_portal(settings) as base, httpx.Client(base_url=base) as client:
+        named = client.get("/", headers={"Host": "portal.example"})
+        other = client.get("/", headers={"Host": "www.portal.example"})
+    assert named.status_code == 200
+    assert other.status_code == 400
+
+
+def _lookups(shopper: ShopperFlow, count: int, forwarded_for: str | None) -> list[int]:
+    statuses = []
+    for n in range(count):
+        headers = {"X-Forwarded-For": forwarded_for or f"203.0.113.{n}"}
+        page = shopper.get("/")
+        data = {"order_number": f"#{9000 + n}", "email": f"shopper{n}@example.com"}
+        statuses.append(shopper.post_form("/", page, data, headers=headers).status_code)
+    return statuses
+
+
+def test_a_forged_forwarded_for_does_not_reset_the_per_address_limit(
+    env: PortalEnvironment,
+) -> None:
+    shopper = ShopperFlow(env)
+    try:
+        # Each lookup claims another address; no proxy is trusted, so all come from one.
+        statuses = _lookups(shopper, 21, forwarded_for=None)
+    finally:
+        shopper.close()
+    assert statuses[:20] == [200] * 20
+    assert statuses[20] == 429
+
+
+def test_behind_a_trusted_proxy_the_address_it_appended_is_the_client(
+    database_url: str, tmp_path: Path
+) -> None:
+    with portal_environment(
+        database_url, tmp_path, lookup_min_seconds=0.0, forwarded_allow_ips="127.0.0.1"
+    ) as env:
+        shopper = ShopperFlow(env)
+        try:
+            # The client wrote its own X-Forwarded-For; the proxy appended the real address.
+            spent = _lookups(shopper, 20, forwarded_for="198.51.100.1, 192.0.2.10")
+            forged = _lookups(shopper, 1, forwarded_for="198.51.100.2, 192.0.2.10")
+            other = _lookups(shopper, 1, forwarded_for="192.0.2.99")
+        finally:
+            shopper.close()
+    assert spent == [200] * 20
+    assert forged == [429]  # a different forged prefix does not help
+    assert other == [200]  # another real client is not held back
+
+
+async def _boom(request: Request) -> Response:
+    raise RuntimeError("an unexpected failure")
+
+
+def test_the_500_page_carries_the_security_headers(database_url: str) -> None:
+    settings = portal_settings(database_url)
+    app = create_app(settings, extra_routes=[Route("/boom", _boom)])
+    with serve(app) as base, httpx.Client(base_url=base) as client:
+        response = client.get("/boom", headers={"Accept": "text/html"})
+    assert response.status_code == 500
+    assert "an unexpected failure" not in response.text
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_pages_are_not_stored_and_static_files_may_be(env: PortalEnvironment) -> None:
+    with httpx.Client(base_url=env.base_url) as client:
+        private = [
+            client.get(path)
+            for path in (
+                f"/{env.slug}/",
+                "/support/login",
+                "/support/queue",
+                f"/{env.slug}/request",
+            )
+        ]
+        css = client.get("/static/css/portal.css")
+        theme = client.get(f"/{env.slug}/theme.css")
+    for response in private:
+        assert response.headers["cache-control"] == "no-store", response.url
+    assert "no-store" not in css.headers.get("cache-control", "")
+    assert theme.headers["cache-control"].startswith("max-age")
+
+
+def test_portal_serve_does_not_name_its_server(database_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORTAL_MODE": "development",
+        "PORTAL_SECRET_KEY": TEST_SECRET,
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_PORT": str(port),
+        "PORTAL_UPLOAD_DIR": str(tmp_path / "uploads"),
+    }
+    command = [sys.executable, "-m", "portal.cli", "serve"]
+    with subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) as server:  # noqa: S603
+        try:
+            response = _first_answer(f"http://127.0.0.1:{port}/healthz")
+        finally:
+            server.terminate()
+    assert response.status_code == 200
+    assert "server" not in response.headers
+
+
+def _first_answer(url: str) -> httpx.Response:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return httpx.get(url)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
