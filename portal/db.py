@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+# The largest id a row can have: SQLite's INTEGER and PostgreSQL's BIGINT both hold it.
+MAX_ROW_ID = 2**63 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -6,10 +6,11 @@ for its ``validate_<field>`` checks arrive as keyword arguments.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Self
 
 from starlette.requests import Request
-from wtforms import Form
+from wtforms import DecimalField, Form
 from wtforms.csrf.core import CSRF
 from wtforms.fields import Field
 from wtforms.validators import ValidationError
@@ -32,6 +33,18 @@ class PortalCSRF(CSRF):
             raise ValidationError(
                 i18n.gettext("This form has expired. Please reload the page and try again.")
             )
+
+
+class MoneyField(DecimalField):
+    """A decimal amount that is a number: NaN, sNaN and infinities are refused as not one (they
+    would otherwise reach the range check, which cannot compare them)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        value: object = getattr(self, "data", None)  # WTForms is untyped
+        if isinstance(value, Decimal) and not value.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 class _Translations:

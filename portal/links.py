@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from portal.db import MAX_ROW_ID
 from portal.signing import InvalidToken, Purpose, Signer
 
 
@@ -19,11 +21,16 @@ def order_link_token(signer: Signer, *, store_id: int, order_id: str) -> str:
 
 def read_order_link(signer: Signer, token: str) -> OrderLink:
     data = signer.unsign(Purpose.ORDER_LINK, token)
-    if not isinstance(data, dict) or not isinstance(data.get("s"), int):
+    if not isinstance(data, dict) or not is_row_id(data.get("s")):
         raise InvalidToken("malformed order link")
-    if not str(data.get("o", "")).isdigit():
+    if not re.fullmatch(r"[0-9]{1,20}", str(data.get("o", ""))):
         raise InvalidToken("malformed order link")
     return OrderLink(store_id=data["s"], order_id=f"gid://shopify/Order/{data.get('o')}")
+
+
+def is_row_id(value: object) -> bool:
+    """An int that can be a row's id (a signed token could still carry any JSON number)."""
+    return type(value) is int and 0 < value <= MAX_ROW_ID
 
 
 def order_link(
@@ -40,7 +47,7 @@ def status_token(signer: Signer, *, request_id: int) -> str:
 
 def read_status_token(signer: Signer, token: str) -> int:
     data = signer.unsign(Purpose.STATUS_LINK, token)
-    if not isinstance(data, dict) or not isinstance(data.get("r"), int):
+    if not isinstance(data, dict) or not is_row_id(data.get("r")):
         raise InvalidToken("malformed status link")
     return int(data["r"])
 

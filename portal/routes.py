@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -19,6 +20,21 @@ from portal.support import queue_views
 from portal.support import views as support
 
 GET_POST = ["GET", "POST"]
+
+
+class RowIdConvertor(Convertor[int]):
+    """A row id in a path: at most 18 digits, so it always fits the database's integer."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("row_id", RowIdConvertor())
 
 
 async def health(request: Request) -> Response:
@@ -57,7 +73,7 @@ def support_routes() -> list[BaseRoute]:
             for a in support.ACTIONS
         ),
         Route(
-            "/requests/{reference}/jobs/{job_id:int}/retry",
+            "/requests/{reference}/jobs/{job_id:row_id}/retry",
             support.retry_job,
             methods=["POST"],
             name="retry_job",

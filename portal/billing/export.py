@@ -8,7 +8,7 @@ import io
 from portal.billing.invoices import Invoice, InvoiceLine
 
 HEADER = ("section", "date", "order", "request", "description", "amount", "currency")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def invoice_csv(invoice: Invoice) -> str:
@@ -46,4 +46,5 @@ def _total_rows(invoice: Invoice) -> list[tuple[str, ...]]:
 
 def _text(value: str) -> str:
     """Text a spreadsheet must not run as a formula."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    runs = value.startswith(FORMULA_START) or value.lstrip().startswith(FORMULA_START)
+    return "'" + value if runs else value

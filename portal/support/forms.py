@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from wtforms import DecimalField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
-from portal.forms import PortalForm
+from portal.forms import MoneyField, PortalForm
 from portal.i18n import lazy_gettext as _l
 
 
@@ -53,7 +53,7 @@ class AlternativeForm(PortalForm):
         _l("What was bought"),
         validators=[DataRequired(_l("Describe the items bought.")), Length(max=1000)],
     )
-    amount = DecimalField(
+    amount = MoneyField(
         _l("Amount paid"),
         places=2,
         validators=[

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_, uni
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.accounts.models import User
-from portal.db import UtcDateTime
+from portal.db import MAX_ROW_ID, UtcDateTime
 from portal.errors import PortalError
 from portal.reorders.models import (
     OPEN_STATUSES,
@@ -143,11 +143,11 @@ class Cursor:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
             stamp, _, ident = raw.partition("|")
             created_at, request_id = datetime.fromisoformat(stamp), int(ident)
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            if created_at.tzinfo is None or not 0 < request_id <= MAX_ROW_ID:
+                raise ValueError("out of range")
+            return cls(created_at.astimezone(UTC), request_id)
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
             raise InvalidCursor("not a cursor") from exc
-        if created_at.tzinfo is None or request_id < 1:
-            raise InvalidCursor("not a cursor")
-        return cls(created_at.astimezone(UTC), request_id)
 
 
 @dataclass(frozen=True)

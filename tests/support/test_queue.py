@@ -419,6 +419,11 @@ BAD_QUERIES = [
     {"after": "x" * 5000},
     {"after": Cursor(NOW, 1).encode() + "%%"},
     {"after": "MjAyNi0wMS0wMXwtMQ"},  # a readable cursor with id -1
+    {"after": "MDAwMS0wMS0wMVQwMDowMDowMCsxNDowMHwx"},  # before the first instant in UTC
+    {"after": "OTk5OS0xMi0zMVQyMzo1OTo1OS0xNDowMHwx"},  # after the last
+    {
+        "after": "MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHw5MjIzMzcyMDM2ODU0Nzc1ODA4"
+    },  # beyond a database integer
     {"status": "lost_in_space"},
     {"status": "<script>"},
     {"older_than": "-7"},

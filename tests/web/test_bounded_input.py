@@ -1,0 +1,57 @@
+"""Values from URLs, tokens and forms are parsed into bounded types at the edge."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.datastructures import MultiDict
+
+from portal import links
+from portal.billing.export import _text
+from portal.db import MAX_ROW_ID
+from portal.errors import PortalError
+from portal.signing import InvalidToken, Purpose, Signer
+from portal.support.forms import AlternativeForm
+
+SIGNER = Signer("s" * 40)
+
+
+@pytest.mark.parametrize("request_id", [0, -1, MAX_ROW_ID + 1, 10**30, True, 1.5, "7"])
+def test_a_status_token_with_an_absurd_id_is_invalid(request_id: object) -> None:
+    token = SIGNER.sign(Purpose.STATUS_LINK, {"r": request_id})
+    with pytest.raises(InvalidToken):
+        links.read_status_token(SIGNER, token)
+
+
+def test_a_status_token_with_a_real_id_reads() -> None:
+    token = links.status_token(SIGNER, request_id=MAX_ROW_ID)
+    assert links.read_status_token(SIGNER, token) == MAX_ROW_ID
+
+
+@pytest.mark.parametrize(
+    "payload", [{"s": 10**30, "o": "1"}, {"s": 1, "o": "9" * 40}, {"s": 0, "o": "1"}]
+)
+def test_an_order_link_with_an_absurd_id_is_invalid(payload: dict[str, object]) -> None:
+    token = SIGNER.sign(Purpose.ORDER_LINK, payload)
+    with pytest.raises(InvalidToken):
+        links.read_order_link(SIGNER, token)
+
+
+@pytest.mark.parametrize("value", ["=1+1", " =1+1", "\n=HYPERLINK(1)", "\t+1", "@SUM(A1)", "  -2"])
+def test_csv_text_that_a_spreadsheet_would_run_is_quoted(value: str) -> None:
+    assert _text(value).startswith("'")
+
+
+def test_csv_plain_text_is_left_alone() -> None:
+    assert _text("Blue mug, 2 of them") == "Blue mug, 2 of them"
+
+
+@pytest.mark.parametrize("amount", ["sNaN", "NaN", "Infinity", "-inf", "1e999999"])
+def test_an_amount_that_is_not_a_number_is_a_form_error(amount: str) -> None:
+    data = MultiDict({"order_name": "#1001", "description": "a lamp", "amount": amount})
+    form = AlternativeForm(formdata=data, meta={"csrf": False})
+    assert not form.validate()
+    assert form.errors.get("amount")
+
+
+def test_bounded_errors_are_portal_errors() -> None:
+    assert issubclass(InvalidToken, PortalError)
