@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.signing import InvalidToken, Purpose, Signer
@@ -47,13 +47,22 @@ class CsrfMiddleware:
 
         async def send_with_cookie(message: Message) -> None:
             if fresh and message["type"] == "http.response.start":
-                cookie = f"{COOKIE}={browser_id}; Path=/; HttpOnly; SameSite=Lax"
-                if secure:
-                    cookie += "; Secure"
-                message.setdefault("headers", []).append((b"set-cookie", cookie.encode()))
+                cookie = _cookie_header(browser_id, secure=secure)
+                message.setdefault("headers", []).append((b"set-cookie", cookie))
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+def _cookie_header(browser_id: str, *, secure: bool) -> bytes:
+    cookie = f"{COOKIE}={browser_id}; Path=/; HttpOnly; SameSite=Lax"
+    return (cookie + "; Secure" if secure else cookie).encode()
+
+
+def rotate_browser_id(request: Request, response: Response) -> None:
+    """Give the browser a new id (at sign-in): a token planted before it stops working."""
+    cookie = _cookie_header(secrets.token_urlsafe(24), secure=request.url.scheme == "https")
+    response.raw_headers.append((b"set-cookie", cookie))
 
 
 def _cookie(headers: Headers) -> str | None:

@@ -19,6 +19,7 @@ from portal.accounts.guard import (
     set_session_cookie,
     signed_in_staff,
 )
+from portal.csrf import rotate_browser_id
 from portal.i18n import gettext as _
 from portal.stores.models import Store
 from portal.web import render, session
@@ -69,6 +70,7 @@ async def _sign_in(request: Request, form: LoginForm) -> Response:
         await db.commit()
     response = RedirectResponse(safe_next(form.next.data), status_code=303)
     set_session_cookie(request, response, token)
+    rotate_browser_id(request, response)
     return response
 
 

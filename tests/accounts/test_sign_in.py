@@ -153,3 +153,18 @@ def test_login_never_sends_you_off_support(
     page = browser.get(f"/support/login?next={target}")
     assert "evil.example" not in page.text and "other-store" not in page.text
     assert browser.sign_in(next=target).headers["location"] == "/support/"
+
+
+def test_signing_in_gives_the_browser_a_new_csrf_id(portal: Portal, browser: StaffBrowser) -> None:
+    portal.create_user(AGENT)
+    planted = browser.csrf()  # a token an attacker could have planted before the sign-in
+    before = browser.client.cookies.get("portal_csrf")
+    browser.sign_in()
+    after = browser.client.cookies.get("portal_csrf")
+    assert before and after and before != after
+    refused = browser.client.post("/support/logout", data={"csrf_token": planted})
+    assert refused.headers["location"] != "/support/login"  # the planted token did nothing
+    assert browser.get("/support/account").status_code == 200  # still signed in
+    signed_out = browser.sign_out()  # with this browser's own, new token
+    assert signed_out.headers["location"] == "/support/login"
+    assert browser.get("/support/account").status_code == 303

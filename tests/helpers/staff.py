@@ -45,12 +45,18 @@ class StaffBrowser:
         data = {"csrf_token": self._csrf, "email": email, "password": password}
         if next is not None:
             data["next"] = next
-        return self.client.post("/support/login", data=data)
+        answer = self.client.post("/support/login", data=data)
+        if answer.status_code == 303:
+            self._csrf = None  # signing in gives the browser a new CSRF id
+        return answer
 
     def csrf(self) -> str:
         """This browser's CSRF token (the same on every page for one browser)."""
         if self._csrf is None:
-            self._csrf = csrf_of(self.client.get("/support/login"))
+            page = self.client.get("/support/login")
+            if page.status_code == 303:  # signed in: every support page has the sign-out form
+                page = self.client.get("/support/account")
+            self._csrf = csrf_of(page)
         return self._csrf
 
     def post_form(self, path: str, data: dict[str, str]) -> httpx.Response:
