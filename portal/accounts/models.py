@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, func
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -46,3 +46,16 @@ class StaffSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SignInFailure(Base):
+    """One failed (or not yet decided) sign-in, by a keyed hash of who it counts against: the
+    client's address (``client:``) or an email no account has (``email:``). Kept in the
+    database so every web process counts the same failures."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(72))
+    failed_at: Mapped[datetime] = mapped_column()

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import secrets
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal.accounts import passwords
-from portal.accounts.models import Role, StaffSession, User
+from portal.accounts.models import Role, SignInFailure, StaffSession, User
 from portal.errors import PortalError
 
 MAX_FAILURES = 5
@@ -35,6 +35,8 @@ LONGEST_LOCK = timedelta(hours=1)
 SESSION_LIFETIME = timedelta(hours=12)
 IDLE_TIMEOUT = timedelta(hours=2)
 MAX_TOKEN_LENGTH = 128
+# How long an unknown email's failures count: longer than the longest lock they can earn.
+UNKNOWN_EMAIL_MEMORY = timedelta(days=1)
 
 
 class AccountError(PortalError):
@@ -165,15 +167,16 @@ async def change_password(
 
 
 async def authenticate(
-    db: AsyncSession, *, email: str, password: str, now: datetime, throttle: LoginThrottle
+    db: AsyncSession, *, email: str, password: str, now: datetime, brake: SignInBrake
 ) -> User:
     """The user whose email and password these are, or ``LoginRefused`` / ``AccountLocked``.
 
-    An unknown email costs the same password check and locks the same way (in ``throttle``),
-    so neither the answer nor its timing tells whether an account exists."""
+    An unknown email costs the same password check and locks the same way (its failures are
+    rows of ``sign_in_failures``), so neither the answer nor its timing tells whether an
+    account exists."""
     user = await find_user(db, email)
     if user is None:
-        return await _refuse_unknown_email(normalise_email(email), password, now, throttle)
+        return await _refuse_unknown_email(db, normalise_email(email), password, now, brake)
     if _is_locked(user, now):
         raise AccountLocked()
     correct = await asyncio.to_thread(passwords.verify_password, user.password_hash, password)
@@ -184,12 +187,16 @@ async def authenticate(
 
 
 async def _refuse_unknown_email(
-    email: str, password: str, now: datetime, throttle: LoginThrottle
+    db: AsyncSession, email: str, password: str, now: datetime, brake: SignInBrake
 ) -> User:
-    if throttle.unknown_email_locked(email, now):
+    key = brake.key("email", email)
+    failures, last = await _failures_since(db, key, now - UNKNOWN_EMAIL_MEMORY)
+    lock = lock_duration(failures)
+    if lock is not None and last is not None and last + lock > now:
         raise AccountLocked()
     await asyncio.to_thread(passwords.verify_nothing, password)
-    if throttle.record_unknown_email_failure(email, now):
+    db.add(SignInFailure(key=key, failed_at=now))
+    if lock_duration(failures + 1) is not None:
         raise AccountLocked()
     raise LoginRefused()
 
@@ -220,57 +227,60 @@ async def _signed_in(user: User, password: str) -> None:
         user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
 
 
-@dataclass
-class _UnknownEmail:
-    failures: int = 0
-    locked_until: datetime | None = None
-
-
-class LoginThrottle:
-    """Failed sign-ins remembered in this process.
+@dataclass(frozen=True)
+class SignInBrake:
+    """Failed sign-ins counted in the database, so every web process brakes the same.
 
     Per client address: at most ``client_limit`` failures in ``window``, whichever emails were
-    tried, which slows one client guessing across many accounts (the per-account lock is in the
-    database and survives restarts; this one is a brake, and losing it on restart is harmless).
-    Per unknown email: the same lock schedule as a real account, so a lock tells nothing."""
+    tried, which slows one client guessing across many accounts. Per unknown email: the same
+    lock schedule as a real account. Keys are keyed hashes: no address or email is stored."""
 
-    MAX_ENTRIES = 10_000
+    secret: str
+    client_limit: int = 20
+    window: timedelta = timedelta(minutes=15)
 
-    def __init__(self, *, client_limit: int = 20, window: timedelta = timedelta(minutes=15)):
-        self.client_limit = client_limit
-        self.window = window
-        self._clients: dict[str, deque[datetime]] = {}
-        self._unknown: dict[str, _UnknownEmail] = {}
-
-    def client_blocked(self, client: str, now: datetime) -> bool:
-        failures = self._clients.get(client)
-        if failures is None:
-            return False
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return len(failures) >= self.client_limit
-
-    def record_client_failure(self, client: str, now: datetime) -> None:
-        _bounded(self._clients, self.MAX_ENTRIES)
-        self._clients.setdefault(client, deque()).append(now)
-
-    def unknown_email_locked(self, email: str, now: datetime) -> bool:
-        entry = self._unknown.get(email)
-        return entry is not None and entry.locked_until is not None and entry.locked_until > now
-
-    def record_unknown_email_failure(self, email: str, now: datetime) -> bool:
-        """Count a failure; True when it locks the email."""
-        _bounded(self._unknown, self.MAX_ENTRIES)
-        entry = self._unknown.setdefault(email, _UnknownEmail())
-        entry.failures += 1
-        lock = lock_duration(entry.failures)
-        entry.locked_until = None if lock is None else now + lock
-        return lock is not None
+    def key(self, kind: str, value: str) -> str:
+        digest = hmac.new(self.secret.encode(), f"{kind}:{value}".encode(), "sha256")
+        return f"{kind}:{digest.hexdigest()}"
 
 
-def _bounded(entries: dict[str, Any], limit: int) -> None:
-    while len(entries) >= limit:
-        del entries[next(iter(entries))]
+async def reserve_client_attempt(
+    sessions: async_sessionmaker[AsyncSession], brake: SignInBrake, client: str, now: datetime
+) -> int | None:
+    """Count this attempt against the client before the password is checked, committed at
+    once, so attempts sent together cannot all pass: the id of the reservation (release it on
+    success), or None when the client has failed too often."""
+    key = brake.key("client", client)
+    async with sessions() as db:
+        reservation = SignInFailure(key=key, failed_at=now)
+        db.add(reservation)
+        await db.commit()
+        failures, _ = await _failures_since(db, key, now - brake.window)
+    return reservation.id if failures <= brake.client_limit else None
+
+
+async def release_client_attempt(db: AsyncSession, reservation: int) -> None:
+    """The attempt succeeded: it no longer counts against the client."""
+    await db.execute(delete(SignInFailure).where(SignInFailure.id == reservation))
+
+
+async def _failures_since(
+    db: AsyncSession, key: str, since: datetime
+) -> tuple[int, datetime | None]:
+    row = (
+        await db.execute(
+            select(func.count(), func.max(SignInFailure.failed_at)).where(
+                SignInFailure.key == key, SignInFailure.failed_at > since
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
+
+
+async def purge_sign_in_failures(db: AsyncSession, *, before: datetime) -> int:
+    """Forget failures older than anything the brakes still look at."""
+    result = await db.execute(delete(SignInFailure).where(SignInFailure.failed_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 # --- sessions ---------------------------------------------------------------------------------

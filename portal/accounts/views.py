@@ -22,18 +22,13 @@ from portal.accounts.guard import (
 from portal.csrf import rotate_browser_id
 from portal.i18n import gettext as _
 from portal.stores.models import Store
-from portal.web import render, session
+from portal.web import render, session, settings_of
 
 TOO_MANY_FROM_CLIENT = "Too many failed sign-ins from this network. Please wait and try again."
 
 
-def _throttle(request: Request) -> accounts.LoginThrottle:
-    """The app's login throttle, made on first use (it lives as long as the app)."""
-    throttle: accounts.LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
-    if throttle is None:
-        throttle = accounts.LoginThrottle()
-        request.app.state.login_throttle = throttle
-    return throttle
+def _brake(request: Request) -> accounts.SignInBrake:
+    return accounts.SignInBrake(secret=str(settings_of(request).secret_key))
 
 
 def _client(request: Request) -> str:
@@ -53,20 +48,23 @@ async def login(request: Request) -> Response:
 
 
 async def _sign_in(request: Request, form: LoginForm) -> Response:
-    throttle, client, at = _throttle(request), _client(request), now()
-    if throttle.client_blocked(client, at):
+    brake, at = _brake(request), now()
+    reservation = await accounts.reserve_client_attempt(
+        request.state.sessions, brake, _client(request), at
+    )
+    if reservation is None:
         return _login_page(request, form, 429, _(TOO_MANY_FROM_CLIENT))
     async with session(request) as db:
         try:
             user = await accounts.authenticate(
-                db, email=form.email.data, password=form.password.data, now=at, throttle=throttle
+                db, email=form.email.data, password=form.password.data, now=at, brake=brake
             )
             token = await accounts.start_session(db, user, now=at)
         except accounts.LoginRefused as refused:
-            await db.commit()
-            throttle.record_client_failure(client, at)
+            await db.commit()  # the failure counts: the reservation stays
             status = 429 if isinstance(refused, accounts.AccountLocked) else 400
             return _login_page(request, form, status, _(refused.message))
+        await accounts.release_client_attempt(db, reservation)
         await db.commit()
     response = RedirectResponse(safe_next(form.next.data), status_code=303)
     set_session_cookie(request, response, token)

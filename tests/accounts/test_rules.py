@@ -6,10 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from portal.accounts import passwords
 from portal.accounts.guard import safe_next
-from portal.accounts.service import LoginThrottle, lock_duration
+from portal.accounts.models import SignInFailure
+from portal.accounts.service import (
+    SignInBrake,
+    lock_duration,
+    release_client_attempt,
+    reserve_client_attempt,
+)
+from portal.db import session_factory
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -20,22 +29,38 @@ def test_the_lock_starts_at_a_minute_after_five_failures_and_doubles_up_to_an_ho
     assert minutes == [timedelta(minutes=m) for m in (1, 2, 4, 60, 60, 60)]
 
 
-def test_the_client_brake_counts_failures_within_its_window() -> None:
-    throttle = LoginThrottle(client_limit=3, window=timedelta(minutes=15))
-    for _ in range(3):
-        assert not throttle.client_blocked("10.0.0.1", NOW)
-        throttle.record_client_failure("10.0.0.1", NOW)
-    assert throttle.client_blocked("10.0.0.1", NOW)
-    assert not throttle.client_blocked("10.0.0.2", NOW)
-    assert not throttle.client_blocked("10.0.0.1", NOW + timedelta(minutes=15))
+@pytest.mark.anyio
+async def test_the_client_brake_counts_failures_within_its_window(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    brake = SignInBrake(secret="s" * 40, client_limit=3, window=timedelta(minutes=15))
+    reservations = [
+        await reserve_client_attempt(sessions, brake, "10.0.0.1", NOW) for _ in range(4)
+    ]
+    assert [r is not None for r in reservations] == [True, True, True, False]
+    assert await reserve_client_attempt(sessions, brake, "10.0.0.2", NOW) is not None
+    later = NOW + timedelta(minutes=15, seconds=1)
+    assert await reserve_client_attempt(sessions, brake, "10.0.0.1", later) is not None
 
 
-def test_an_unknown_email_locks_on_the_same_schedule() -> None:
-    throttle = LoginThrottle()
-    locks = [throttle.record_unknown_email_failure("ghost@example.com", NOW) for _ in range(5)]
-    assert locks == [False, False, False, False, True]
-    assert throttle.unknown_email_locked("ghost@example.com", NOW)
-    assert not throttle.unknown_email_locked("ghost@example.com", NOW + timedelta(minutes=1))
+@pytest.mark.anyio
+async def test_a_released_attempt_does_not_count(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    brake = SignInBrake(secret="s" * 40, client_limit=2)
+    for _ in range(5):
+        reservation = await reserve_client_attempt(sessions, brake, "10.0.0.1", NOW)
+        assert reservation is not None
+        async with sessions() as db:
+            await release_client_attempt(db, reservation)
+            await db.commit()
+
+
+@pytest.mark.anyio
+async def test_the_brake_stores_no_address(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    await reserve_client_attempt(sessions, SignInBrake(secret="s" * 40), "203.0.113.9", NOW)
+    async with sessions() as db:
+        keys = (await db.scalars(select(SignInFailure.key))).all()
+    assert keys and all("203.0.113.9" not in key for key in keys)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ session cookie, CSRF and where the login sends you afterwards."""
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,8 @@ from sqlalchemy import select, update
 from portal.accounts import passwords
 from portal.accounts.models import StaffSession, User
 from tests.accounts.conftest import AGENT, PASSWORD, Portal, StaffBrowser
+from tests.helpers.portal import portal_settings, running_portal
+from tests.helpers.shopper_flow import csrf_of
 
 WRONG = "Email or password is not right."
 LOCKED = "this account is locked for a while"
@@ -168,3 +171,40 @@ def test_signing_in_gives_the_browser_a_new_csrf_id(portal: Portal, browser: Sta
     signed_out = browser.sign_out()  # with this browser's own, new token
     assert signed_out.headers["location"] == "/support/login"
     assert browser.get("/support/account").status_code == 303
+
+
+def test_the_brakes_hold_across_processes(portal: Portal) -> None:
+    """Two web processes on one database count the same failures (behind a round-robin
+    balancer, four processes used to allow four times the limit)."""
+    portal.create_user(AGENT)
+    with running_portal(portal_settings(portal.database_url)) as other_base:
+        browsers = [portal.browser(), StaffBrowser(other_base)]
+        try:
+            answers = [browsers[n % 2].sign_in(email=f"guess{n}@example.com") for n in range(20)]
+            refused = [b.sign_in() for b in browsers]
+            ghost = [browsers[n % 2].sign_in(email="ghost@example.com") for n in range(5)]
+        finally:
+            for browser in browsers:
+                browser.close()
+    assert [a.status_code for a in answers] == [400] * 20
+    assert [r.status_code for r in refused] == [429, 429]
+    assert all(g.status_code == 429 for g in ghost)
+
+
+def test_sign_ins_sent_at_once_cannot_pass_the_client_brake(portal: Portal) -> None:
+    portal.create_user(AGENT)
+    browsers = [portal.browser() for _ in range(30)]
+    pages = [b.client.get("/support/login") for b in browsers]
+
+    def attempt(n: int) -> int:
+        data = {"csrf_token": csrf_of(pages[n]), "email": f"guess{n}@example.com", "password": "x"}
+        return browsers[n].client.post("/support/login", data=data).status_code
+
+    try:
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            statuses = list(pool.map(attempt, range(30)))
+    finally:
+        for browser in browsers:
+            browser.close()
+    assert statuses.count(400) <= 20
+    assert statuses.count(429) >= 10
