@@ -20,12 +20,12 @@ from portal.integrations.shopify.models import LineItem, Order
 from portal.reorders.models import (
     OPEN_STATUSES,
     IssueType,
+    PreferredResolution,
     ReorderRequest,
     RequestEvent,
     RequestItem,
     RequestPhoto,
     RequestStatus,
-    Resolution,
 )
 from portal.stores.models import Store
 
@@ -149,7 +149,7 @@ class RequestDraft:
     submit_key: str
     issue_type: IssueType
     quantities: dict[str, int]  # line item id -> quantity
-    resolution: Resolution
+    resolution: PreferredResolution
     description: str = ""
     alternative_wish: str = ""
     shipping_address: dict[str, Any] | None = None
@@ -173,7 +173,7 @@ class RequestDraft:
             submit_key=data["submit_key"],
             issue_type=IssueType(data["issue_type"]),
             quantities={str(k): int(v) for k, v in data["quantities"].items()},
-            resolution=Resolution(data["resolution"]),
+            resolution=PreferredResolution(data["resolution"]),
             description=data.get("description", ""),
             alternative_wish=data.get("alternative_wish", ""),
             shipping_address=data.get("shipping_address"),

@@ -16,7 +16,7 @@ from portal.accounts.forms import SignOutForm
 from portal.accounts.guard import StaffUser, now, require_staff, store_scope
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
-from portal.reorders.models import IssueType, RequestStatus, Resolution
+from portal.reorders.models import IssueType, PreferredResolution, RequestStatus
 from portal.support import queue as service
 from portal.support.queue import Cursor, InvalidCursor, QueueFilters, QueueQuery
 from portal.web import is_htmx, render, session
@@ -150,7 +150,7 @@ def issue_labels() -> dict[str, str]:
 
 def resolution_labels() -> dict[str, str]:
     return {
-        Resolution.REORDER: _("Reorder"),
-        Resolution.ALTERNATIVE: _("Alternative"),
-        Resolution.REFUND: _("Refund"),
+        PreferredResolution.REORDER: _("Reorder"),
+        PreferredResolution.ALTERNATIVE: _("Alternative"),
+        PreferredResolution.REFUND: _("Refund"),
     }
