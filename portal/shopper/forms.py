@@ -33,8 +33,9 @@ from wtforms.validators import (
 from portal.forms import PortalForm
 from portal.i18n import current_locale
 from portal.i18n import lazy_gettext as _l
-from portal.integrations.shopify.models import LineItem
+from portal.integrations.shopify.models import Address, LineItem
 from portal.reorders.models import IssueType, PreferredResolution
+from portal.reorders.service import RequestDraft
 
 ORDER_NUMBER = re.compile(r"^#?\s*[A-Za-z0-9][A-Za-z0-9-]{0,30}$")
 DESCRIPTION_LIMIT = 2000
@@ -278,6 +279,38 @@ def request_form_class(lines: Sequence[tuple[LineItem, int]]) -> type[RequestFor
             ),
         )
     return OrderRequestForm
+
+
+def data_from_draft(draft: RequestDraft) -> dict[str, object]:
+    """The request form filled in as the draft left it (the Review page's Change link)."""
+    data: dict[str, object] = {
+        "issue_type": draft.issue_type.value,
+        "resolution": draft.resolution.value,
+        "description": draft.description,
+        "alternative_wish": draft.alternative_wish,
+        **(draft.shipping_address or {}),
+    }
+    for line_id, quantity in draft.quantities.items():
+        data[f"qty_{_field_key(line_id)}"] = quantity
+    return data
+
+
+def data_from_address(address: Address | None) -> dict[str, object]:
+    """The request form's address fields filled in from the order's shipping address."""
+    if address is None:
+        return {}
+    return {
+        "first_name": address.first_name,
+        "last_name": address.last_name,
+        "company": address.company,
+        "address1": address.address1,
+        "address2": address.address2,
+        "city": address.city,
+        "province_code": address.province_code,
+        "zip": address.zip,
+        "country_code": address.country_code,
+        "phone": address.phone,
+    }
 
 
 def must_attach_photos(form: RequestForm, photo_count: int) -> None:

@@ -89,7 +89,7 @@ def file_request(
             resolution=PreferredResolution(resolution),
             shipping_address=ADDRESS if resolution == "reorder" else None,
         )
-        filed, _ = await reorders.file_request(
+        filed, _ = await reorders.file_reorder(
             db, store=store, order=fetched, draft=draft, now=now()
         )
         await db.commit()
