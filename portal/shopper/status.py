@@ -61,6 +61,12 @@ async def _status(request: Request, store: Store, found: ReorderRequest, here: s
         async with session(request) as db, db.begin():
             await actions.answer_question(db, found.id, form.answer.data.strip())
         return RedirectResponse(here, status_code=303)
+    return _status_page(request, store, found, here, form)
+
+
+def _status_page(
+    request: Request, store: Store, found: ReorderRequest, here: str, form: AnswerForm
+) -> Response:
     context = {
         "store": store,
         "reorder": found,
