@@ -206,16 +206,23 @@ async def look_up(
     carry to the code page. ``TooManyLookups`` (before Shopify is asked) when limits are
     reached; Shopify's ``IntegrationError`` when it cannot be reached."""
     started = time.monotonic()
-    secret = str(runtime.settings.secret_key)
     async with runtime.sessions() as session:
         await check_limits(
-            session, secret=secret, email=email, client_address=client_address, now=_now()
+            session, secret=_secret(runtime), email=email, client_address=client_address, now=_now()
         )
     order = await runtime.shopify(store).find_order(name=order_number, email=email)
+    public_id = await _record_lookup(runtime, store, order, email, client_address)
+    await _no_sooner_than(runtime.settings.lookup_min_seconds, started)
+    return public_id
+
+
+async def _record_lookup(
+    runtime: Runtime, store: Store, order: Order | None, email: str, client_address: str
+) -> str:
     async with runtime.sessions() as session, session.begin():
         lookup = await start(
             session,
-            secret=secret,
+            secret=_secret(runtime),
             store_id=store.id,
             order_id=order.id if order else None,
             email=email,
@@ -224,7 +231,6 @@ async def look_up(
         )
         if lookup.code is not None and order is not None and order.email:
             await _send_code(session, store, order, order.email, lookup.code)
-    await _no_sooner_than(runtime.settings.lookup_min_seconds, started)
     return lookup.verification.public_id
 
 
@@ -248,7 +254,7 @@ async def enter_code(runtime: Runtime, store: Store, *, public_id: str, code: st
     async with runtime.sessions() as session:
         confirmed = await confirm(
             session,
-            secret=str(runtime.settings.secret_key),
+            secret=_secret(runtime),
             store_id=store.id,
             public_id=public_id,
             code=code,
@@ -261,6 +267,10 @@ async def enter_code(runtime: Runtime, store: Store, *, public_id: str, code: st
 async def verified_order(runtime: Runtime, store: Store, order_id: str) -> Order | None:
     """The verified order as Shopify has it now (never a copy kept here)."""
     return await runtime.shopify(store).get_order(order_id=order_id)
+
+
+def _secret(runtime: Runtime) -> str:
+    return str(runtime.settings.secret_key)
 
 
 def _now() -> datetime:
