@@ -35,7 +35,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from portal.db import create_engine, is_sqlite, session_factory
 from portal.migrate import upgrade
-from portal.reorders.models import IssueType, ReorderRequest, Resolution
+from portal.reorders.models import IssueType, PreferredResolution, ReorderRequest
 from portal.support import queue
 from portal.support.queue import Assignment, Cursor, QueueFilters, QueueQuery, parse_search
 
@@ -326,7 +326,11 @@ async def report(db: AsyncSession, rows: int, deep_pages: int) -> None:
             page_rows,
         ),
         ("issue = Damaged", page(with_filters(issue_type=IssueType.DAMAGED)), page_rows),
-        ("resolution = refund", page(with_filters(resolution=Resolution.REFUND)), page_rows),
+        (
+            "resolution = refund",
+            page(with_filters(resolution=PreferredResolution.REFUND)),
+            page_rows,
+        ),
         ("older than 30 days", page(with_filters(older_than_days=30)), page_rows),
         (
             "open, older than 30 days",

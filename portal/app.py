@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from portal.billing.webhooks import MAX_BODY_BYTES
+from portal.billing.webhook_views import MAX_BODY_BYTES
 from portal.csrf import CsrfMiddleware
 from portal.errors_pages import http_error, server_error
 from portal.i18n import LocaleMiddleware

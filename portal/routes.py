@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from portal.accounts import views as accounts
 from portal.billing import views as billing
-from portal.billing.webhooks import shopify_webhook
+from portal.billing.webhook_views import shopify_webhook
 from portal.paths import STATIC_DIR
 from portal.shopper import filing, status
 from portal.shopper import views as shopper

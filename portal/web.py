@@ -12,6 +12,7 @@ from starlette.templating import Jinja2Templates
 
 from portal import i18n
 from portal.paths import TEMPLATES_DIR
+from portal.reorders.labels import status_label
 from portal.settings import Settings
 
 HTMX_SCRIPT = "vendor/htmx-2.0.11.min.js"
@@ -33,22 +34,6 @@ def _environment() -> jinja2.Environment:
     env.globals["current_locale"] = i18n.current_locale
     env.globals["status_label"] = status_label
     return env
-
-
-STATUS_LABELS = {
-    "submitted": "Submitted",
-    "in_review": "In review",
-    "needs_info": "More information needed",
-    "reordered": "Reorder created",
-    "refunded": "Refunded",
-    "resolved": "Resolved",
-    "denied": "Denied",
-}
-
-
-def status_label(status: str) -> str:
-    """A request status as people read it, translated."""
-    return i18n.gettext(STATUS_LABELS.get(status, status))
 
 
 templates = Jinja2Templates(env=_environment())

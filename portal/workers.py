@@ -12,20 +12,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from portal.billing.sync import (
-    NIGHTLY_SYNC,
-    SYNC_MONTH,
-    nightly_sync_job,
-    schedule_nightly_sync,
-    sync_month_job,
-)
-from portal.billing.webhooks import REFRESH_ORDER, refresh_order_job
+from portal.billing.jobs import nightly_sync_job, refresh_order_job, sync_month_job
+from portal.billing.sync import NIGHTLY_SYNC, SYNC_MONTH, schedule_nightly_sync
+from portal.billing.webhooks import REFRESH_ORDER
 from portal.jobs.email import SEND_EMAIL, send_email_job
 from portal.jobs.models import Priority
 from portal.jobs.worker import Handler, Worker, new_worker_id
 from portal.models import import_all_models
 from portal.runtime import Runtime
-from portal.shopper.housekeeping import PURGE, purge_job, schedule_purge
+from portal.shopper.housekeeping import PURGE, schedule_purge
+from portal.shopper.jobs import purge_job
 from portal.support.actions import PRIMARY_REORDER_JOB, REFUND_JOB
 from portal.support.execution import execute_primary_reorder, execute_refund
 

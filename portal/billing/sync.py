@@ -1,9 +1,9 @@
 """Reading a month of a store's orders from Shopify into the premiums ledger.
 
-Used by ``portal sync-orders``, by the nightly run of the worker and by the demo. The client pages
-through ``orders(query: "created_at:...")`` with the light ``BillableOrders`` document, waiting for
-query points instead of being throttled. Writing is idempotent: running it twice, or after the
-webhooks already told us about an order, changes nothing.
+Used by ``portal sync-orders``, by the worker's jobs (``portal.billing.jobs``) and by the demo.
+The client pages through ``orders(query: "created_at:...")`` with the light ``BillableOrders``
+document, waiting for query points instead of being throttled. Writing is idempotent: running it
+twice, or after the webhooks already told us about an order, changes nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +21,6 @@ from portal.billing.months import month_bounds, month_of, previous_month
 from portal.integrations.shopify.client import BillableOrder, ShopifyClient
 from portal.jobs import queue
 from portal.jobs.models import Priority
-from portal.jobs.worker import JobContext
 from portal.stores.models import Store
 
 SYNC_MONTH = "billing.sync_month"
@@ -87,19 +85,7 @@ async def _book(
         report.change += change
 
 
-# --- jobs ------------------------------------------------------------------------------------
-
-
-async def sync_month_job(context: JobContext) -> dict[str, Any]:
-    """Job ``billing.sync_month``: payload ``{"store_id", "month"}``."""
-    payload = context.job.payload
-    async with context.sessions() as session:
-        store = await session.get(Store, payload["store_id"])
-    if store is None:
-        return {"skipped": "store no longer exists"}
-    client = context.services.shopify(store)
-    report = await sync_orders(context.sessions, client, store, payload["month"])
-    return {"orders": report.orders, "protected": report.protected, "change": str(report.change)}
+# --- queuing -----------------------------------------------------------------------------------
 
 
 async def enqueue_month_sync(session: AsyncSession, store: Store, month: str, *, run: str) -> None:
@@ -132,17 +118,12 @@ async def schedule_nightly_sync(session: AsyncSession, *, now: datetime) -> None
     )
 
 
-async def nightly_sync_job(context: JobContext) -> dict[str, Any]:
-    """Job ``billing.nightly_sync``: queue a sync of this month and the last for every store,
-    then the run of the next night."""
-    night = context.job.payload["night"]
-    now = datetime.now(UTC)
-    async with context.sessions() as session:
-        stores = (await session.scalars(select(Store).order_by(Store.id))).all()
-        for store in stores:
-            current = month_of(now, store.time_zone)
-            for month in (previous_month(current), current):
-                await enqueue_month_sync(session, store, month, run=night)
-        await schedule_nightly_sync(session, now=now)
-        await session.commit()
-    return {"stores": len(stores)}
+async def queue_month_syncs(session: AsyncSession, *, run: str, now: datetime) -> int:
+    """Queue a sync of this month and the last for every store, once per ``run``; returns how
+    many stores."""
+    stores = (await session.scalars(select(Store).order_by(Store.id))).all()
+    for store in stores:
+        current = month_of(now, store.time_zone)
+        for month in (previous_month(current), current):
+            await enqueue_month_sync(session, store, month, run=run)
+    return len(stores)

@@ -1,13 +1,11 @@
-"""Shopify webhooks for the premiums ledger: ``POST /webhooks/shopify``.
+"""Shopify webhooks for the premiums ledger, as rules without HTTP.
 
 https://shopify.dev/docs/apps/build/webhooks/subscribe/https — the body is signed with the app's
-client secret: ``X-Shopify-Hmac-Sha256`` = base64(HMAC-SHA256(secret, raw body)). The endpoint
-checks it in constant time before reading the body as JSON, ignores a delivery whose
-``X-Shopify-Webhook-Id`` it has seen, and answers at once: the work (reading the order from Shopify
-and booking its premium) is a job on the queue, committed with the record of the delivery.
-
-Answers: 200 accepted, repeated or not of interest; 401 signature missing or wrong (nothing is
-stored); 400 a signed delivery without the headers or body Shopify always sends; 413 too large.
+client secret: ``X-Shopify-Hmac-Sha256`` = base64(HMAC-SHA256(secret, raw body)). The signature
+is checked in constant time before the body is read as JSON; a delivery whose
+``X-Shopify-Webhook-Id`` was seen before is ignored; the work (reading the order from Shopify and
+booking its premium) is a job on the queue, committed with the record of the delivery. The
+endpoint is ``portal.billing.webhook_views``, the job ``portal.billing.jobs``.
 """
 
 from __future__ import annotations
@@ -17,34 +15,43 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import Headers
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
 
-from portal.billing.ledger import book_order
 from portal.billing.models import ShopifyWebhook
+from portal.errors import PortalError
 from portal.jobs import queue
-from portal.jobs.worker import JobContext
 from portal.stores.models import Store
-from portal.web import session, settings_of
 
 log = logging.getLogger(__name__)
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPICS = frozenset({"orders/create", "orders/cancelled", "refunds/create"})
 REFRESH_ORDER = "billing.refresh_order"
-MAX_BODY_BYTES = 1024 * 1024
+
+
+class SignatureRefused(PortalError):
+    """The delivery is not signed with the webhook secret (or the secret is not set)."""
 
 
 class MalformedDelivery(ValueError):
     """A correctly signed delivery that lacks what Shopify always sends."""
+
+
+class Outcome(StrEnum):
+    """What became of a signed delivery, in the words Shopify is answered with."""
+
+    ACCEPTED = "Accepted."
+    REPEATED = "Already received."
+    UNKNOWN_SHOP = "Unknown shop."
+    NOT_FOLLOWED = "Not a topic the portal follows."
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class Delivery:
     webhook_id: str
     shop_domain: str
     topic: str
-    order_id: str | None
+    order_id: str | None  # the order's gid; None for a topic the portal does not follow
 
 
 def signature_of(body: bytes, secret: str) -> str:
@@ -67,7 +74,15 @@ def is_authentic(body: bytes, signature: str | None, secret: str) -> bool:
     return hmac.compare_digest(signature_of(body, secret).encode(), signature.strip().encode())
 
 
-def delivery_of(headers: Headers, body: bytes) -> Delivery:
+def signed_delivery(headers: Mapping[str, str], body: bytes, *, secret: str) -> Delivery:
+    """The delivery in ``headers`` (a case-insensitive mapping, as Starlette's) and the raw
+    ``body``: ``SignatureRefused`` first, then ``MalformedDelivery``."""
+    if not is_authentic(body, headers.get(HMAC_HEADER), secret):
+        raise SignatureRefused("signature refused")
+    return delivery_of(headers, body)
+
+
+def delivery_of(headers: Mapping[str, str], body: bytes) -> Delivery:
     webhook_id = headers.get("X-Shopify-Webhook-Id", "").strip()
     shop_domain = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
     topic = headers.get("X-Shopify-Topic", "").strip()
@@ -94,33 +109,16 @@ def _order_id(topic: str, payload: dict[str, Any]) -> str:
     return f"gid://shopify/Order/{raw}"
 
 
-# --- the endpoint ----------------------------------------------------------------------------
-
-
-async def shopify_webhook(request: Request) -> Response:
-    body = await request.body()  # BodySizeLimitMiddleware caps it at MAX_BODY_BYTES
-    secret = str(settings_of(request).shopify_webhook_secret)
-    if not is_authentic(body, request.headers.get(HMAC_HEADER), secret):
-        return PlainTextResponse("Signature refused.", status_code=401)
-    try:
-        delivery = delivery_of(request.headers, body)
-    except MalformedDelivery as exc:
-        return PlainTextResponse(str(exc), status_code=400)
+async def accept(db: AsyncSession, delivery: Delivery, *, now: datetime) -> Outcome:
+    """Record the delivery and queue its work in one transaction."""
     if delivery.order_id is None:
-        return PlainTextResponse("Not a topic the portal follows.")
-    async with session(request) as db:
-        outcome = await accept(db, delivery, now=datetime.now(UTC))
-    return PlainTextResponse(outcome)
-
-
-async def accept(db: AsyncSession, delivery: Delivery, *, now: datetime) -> str:
-    """Record the delivery and queue its work in one transaction; says what happened."""
+        return Outcome.NOT_FOLLOWED
     if await _seen(db, delivery.webhook_id):
-        return "Already received."
+        return Outcome.REPEATED
     store = await db.scalar(select(Store).where(Store.shop_domain == delivery.shop_domain))
     if store is None:
         log.warning("webhook %s for unknown shop %s", delivery.webhook_id, delivery.shop_domain)
-        return "Unknown shop."
+        return Outcome.UNKNOWN_SHOP
     _record(db, delivery, now)
     await queue.enqueue(
         db,
@@ -132,8 +130,8 @@ async def accept(db: AsyncSession, delivery: Delivery, *, now: datetime) -> str:
         await db.commit()
     except IntegrityError:  # the same delivery, accepted a moment ago by another request
         await db.rollback()
-        return "Already received."
-    return "Accepted."
+        return Outcome.REPEATED
+    return Outcome.ACCEPTED
 
 
 async def _seen(db: AsyncSession, webhook_id: str) -> bool:
@@ -153,22 +151,3 @@ def _record(db: AsyncSession, delivery: Delivery, now: datetime) -> None:
             received_at=now,
         )
     )
-
-
-# --- the job ---------------------------------------------------------------------------------
-
-
-async def refresh_order_job(context: JobContext) -> dict[str, Any]:
-    """Job ``billing.refresh_order``: read the order from Shopify as it is now and book it."""
-    payload = context.job.payload
-    async with context.sessions() as db:
-        store = await db.get(Store, payload["store_id"])
-    if store is None:
-        return {"skipped": "store no longer exists"}
-    order = await context.services.shopify(store).get_billable_order(order_id=payload["order_id"])
-    if order is None:
-        return {"skipped": "order not found in Shopify"}
-    async with context.sessions() as db:
-        change = await book_order(db, store, order, now=datetime.now(UTC))
-        await db.commit()
-    return {"change": None if change is None else str(change)}

@@ -11,6 +11,7 @@ import jinja2
 
 from portal import i18n
 from portal.paths import TEMPLATES_DIR
+from portal.reorders.labels import status_label
 
 
 def _environment() -> jinja2.Environment:
@@ -25,6 +26,7 @@ def _environment() -> jinja2.Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True
     )
+    env.globals["status_label"] = status_label
     return env
 
 

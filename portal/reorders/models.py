@@ -31,7 +31,7 @@ class IssueType(StrEnum):
         return self in (IssueType.LOST, IssueType.STOLEN)
 
 
-class Resolution(StrEnum):
+class PreferredResolution(StrEnum):
     """What the shopper would prefer."""
 
     REORDER = "reorder"

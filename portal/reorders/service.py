@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -20,12 +20,12 @@ from portal.integrations.shopify.models import LineItem, Order
 from portal.reorders.models import (
     OPEN_STATUSES,
     IssueType,
+    PreferredResolution,
     ReorderRequest,
     RequestEvent,
     RequestItem,
     RequestPhoto,
     RequestStatus,
-    Resolution,
 )
 from portal.stores.models import Store
 
@@ -79,6 +79,16 @@ def claimable_quantities(lines: Iterable[LineItem], requested: dict[str, int]) -
     return {li.id: max(0, li.refundable_quantity - requested.get(li.id, 0)) for li in lines}
 
 
+async def lines_left_to_claim(
+    session: AsyncSession, *, store: Store, order: Order
+) -> list[tuple[LineItem, int]]:
+    """Each of the order's goods with the quantity that may still be claimed."""
+    requested = await requested_quantities(session, store_id=store.id, order_id=order.id)
+    lines = claimable_lines(order, store)
+    left = claimable_quantities(lines, requested)
+    return [(line, left[line.id]) for line in lines]
+
+
 def claim_window_start(order: Order) -> datetime:
     """Days are counted from the latest shipment, or from the order when nothing shipped."""
     shipped = [f.created_at for f in order.fulfillments]
@@ -112,7 +122,7 @@ def eligibility_problems(
     return problems
 
 
-async def open_request_for(
+async def open_reorder_for(
     session: AsyncSession, *, store_id: int, order_id: str, line_item_ids: Iterable[str]
 ) -> ReorderRequest | None:
     """An open request of this order that already covers one of these line items."""
@@ -149,7 +159,7 @@ class RequestDraft:
     submit_key: str
     issue_type: IssueType
     quantities: dict[str, int]  # line item id -> quantity
-    resolution: Resolution
+    resolution: PreferredResolution
     description: str = ""
     alternative_wish: str = ""
     shipping_address: dict[str, Any] | None = None
@@ -173,7 +183,7 @@ class RequestDraft:
             submit_key=data["submit_key"],
             issue_type=IssueType(data["issue_type"]),
             quantities={str(k): int(v) for k, v in data["quantities"].items()},
-            resolution=Resolution(data["resolution"]),
+            resolution=PreferredResolution(data["resolution"]),
             description=data.get("description", ""),
             alternative_wish=data.get("alternative_wish", ""),
             shipping_address=data.get("shipping_address"),
@@ -185,7 +195,7 @@ class NothingLeftToClaim(ValueError):
     """Between the form and Submit, the items were claimed or refunded."""
 
 
-async def existing_request(session: AsyncSession, submit_key: str) -> ReorderRequest | None:
+async def existing_reorder(session: AsyncSession, submit_key: str) -> ReorderRequest | None:
     return await session.scalar(
         select(ReorderRequest)
         .where(ReorderRequest.submit_key == submit_key)
@@ -204,14 +214,14 @@ class NotEligible(ValueError):
 REFERENCE_ATTEMPTS = 5
 
 
-async def file_request(
+async def file_reorder(
     session: AsyncSession, *, store: Store, order: Order, draft: RequestDraft, now: datetime
 ) -> tuple[ReorderRequest, bool]:
     """Write the request with its items, photos and first timeline line, in the caller's
-    transaction. Returns ``(request, created)``; a second submit of the same draft returns the
+    transaction. Returns ``(reorder, created)``; a second submit of the same draft returns the
     first request. The order's rules are checked again here, under a per-order lock on
     PostgreSQL, so two drafts submitted together cannot claim the same items twice."""
-    earlier = await existing_request(session, draft.submit_key)
+    earlier = await existing_reorder(session, draft.submit_key)
     if earlier is not None:
         return earlier, False
     problems = eligibility_problems(order, store, draft.issue_type, now)
@@ -224,18 +234,18 @@ async def file_request(
     if any(q > left.get(line_id, 0) for line_id, q in draft.quantities.items()):
         raise NothingLeftToClaim("quantities beyond what is claimable")
     for _attempt in range(REFERENCE_ATTEMPTS):
-        request = _new_request(store, order, draft, lines, now)
-        session.add(request)
+        reorder = _new_reorder(store, order, draft, lines, now)
+        session.add(reorder)
         try:
             async with session.begin_nested():
                 await session.flush()
         except IntegrityError:
-            session.expunge(request)
-            earlier = await existing_request(session, draft.submit_key)
+            session.expunge(reorder)
+            earlier = await existing_reorder(session, draft.submit_key)
             if earlier is not None:
                 return earlier, False
             continue  # the reference was taken: draw another
-        return request, True
+        return reorder, True
     raise RuntimeError("could not draw an unused request reference")
 
 
@@ -249,11 +259,11 @@ async def _lock_order(session: AsyncSession, store_id: int, order_id: str) -> No
         )
 
 
-def _new_request(
+def _new_reorder(
     store: Store, order: Order, draft: RequestDraft, lines: dict[str, LineItem], now: datetime
 ) -> ReorderRequest:
     items = [_item(lines[line_id], quantity) for line_id, quantity in draft.quantities.items()]
-    request = ReorderRequest(
+    reorder = ReorderRequest(
         reference=new_reference(),
         submit_key=draft.submit_key,
         store_id=store.id,
@@ -274,10 +284,10 @@ def _new_request(
         items=items,
         photos=[RequestPhoto(**vars(p)) for p in draft.photos],
     )
-    request.events.append(
+    reorder.events.append(
         RequestEvent(kind="submitted", actor="shopper", public=True, created_at=now, data={})
     )
-    return request
+    return reorder
 
 
 def _item(line: LineItem, quantity: int) -> RequestItem:
@@ -293,15 +303,30 @@ def _item(line: LineItem, quantity: int) -> RequestItem:
     )
 
 
-async def get_request(
-    session: AsyncSession, *, store_id: int, request_id: int
+async def get_reorder(
+    session: AsyncSession, *, store_id: int, reorder_id: int
+) -> ReorderRequest | None:
+    """A store's request with its items, photos and timeline."""
+    return await session.scalar(
+        _with_everything().where(
+            ReorderRequest.id == reorder_id, ReorderRequest.store_id == store_id
+        )
+    )
+
+
+async def get_reorder_by_reference(
+    session: AsyncSession, *, store_id: int, reference: str
 ) -> ReorderRequest | None:
     return await session.scalar(
-        select(ReorderRequest)
-        .where(ReorderRequest.id == request_id, ReorderRequest.store_id == store_id)
-        .options(
-            selectinload(ReorderRequest.items),
-            selectinload(ReorderRequest.events),
-            selectinload(ReorderRequest.photos),
+        _with_everything().where(
+            ReorderRequest.reference == reference, ReorderRequest.store_id == store_id
         )
+    )
+
+
+def _with_everything() -> Select[ReorderRequest]:
+    return select(ReorderRequest).options(
+        selectinload(ReorderRequest.items),
+        selectinload(ReorderRequest.events),
+        selectinload(ReorderRequest.photos),
     )

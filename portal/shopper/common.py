@@ -13,6 +13,7 @@ from portal.i18n import gettext as _
 from portal.integrations.shopify.models import Order
 from portal.runtime import Runtime
 from portal.shopper import session as shopper_session
+from portal.shopper import verification
 from portal.stores import service as stores
 from portal.stores.models import Store
 from portal.web import render, session
@@ -36,16 +37,12 @@ async def store_from_path(request: Request) -> Store:
     return store
 
 
-async def fetch_order(request: Request, store: Store, order_id: str) -> Order | None:
-    return await runtime(request).shopify(store).get_order(order_id=order_id)
-
-
 async def verified_order(request: Request, store: Store) -> Order | None:
     """The order this browser verified for this store, fetched fresh from Shopify."""
     current = shopper_session.read(request)
     if current is None or current.store_id != store.id:
         return None
-    return await fetch_order(request, store, current.order_id)
+    return await verification.verified_order(runtime(request), store, current.order_id)
 
 
 def service_unavailable(request: Request, store: Store, error: IntegrationError) -> Response:

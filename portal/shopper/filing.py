@@ -5,8 +5,6 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -15,12 +13,11 @@ from starlette.responses import RedirectResponse, Response
 from portal import links
 from portal.errors import IntegrationError
 from portal.i18n import gettext as _
-from portal.integrations.shopify.models import LineItem, Order
-from portal.jobs.email import queue_email
-from portal.mail.messages import render_email
+from portal.integrations.shopify.models import Order
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest
 from portal.reorders.service import PhotoRecord, RequestDraft
+from portal.shopper import drafts
 from portal.shopper.common import (
     keep_session_alive,
     now,
@@ -29,9 +26,15 @@ from portal.shopper.common import (
     store_from_path,
     verified_order,
 )
-from portal.shopper.forms import ContinueForm, RequestForm, must_attach_photos, request_form_class
-from portal.shopper.models import StoredDraft
-from portal.shopper.photos import PhotoRejected, PhotoRules, process_photos, store_photo
+from portal.shopper.forms import (
+    ContinueForm,
+    RequestForm,
+    data_from_address,
+    data_from_draft,
+    must_attach_photos,
+    request_form_class,
+)
+from portal.shopper.photos import PhotoRejected, PhotoRules, keep_photos
 from portal.stores.models import Store
 from portal.web import is_htmx, render, session
 
@@ -53,7 +56,8 @@ async def request_page(request: Request) -> Response:
         return _with_session(
             request, store, order, "pages/shopper/ineligible.html", {"problems": problems}
         )
-    lines = await _claimable(request, store, order)
+    async with session(request) as db:
+        lines = await reorders.lines_left_to_claim(db, store=store, order=order)
     if not any(claimable for _, claimable in lines):
         return _with_session(request, store, order, "pages/shopper/nothing_left.html", {})
     form_class = request_form_class(lines)
@@ -76,39 +80,42 @@ async def _check_and_keep(
     request: Request, store: Store, order: Order, form_class: type[RequestForm], data: FormData
 ) -> Response:
     form = form_class(formdata=data, meta={"csrf_context": request})
-    valid = form.validate()
-    uploads = [f for f in data.getlist("photos") if isinstance(f, UploadFile) and f.filename]
-    photos: list[PhotoRecord] = []
-    if valid:
-        issue = form.chosen_issue
-        problems = reorders.eligibility_problems(order, store, issue, now())
-        if problems:
-            form.issue_type.errors = problems
-            return _form_page(request, store, order, form, 400)
-        duplicate = await _open_duplicate(request, store, order, form)
-        if duplicate is not None:
-            return _redirect(request, _status_url(request, store, duplicate))
-        try:
-            must_attach_photos(form, len(uploads))
-            photos = await _keep_photos(request, uploads)
-        except (PhotoRejected, ValueError) as exc:
-            form.photos.errors = [getattr(exc, "message", str(exc))]
-            return _form_page(request, store, order, form, 400)
-    if not valid:
+    if not form.validate():
+        return _form_page(request, store, order, form, 400)
+    problems = reorders.eligibility_problems(order, store, form.chosen_issue, now())
+    if problems:
+        form.issue_type.errors = problems
+        return _form_page(request, store, order, form, 400)
+    duplicate = await _open_duplicate(request, store, order, form)
+    if duplicate is not None:
+        return _redirect(request, _status_url(request, store, duplicate))
+    photos = await _kept_photos(request, form, data)
+    if photos is None:
         return _form_page(request, store, order, form, 400)
     draft = _draft_from(form, photos)
     async with session(request) as db, db.begin():
-        db.add(
-            StoredDraft(
-                id=draft.submit_key,
-                store_id=store.id,
-                shopify_order_id=order.id,
-                data=draft.as_json(),
-                created_at=now(),
-            )
-        )
+        drafts.keep(db, store=store, order=order, draft=draft, now=now())
     url = request.url_for("shopper:review", store=store.slug, draft=draft.submit_key)
     return _redirect(request, str(url))
+
+
+async def _kept_photos(
+    request: Request, form: RequestForm, data: FormData
+) -> list[PhotoRecord] | None:
+    """The uploads, stored; None when they cannot be accepted (the form says why)."""
+    uploads = [f for f in data.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    rt = runtime(request)
+    try:
+        must_attach_photos(form, len(uploads))
+        return await keep_photos(
+            uploads,
+            rules=PHOTO_RULES,
+            directory=rt.settings.upload_dir,
+            limiter=rt.photo_decoding,
+        )
+    except (PhotoRejected, ValueError) as exc:
+        form.photos.errors = [getattr(exc, "message", str(exc))]
+        return None
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -123,26 +130,9 @@ async def _open_duplicate(
     request: Request, store: Store, order: Order, form: RequestForm
 ) -> ReorderRequest | None:
     async with session(request) as db:
-        return await reorders.open_request_for(
+        return await reorders.open_reorder_for(
             db, store_id=store.id, order_id=order.id, line_item_ids=form.chosen_quantities()
         )
-
-
-async def _keep_photos(request: Request, uploads: list[UploadFile]) -> list[PhotoRecord]:
-    if len(uploads) > PHOTO_RULES.max_count:
-        raise PhotoRejected(_("Attach at most %(count)s photos.", count=PHOTO_RULES.max_count))
-    files = [(u.filename or "", await u.read(PHOTO_RULES.max_bytes + 1)) for u in uploads]
-    processed = await process_photos(
-        files, rules=PHOTO_RULES, required=False, limiter=runtime(request).photo_decoding
-    )
-    directory = runtime(request).settings.upload_dir
-    records = []
-    for photo in processed:
-        photo_id = store_photo(directory, photo)
-        records.append(
-            PhotoRecord(photo_id, photo.content_type, photo.width, photo.height, photo.sha256)
-        )
-    return records
 
 
 def _draft_from(form: RequestForm, photos: list[PhotoRecord]) -> RequestDraft:
@@ -158,66 +148,28 @@ def _draft_from(form: RequestForm, photos: list[PhotoRecord]) -> RequestDraft:
     )
 
 
-async def _claimable(request: Request, store: Store, order: Order) -> list[tuple[LineItem, int]]:
-    async with session(request) as db:
-        requested = await reorders.requested_quantities(db, store_id=store.id, order_id=order.id)
-    lines = reorders.claimable_lines(order, store)
-    left = reorders.claimable_quantities(lines, requested)
-    return [(line, left[line.id]) for line in lines]
-
-
 async def _initial_data(request: Request, store: Store, order: Order) -> dict[str, object]:
     """Start from an earlier draft (the Change link), or from the order's shipping address."""
     draft_id = request.query_params.get("draft", "")[:32]
     if draft_id:
         draft = await _load_draft(request, store, order, draft_id)
         if draft is not None:
-            return _draft_form_data(draft)
-    address = order.shipping_address
-    if address is None:
-        return {}
-    return {
-        "first_name": address.first_name,
-        "last_name": address.last_name,
-        "company": address.company,
-        "address1": address.address1,
-        "address2": address.address2,
-        "city": address.city,
-        "province_code": address.province_code,
-        "zip": address.zip,
-        "country_code": address.country_code,
-        "phone": address.phone,
-    }
-
-
-def _draft_form_data(draft: RequestDraft) -> dict[str, object]:
-    data: dict[str, object] = {
-        "issue_type": draft.issue_type.value,
-        "resolution": draft.resolution.value,
-        "description": draft.description,
-        "alternative_wish": draft.alternative_wish,
-        **(draft.shipping_address or {}),
-    }
-    for line_id, quantity in draft.quantities.items():
-        data[f"qty_{line_id.rsplit('/', 1)[-1]}"] = quantity
-    return data
+            return data_from_draft(draft)
+    return data_from_address(order.shipping_address)
 
 
 async def _load_draft(
     request: Request, store: Store, order: Order, draft_id: str
 ) -> RequestDraft | None:
     async with session(request) as db:
-        stored = await db.get(StoredDraft, draft_id)
-    if stored is None or stored.store_id != store.id or stored.shopify_order_id != order.id:
-        return None
-    return RequestDraft.from_json(stored.data)
+        return await drafts.load(db, store=store, order=order, draft_id=draft_id)
 
 
 def _form_page(
     request: Request, store: Store, order: Order, form: RequestForm, status: int
 ) -> Response:
     template = (
-        "partials/shopper/request_form.html" if is_htmx(request) else ("pages/shopper/request.html")
+        "partials/shopper/request_form.html" if is_htmx(request) else "pages/shopper/request.html"
     )
     context = {"form": form, "order": order}
     return _with_session(request, store, order, template, context, status)
@@ -276,8 +228,8 @@ async def _already_submitted(
 ) -> Response:
     """A draft is deleted when it is submitted: a second submit lands on the same request."""
     async with session(request) as db:
-        filed = await reorders.existing_request(db, draft_id)
-    if filed is None or filed.store_id != store.id or filed.shopify_order_id != order.id:
+        filed = await drafts.filed_from(db, store=store, order=order, draft_id=draft_id)
+    if filed is None:
         raise HTTPException(404)
     return _to_status(request, store, filed)
 
@@ -305,12 +257,9 @@ async def _submit(
 ) -> Response:
     try:
         async with session(request) as db, db.begin():
-            filed, created = await reorders.file_request(
-                db, store=store, order=order, draft=draft, now=now()
+            filed = await drafts.submit(
+                db, runtime(request), store=store, order=order, draft=draft, now=now()
             )
-            if created:
-                await _queue_confirmation(request, db, store, filed)
-                await db.execute(delete(StoredDraft).where(StoredDraft.id == draft.submit_key))
     except reorders.NothingLeftToClaim:
         message = _(
             "Some of these items were claimed or refunded in the meantime. Please choose again."
@@ -327,13 +276,3 @@ def _to_status(request: Request, store: Store, filed: ReorderRequest) -> Respons
     token = links.status_token(runtime(request).signer, request_id=filed.id)
     url = str(request.url_for("shopper:status_link", store=store.slug, token=token))
     return RedirectResponse(url + "?submitted=1", status_code=303)
-
-
-async def _queue_confirmation(
-    request: Request, db: AsyncSession, store: Store, filed: ReorderRequest
-) -> None:
-    rt = runtime(request)
-    link = rt.status_link(store, filed.id)
-    context = {"store": store, "reorder": filed, "status_link": link}
-    email = render_email("request_received", context, to=filed.email)
-    await queue_email(db, email, dedupe_key=f"request-received:{filed.id}")

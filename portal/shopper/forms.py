@@ -33,8 +33,9 @@ from wtforms.validators import (
 from portal.forms import PortalForm
 from portal.i18n import current_locale
 from portal.i18n import lazy_gettext as _l
-from portal.integrations.shopify.models import LineItem
-from portal.reorders.models import IssueType, Resolution
+from portal.integrations.shopify.models import Address, LineItem
+from portal.reorders.models import IssueType, PreferredResolution
+from portal.reorders.service import RequestDraft
 
 ORDER_NUMBER = re.compile(r"^#?\s*[A-Za-z0-9][A-Za-z0-9-]{0,30}$")
 DESCRIPTION_LIMIT = 2000
@@ -47,9 +48,9 @@ ISSUE_CHOICES = [
     SelectChoice(IssueType.MISSING_ITEM.value, _l("Missing item: the parcel arrived without it")),
 ]
 RESOLUTION_CHOICES = [
-    SelectChoice(Resolution.REORDER.value, _l("Send the same items again")),
-    SelectChoice(Resolution.ALTERNATIVE.value, _l("Something else of equal value")),
-    SelectChoice(Resolution.REFUND.value, _l("A refund to my original payment method")),
+    SelectChoice(PreferredResolution.REORDER.value, _l("Send the same items again")),
+    SelectChoice(PreferredResolution.ALTERNATIVE.value, _l("Something else of equal value")),
+    SelectChoice(PreferredResolution.REFUND.value, _l("A refund to my original payment method")),
 ]
 
 # Postal code shapes for common destinations; elsewhere letters, digits, spaces and dashes.
@@ -141,7 +142,7 @@ class RequestForm(PortalForm):
     resolution = RadioField(
         _l("What would you like?"),
         choices=RESOLUTION_CHOICES,
-        default=Resolution.REORDER.value,
+        default=PreferredResolution.REORDER.value,
         validators=[InputRequired(_l("Choose what you would like."))],
     )
     alternative_wish = TextAreaField(
@@ -193,11 +194,11 @@ class RequestForm(PortalForm):
             return None
 
     @property
-    def chosen_resolution(self) -> Resolution:
+    def chosen_resolution(self) -> PreferredResolution:
         try:
-            return Resolution(self.resolution.data)
+            return PreferredResolution(self.resolution.data)
         except ValueError:
-            return Resolution.REORDER
+            return PreferredResolution.REORDER
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = bool(super().validate(extra_validators))
@@ -213,12 +214,12 @@ class RequestForm(PortalForm):
 
     def _check_resolution(self) -> bool:
         if (
-            self.chosen_resolution is Resolution.ALTERNATIVE
+            self.chosen_resolution is PreferredResolution.ALTERNATIVE
             and not (self.alternative_wish.data or "").strip()
         ):
             self.alternative_wish.errors = [str(_l("Tell us what you would like instead."))]
             return False
-        if self.chosen_resolution is Resolution.REORDER:
+        if self.chosen_resolution is PreferredResolution.REORDER:
             return self._check_address()
         return True
 
@@ -241,7 +242,7 @@ class RequestForm(PortalForm):
         return ok
 
     def address(self) -> dict[str, str] | None:
-        if self.chosen_resolution is not Resolution.REORDER:
+        if self.chosen_resolution is not PreferredResolution.REORDER:
             return None
         names = (*self.ADDRESS_REQUIRED, "company", "address2", "province_code", "phone")
         values = {name: (self[name].data or "").strip() for name in names}
@@ -278,6 +279,38 @@ def request_form_class(lines: Sequence[tuple[LineItem, int]]) -> type[RequestFor
             ),
         )
     return OrderRequestForm
+
+
+def data_from_draft(draft: RequestDraft) -> dict[str, object]:
+    """The request form filled in as the draft left it (the Review page's Change link)."""
+    data: dict[str, object] = {
+        "issue_type": draft.issue_type.value,
+        "resolution": draft.resolution.value,
+        "description": draft.description,
+        "alternative_wish": draft.alternative_wish,
+        **(draft.shipping_address or {}),
+    }
+    for line_id, quantity in draft.quantities.items():
+        data[f"qty_{_field_key(line_id)}"] = quantity
+    return data
+
+
+def data_from_address(address: Address | None) -> dict[str, object]:
+    """The request form's address fields filled in from the order's shipping address."""
+    if address is None:
+        return {}
+    return {
+        "first_name": address.first_name,
+        "last_name": address.last_name,
+        "company": address.company,
+        "address1": address.address1,
+        "address2": address.address2,
+        "city": address.city,
+        "province_code": address.province_code,
+        "zip": address.zip,
+        "country_code": address.country_code,
+        "phone": address.phone,
+    }
 
 
 def must_attach_photos(form: RequestForm, photo_count: int) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.jobs import queue
 from portal.jobs.models import Priority
-from portal.jobs.worker import JobContext
 from portal.reorders.models import RequestPhoto
 from portal.shopper.models import OrderVerification, StoredDraft
 from portal.shopper.photos import delete_photo
@@ -64,13 +62,3 @@ async def schedule_purge(session: AsyncSession, *, now: datetime) -> None:
         run_after=night,
         priority=Priority.BACKGROUND,
     )
-
-
-async def purge_job(ctx: JobContext) -> dict[str, Any]:
-    """Job ``shopper.purge``: clean up, then queue tomorrow's run."""
-    now = datetime.now(UTC)
-    async with ctx.sessions() as session:
-        done = await purge(session, upload_dir=ctx.services.settings.upload_dir, now=now)
-        await schedule_purge(session, now=now)
-        await session.commit()
-    return done

@@ -13,7 +13,7 @@ stricter); Pillow's ``DecompressionBombWarning`` and ``DecompressionBombError`` 
 too. Nothing here changes Pillow's global settings or the warning filters.
 
 Decoding is CPU work that blocks: async code calls ``process_photos``, which runs it in a
-worker thread.
+worker thread; ``keep_photos`` checks, cleans and stores the uploads of one request at once.
 
 Stored photos get a random opaque id (the user's file name is never used on disk) and are
 written atomically with mode 0o600 into a directory created with mode 0o700. Serving them is
@@ -35,12 +35,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import anyio.to_thread
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from portal.errors import PortalError
+from portal.i18n import gettext as _
+from portal.reorders.service import PhotoRecord
 
 # Thumbnails, depth maps and auxiliary images inside HEIF files are never used: not parsing
 # them is less work and less to go wrong.
@@ -51,7 +54,9 @@ __all__ = [
     "PhotoRejected",
     "PhotoRules",
     "ProcessedPhoto",
+    "Upload",
     "delete_photo",
+    "keep_photos",
     "open_photo",
     "process_photo",
     "process_photos",
@@ -269,6 +274,34 @@ def _count(number: int, noun: str) -> str:
 
 
 # --- storage ---------------------------------------------------------------------------------
+
+
+class Upload(Protocol):
+    """A file as the form delivered it (Starlette's ``UploadFile`` is one)."""
+
+    filename: str | None
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+async def keep_photos(
+    uploads: Sequence[Upload],
+    *,
+    rules: PhotoRules,
+    directory: Path,
+    limiter: anyio.CapacityLimiter | None = None,
+) -> list[PhotoRecord]:
+    """Check, clean and store the photos of one request; ``PhotoRejected`` says which one could
+    not be accepted. Too many files are refused before any is read."""
+    if len(uploads) > rules.max_count:
+        raise PhotoRejected(_("Attach at most %(count)s photos.", count=rules.max_count))
+    files = [(u.filename or "", await u.read(rules.max_bytes + 1)) for u in uploads]
+    processed = await process_photos(files, rules=rules, required=False, limiter=limiter)
+    return [_record(store_photo(directory, photo), photo) for photo in processed]
+
+
+def _record(photo_id: str, photo: ProcessedPhoto) -> PhotoRecord:
+    return PhotoRecord(photo_id, photo.content_type, photo.width, photo.height, photo.sha256)
 
 
 def store_photo(directory: Path, photo: ProcessedPhoto) -> str:

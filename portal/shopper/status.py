@@ -3,19 +3,19 @@ htmx while the request is open; where more information is asked for, the shopper
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal import links
 from portal.reorders import service as reorders
-from portal.reorders.models import ReorderRequest, RequestEvent, RequestStatus
+from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.shopper import session as shopper_session
-from portal.shopper.common import now, runtime, store_from_path
+from portal.shopper.common import runtime, store_from_path
 from portal.shopper.forms import AnswerForm
 from portal.signing import InvalidToken
 from portal.stores.models import Store
+from portal.support import actions
 from portal.web import is_htmx, render, session
 
 
@@ -23,10 +23,11 @@ async def by_link(request: Request) -> Response:
     store = await store_from_path(request)
     token = str(request.path_params["token"])
     try:
-        request_id = links.read_status_token(runtime(request).signer, token)
+        reorder_id = links.read_status_token(runtime(request).signer, token)
     except InvalidToken:
         return render(request, "pages/shopper/link_invalid.html", {"store": store}, status_code=400)
-    found = await _load(request, store, request_id)
+    async with session(request) as db:
+        found = await reorders.get_reorder(db, store_id=store.id, reorder_id=reorder_id)
     if found is None:
         raise HTTPException(404)
     here = str(request.url_for("shopper:status_link", store=store.slug, token=token))
@@ -40,12 +41,7 @@ async def by_reference(request: Request) -> Response:
         raise HTTPException(404)
     reference = str(request.path_params["reference"])[:16]
     async with session(request) as db:
-        request_id = await db.scalar(
-            select(ReorderRequest.id).where(
-                ReorderRequest.store_id == store.id, ReorderRequest.reference == reference
-            )
-        )
-    found = await _load(request, store, request_id) if request_id else None
+        found = await reorders.get_reorder_by_reference(db, store_id=store.id, reference=reference)
     if found is None:
         raise HTTPException(404)
     current = shopper_session.for_order(request, store.id, found.shopify_order_id)
@@ -57,19 +53,20 @@ async def by_reference(request: Request) -> Response:
     return response
 
 
-async def _load(request: Request, store: Store, request_id: int) -> ReorderRequest | None:
-    async with session(request) as db:
-        return await reorders.get_request(db, store_id=store.id, request_id=request_id)
-
-
 async def _status(request: Request, store: Store, found: ReorderRequest, here: str) -> Response:
     form = await AnswerForm.from_request(request)
-    if request.method == "POST":
-        if found.status == RequestStatus.NEEDS_INFO and form.validate():
-            await _record_answer(request, found, form.answer.data.strip())
-            return RedirectResponse(here, status_code=303)
-        if found.status != RequestStatus.NEEDS_INFO:
-            return RedirectResponse(here, status_code=303)
+    if request.method == "POST" and found.status != RequestStatus.NEEDS_INFO:
+        return RedirectResponse(here, status_code=303)  # no question is waiting for an answer
+    if request.method == "POST" and form.validate():
+        async with session(request) as db, db.begin():
+            await actions.answer_question(db, found.id, form.answer.data.strip())
+        return RedirectResponse(here, status_code=303)
+    return _status_page(request, store, found, here, form)
+
+
+def _status_page(
+    request: Request, store: Store, found: ReorderRequest, here: str, form: AnswerForm
+) -> Response:
     context = {
         "store": store,
         "reorder": found,
@@ -78,26 +75,6 @@ async def _status(request: Request, store: Store, found: ReorderRequest, here: s
         "form": form,
         "submitted": request.query_params.get("submitted") == "1",
     }
-    template = "partials/shopper/status.html" if is_htmx(request) else ("pages/shopper/status.html")
+    template = "partials/shopper/status.html" if is_htmx(request) else "pages/shopper/status.html"
     status = 400 if request.method == "POST" else 200
     return render(request, template, context, status_code=status)
-
-
-async def _record_answer(request: Request, found: ReorderRequest, answer: str) -> None:
-    async with session(request) as db, db.begin():
-        current = await db.get(ReorderRequest, found.id, with_for_update=True)
-        if current is None or current.status != RequestStatus.NEEDS_INFO:
-            return
-        current.status = RequestStatus.IN_REVIEW
-        current.updated_at = now()
-        db.add(
-            RequestEvent(
-                request_id=current.id,
-                kind="shopper_answered",
-                actor="shopper",
-                public=True,
-                message=answer,
-                data={},
-                created_at=now(),
-            )
-        )

@@ -4,22 +4,31 @@ A lookup always writes a row; a code is sent only when the order exists and its 
 yet the shopper sees the same answer either way. Codes come from the OS CSPRNG, are stored as
 an HMAC, expire after 10 minutes, work once, and allow 5 wrong tries. Sending is limited per
 email and per client address (the shopper is told), and per order (silently: no new code).
+The answer to a lookup takes at least ``PORTAL_LOOKUP_MIN_SECONDS``, so its timing does not tell
+whether the order was found either.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.errors import PortalError
+from portal.integrations.shopify.models import Order
+from portal.jobs.email import queue_email
+from portal.mail.messages import render_email
+from portal.runtime import Runtime
 from portal.shopper.models import OrderVerification
+from portal.stores.models import Store
 
 CODE_TTL = timedelta(minutes=10)
 MAX_WRONG_TRIES = 5
@@ -185,3 +194,84 @@ async def _use(session: AsyncSession, verification_id: int, now: datetime) -> bo
     )
     await session.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- the shopper's two steps: look the order up, enter the code ------------------------------
+
+
+async def look_up(
+    runtime: Runtime, store: Store, *, order_number: str, email: str, client_address: str
+) -> str:
+    """Look the order up and email a code if it matches; the verification's public id, to
+    carry to the code page. ``TooManyLookups`` (before Shopify is asked) when limits are
+    reached; Shopify's ``IntegrationError`` when it cannot be reached."""
+    started = time.monotonic()
+    async with runtime.sessions() as session:
+        await check_limits(
+            session, secret=_secret(runtime), email=email, client_address=client_address, now=_now()
+        )
+    order = await runtime.shopify(store).find_order(name=order_number, email=email)
+    public_id = await _record_lookup(runtime, store, order, email, client_address)
+    await _no_sooner_than(runtime.settings.lookup_min_seconds, started)
+    return public_id
+
+
+async def _record_lookup(
+    runtime: Runtime, store: Store, order: Order | None, email: str, client_address: str
+) -> str:
+    async with runtime.sessions() as session, session.begin():
+        lookup = await start(
+            session,
+            secret=_secret(runtime),
+            store_id=store.id,
+            order_id=order.id if order else None,
+            email=email,
+            client_address=client_address,
+            now=_now(),
+        )
+        if lookup.code is not None and order is not None and order.email:
+            await _send_code(session, store, order, order.email, lookup.code)
+    return lookup.verification.public_id
+
+
+async def _send_code(session: AsyncSession, store: Store, order: Order, to: str, code: str) -> None:
+    context = {
+        "code": code,
+        "order_name": order.name,
+        "store_name": store.name,
+        "support_email": store.support_email,
+        "minutes": int(CODE_TTL.total_seconds() // 60),
+    }
+    await queue_email(session, render_email("verification_code", context, to=to))
+
+
+async def _no_sooner_than(seconds: float, started: float) -> None:
+    await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
+
+
+async def enter_code(runtime: Runtime, store: Store, *, public_id: str, code: str) -> str:
+    """The id of the order whose email the code was sent to, or a ``VerificationError``."""
+    async with runtime.sessions() as session:
+        confirmed = await confirm(
+            session,
+            secret=_secret(runtime),
+            store_id=store.id,
+            public_id=public_id,
+            code=code,
+            now=_now(),
+        )
+    assert confirmed.shopify_order_id is not None  # a code is only ever sent for an order
+    return confirmed.shopify_order_id
+
+
+async def verified_order(runtime: Runtime, store: Store, order_id: str) -> Order | None:
+    """The verified order as Shopify has it now (never a copy kept here)."""
+    return await runtime.shopify(store).get_order(order_id=order_id)
+
+
+def _secret(runtime: Runtime) -> str:
+    return str(runtime.settings.secret_key)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,6 +1,7 @@
-"""What an agent can do to a request, as rules without HTTP. Every action writes a line in the
-request's timeline naming the agent; actions that reach Shopify write their resolution row and
-the job that carries it out in the caller's transaction, so both exist or neither does."""
+"""What an agent can do to a request, and the shopper's answer to an agent's question, as rules
+without HTTP. Once a request is filed, every line of its timeline is written by ``record`` here,
+naming who acted. Actions that reach Shopify write their resolution row and the job that carries
+it out in the caller's transaction, so both exist or neither does."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from portal.support.models import Resolution, ResolutionKind, ResolutionStatus
 
 PRIMARY_REORDER_JOB = "resolution.primary_reorder"
 REFUND_JOB = "resolution.refund"
+SHOPPER = "shopper"  # the actor named in the timeline for what the shopper did
 
 
 class ActionRefused(PortalError):
@@ -46,7 +48,7 @@ def now() -> datetime:
 
 def record(
     session: AsyncSession,
-    request: ReorderRequest,
+    reorder: ReorderRequest,
     kind: str,
     actor: str,
     *,
@@ -55,7 +57,7 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> RequestEvent:
     event = RequestEvent(
-        request_id=request.id,
+        request_id=reorder.id,
         kind=kind,
         actor=actor,
         public=public,
@@ -64,19 +66,19 @@ def record(
         created_at=now(),
     )
     session.add(event)
-    request.updated_at = event.created_at
+    reorder.updated_at = event.created_at
     return event
 
 
-def _must_be_open(request: ReorderRequest) -> None:
-    if not request.is_open:
+def _must_be_open(reorder: ReorderRequest) -> None:
+    if not reorder.is_open:
         raise ActionRefused("This request is already closed.")
 
 
-async def live_resolution(session: AsyncSession, request_id: int) -> Resolution | None:
+async def live_resolution(session: AsyncSession, reorder_id: int) -> Resolution | None:
     return await session.scalar(
         select(Resolution).where(
-            Resolution.request_id == request_id, Resolution.status != ResolutionStatus.FAILED
+            Resolution.request_id == reorder_id, Resolution.status != ResolutionStatus.FAILED
         )
     )
 
@@ -84,55 +86,66 @@ async def live_resolution(session: AsyncSession, request_id: int) -> Resolution 
 # --- triage ------------------------------------------------------------------------------------
 
 
-def assign(session: AsyncSession, request: ReorderRequest, to: Agent | None, by: Agent) -> None:
-    request.assigned_to_id = to.id if to else None
+def assign(session: AsyncSession, reorder: ReorderRequest, to: Agent | None, by: Agent) -> None:
+    reorder.assigned_to_id = to.id if to else None
     message = f"Assigned to {to.email}" if to else "Unassigned"
-    record(session, request, "assigned", by.email, message=message)
-    if to is not None and request.status == RequestStatus.SUBMITTED:
-        request.status = RequestStatus.IN_REVIEW
-        record(session, request, "in_review", by.email, public=True)
+    record(session, reorder, "assigned", by.email, message=message)
+    if to is not None and reorder.status == RequestStatus.SUBMITTED:
+        reorder.status = RequestStatus.IN_REVIEW
+        record(session, reorder, "in_review", by.email, public=True)
 
 
-def add_note(session: AsyncSession, request: ReorderRequest, text: str, by: Agent) -> None:
-    record(session, request, "note", by.email, message=text)
+def add_note(session: AsyncSession, reorder: ReorderRequest, text: str, by: Agent) -> None:
+    record(session, reorder, "note", by.email, message=text)
 
 
 async def ask_for_information(
     session: AsyncSession,
-    request: ReorderRequest,
+    reorder: ReorderRequest,
     store: Store,
     question: str,
     by: Agent,
     *,
     status_link: str,
 ) -> None:
-    _must_be_open(request)
-    request.status = RequestStatus.NEEDS_INFO
-    record(session, request, "info_requested", by.email, public=True, message=question)
-    await email_shopper(session, request, store, "needs_info", status_link, question=question)
+    _must_be_open(reorder)
+    reorder.status = RequestStatus.NEEDS_INFO
+    record(session, reorder, "info_requested", by.email, public=True, message=question)
+    await email_shopper(session, reorder, store, "needs_info", status_link, question=question)
+
+
+async def answer_question(session: AsyncSession, reorder_id: int, answer: str) -> None:
+    """The shopper's answer puts the request back in review. The row is locked, so of two
+    answers sent together only the first is recorded; one sent after the question was dealt
+    with changes nothing."""
+    reorder = await session.get(ReorderRequest, reorder_id, with_for_update=True)
+    if reorder is None or reorder.status != RequestStatus.NEEDS_INFO:
+        return
+    reorder.status = RequestStatus.IN_REVIEW
+    record(session, reorder, "shopper_answered", SHOPPER, public=True, message=answer)
 
 
 async def deny(
     session: AsyncSession,
-    request: ReorderRequest,
+    reorder: ReorderRequest,
     store: Store,
     reason: str,
     by: Agent,
     *,
     status_link: str,
 ) -> None:
-    _must_be_open(request)
-    if await live_resolution(session, request.id) is not None:
+    _must_be_open(reorder)
+    if await live_resolution(session, reorder.id) is not None:
         raise ActionRefused("A resolution is already under way for this request.")
-    request.status = RequestStatus.DENIED
-    request.closed_at = now()
-    record(session, request, "denied", by.email, public=True, message=reason)
-    await email_shopper(session, request, store, "request_denied", status_link, reason=reason)
+    reorder.status = RequestStatus.DENIED
+    reorder.closed_at = now()
+    record(session, reorder, "denied", by.email, public=True, message=reason)
+    await email_shopper(session, reorder, store, "request_denied", status_link, reason=reason)
 
 
 async def email_shopper(
     session: AsyncSession,
-    request: ReorderRequest,
+    reorder: ReorderRequest,
     store: Store,
     template: str,
     status_link: str,
@@ -143,8 +156,8 @@ async def email_shopper(
     """Queue one of the outcome emails (``templates/emails/<template>.*``) to the shopper."""
     email = render_email(
         template,
-        {"store": store, "reorder": request, "status_link": status_link, **context},
-        to=request.email,
+        {"store": store, "reorder": reorder, "status_link": status_link, **context},
+        to=reorder.email,
     )
     await queue_email(session, email, dedupe_key=dedupe_key)
 
@@ -154,18 +167,18 @@ async def email_shopper(
 
 async def _new_resolution(
     session: AsyncSession,
-    request: ReorderRequest,
+    reorder: ReorderRequest,
     kind: ResolutionKind,
     by: Agent,
     **values: Any,
 ) -> Resolution:
     """Insert the request's one live resolution; a second agent racing gets ActionRefused."""
-    _must_be_open(request)
+    _must_be_open(reorder)
     resolution = Resolution(
-        request_id=request.id,
-        store_id=request.store_id,
+        request_id=reorder.id,
+        store_id=reorder.store_id,
         kind=kind.value,
-        currency=request.currency,
+        currency=reorder.currency,
         deducted=kind.deducted,
         agent_email=by.email,
         created_at=now(),
@@ -181,22 +194,22 @@ async def _new_resolution(
 
 
 async def start_primary_reorder(
-    session: AsyncSession, request: ReorderRequest, by: Agent
+    session: AsyncSession, reorder: ReorderRequest, by: Agent
 ) -> Resolution:
-    if not request.shipping_address:
+    if not reorder.shipping_address:
         raise ActionRefused("The request has no confirmed shipping address for a reorder.")
     resolution = await _new_resolution(
-        session, request, ResolutionKind.PRIMARY_REORDER, by, amount=request.items_total
+        session, reorder, ResolutionKind.PRIMARY_REORDER, by, amount=reorder.items_total
     )
     await _queue_execution(session, resolution, PRIMARY_REORDER_JOB)
-    record(session, request, "reorder_started", by.email, data={"resolution": resolution.id})
+    record(session, reorder, "reorder_started", by.email, data={"resolution": resolution.id})
     return resolution
 
 
-async def start_refund(session: AsyncSession, request: ReorderRequest, by: Agent) -> Resolution:
-    resolution = await _new_resolution(session, request, ResolutionKind.REFUND, by)
+async def start_refund(session: AsyncSession, reorder: ReorderRequest, by: Agent) -> Resolution:
+    resolution = await _new_resolution(session, reorder, ResolutionKind.REFUND, by)
     await _queue_execution(session, resolution, REFUND_JOB)
-    record(session, request, "refund_started", by.email, data={"resolution": resolution.id})
+    record(session, reorder, "refund_started", by.email, data={"resolution": resolution.id})
     return resolution
 
 
@@ -213,7 +226,7 @@ async def _queue_execution(session: AsyncSession, resolution: Resolution, kind: 
 
 async def record_alternative_reorder(
     session: AsyncSession,
-    request: ReorderRequest,
+    reorder: ReorderRequest,
     store: Store,
     by: Agent,
     *,
@@ -227,7 +240,7 @@ async def record_alternative_reorder(
     Shopify write; not deducted from the invoice)."""
     resolution = await _new_resolution(
         session,
-        request,
+        reorder,
         ResolutionKind.ALTERNATIVE_REORDER,
         by,
         amount=amount,
@@ -237,21 +250,21 @@ async def record_alternative_reorder(
         status=ResolutionStatus.SUCCEEDED,
         resolved_at=now(),
     )
-    close_request(session, request, RequestStatus.RESOLVED)
+    close_reorder(session, reorder, RequestStatus.RESOLVED)
     record(
         session,
-        request,
+        reorder,
         "alternative_recorded",
         by.email,
         public=True,
         data={"order_name": order_name},
     )
     await email_shopper(
-        session, request, store, "alternative_recorded", status_link, order_name=order_name
+        session, reorder, store, "alternative_recorded", status_link, order_name=order_name
     )
     return resolution
 
 
-def close_request(session: AsyncSession, request: ReorderRequest, status: RequestStatus) -> None:
-    request.status = status
-    request.closed_at = now()
+def close_reorder(session: AsyncSession, reorder: ReorderRequest, status: RequestStatus) -> None:
+    reorder.status = status
+    reorder.closed_at = now()

@@ -36,7 +36,7 @@ from portal.jobs.worker import JobContext
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.runtime import Runtime
 from portal.stores.models import Store
-from portal.support.actions import close_request, email_shopper, record
+from portal.support.actions import close_reorder, email_shopper, record
 from portal.support.models import Resolution, ResolutionStatus
 
 PROTECTION_SERVICE = "Corso Shipping Protection"
@@ -141,7 +141,7 @@ async def _reordered(ctx: JobContext, loaded: Loaded, order: Order) -> None:
         resolution.shopify_order_name = order.name
         resolution.amount = order.total.amount
         data = {"order_name": order.name, "order_id": order.id}
-        close_request(current.db, current.request, RequestStatus.REORDERED)
+        close_reorder(current.db, current.request, RequestStatus.REORDERED)
         record(current.db, current.request, "reorder_created", "system", public=True, data=data)
         await _tell_shopper(ctx, current, "reorder_created", order_name=order.name)
 
@@ -190,7 +190,7 @@ async def _refunded(ctx: JobContext, loaded: Loaded, refund_id: str, amount: Dec
         resolution.shopify_refund_id = refund_id
         resolution.amount = amount
         data = {"amount": str(amount), "currency": resolution.currency, "refund_id": refund_id}
-        close_request(current.db, current.request, RequestStatus.REFUNDED)
+        close_reorder(current.db, current.request, RequestStatus.REFUNDED)
         record(current.db, current.request, "refunded", "system", public=True, data=data)
         await _tell_shopper(ctx, current, "refund_issued", amount=amount)
 

@@ -30,9 +30,9 @@ from portal.errors import PortalError
 from portal.reorders.models import (
     OPEN_STATUSES,
     IssueType,
+    PreferredResolution,
     ReorderRequest,
     RequestStatus,
-    Resolution,
 )
 from portal.stores.models import Store
 
@@ -86,7 +86,7 @@ class QueueFilters:
     status: str = DEFAULT_STATUS  # one of STATUS_CHOICES
     store_id: int | None = None
     issue_type: IssueType | None = None
-    resolution: Resolution | None = None
+    resolution: PreferredResolution | None = None
     older_than_days: int | None = None
     assignment: Assignment | None = None
     search: Search | None = None
@@ -194,7 +194,7 @@ def parse_filters(
         status=_choice(params.get("status"), STATUS_CHOICES, default=DEFAULT_STATUS, empty=ANY),
         store_id=store_scope if store_scope is not None else _store(params, store_ids),
         issue_type=_enum(IssueType, params.get("issue")),
-        resolution=_enum(Resolution, params.get("resolution")),
+        resolution=_enum(PreferredResolution, params.get("resolution")),
         older_than_days=_age(params.get("older_than")),
         assignment=_enum(Assignment, params.get("assigned")),
         search=parse_search(params.get("q", "")),

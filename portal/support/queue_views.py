@@ -16,7 +16,8 @@ from portal.accounts.forms import SignOutForm
 from portal.accounts.guard import StaffUser, now, require_staff, store_scope
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
-from portal.reorders.models import IssueType, RequestStatus, Resolution
+from portal.reorders.labels import status_labels
+from portal.reorders.models import IssueType, PreferredResolution
 from portal.support import queue as service
 from portal.support.queue import Cursor, InvalidCursor, QueueFilters, QueueQuery
 from portal.web import is_htmx, render, session
@@ -126,18 +127,6 @@ def _choices(staff: StaffUser) -> dict[str, Any]:
     }
 
 
-def status_labels() -> dict[str, str]:
-    return {
-        RequestStatus.SUBMITTED: _("Submitted"),
-        RequestStatus.IN_REVIEW: _("In review"),
-        RequestStatus.NEEDS_INFO: _("Needs info"),
-        RequestStatus.REORDERED: _("Reordered"),
-        RequestStatus.REFUNDED: _("Refunded"),
-        RequestStatus.RESOLVED: _("Resolved"),
-        RequestStatus.DENIED: _("Denied"),
-    }
-
-
 def issue_labels() -> dict[str, str]:
     return {
         IssueType.LOST: _("Lost"),
@@ -150,7 +139,7 @@ def issue_labels() -> dict[str, str]:
 
 def resolution_labels() -> dict[str, str]:
     return {
-        Resolution.REORDER: _("Reorder"),
-        Resolution.ALTERNATIVE: _("Alternative"),
-        Resolution.REFUND: _("Refund"),
+        PreferredResolution.REORDER: _("Reorder"),
+        PreferredResolution.ALTERNATIVE: _("Alternative"),
+        PreferredResolution.REFUND: _("Refund"),
     }

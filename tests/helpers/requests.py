@@ -17,8 +17,7 @@ from sqlalchemy.orm import selectinload
 from portal.db import create_engine, session_factory
 from portal.integrations.shopify import ShopifyClient
 from portal.reorders import service as reorders
-from portal.reorders.models import IssueType, ReorderRequest
-from portal.reorders.models import Resolution as Preferred
+from portal.reorders.models import IssueType, PreferredResolution, ReorderRequest
 from portal.reorders.service import RequestDraft
 from portal.stores.models import Store
 from portal.support.actions import now
@@ -87,10 +86,10 @@ def file_request(
             submit_key=secrets.token_urlsafe(16),
             issue_type=issue,
             quantities={f"gid://shopify/LineItem/{k}": v for k, v in chosen.items()},
-            resolution=Preferred(resolution),
+            resolution=PreferredResolution(resolution),
             shipping_address=ADDRESS if resolution == "reorder" else None,
         )
-        filed, _ = await reorders.file_request(
+        filed, _ = await reorders.file_reorder(
             db, store=store, order=fetched, draft=draft, now=now()
         )
         await db.commit()

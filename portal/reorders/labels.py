@@ -1,0 +1,23 @@
+"""A request's status in words, the same on the shopper's pages, the staff pages and emails."""
+
+from __future__ import annotations
+
+from portal.i18n import gettext as _
+from portal.reorders.models import RequestStatus
+
+
+def status_labels() -> dict[str, str]:
+    """Every status as people read it, in the current language."""
+    return {
+        RequestStatus.SUBMITTED: _("Submitted"),
+        RequestStatus.IN_REVIEW: _("In review"),
+        RequestStatus.NEEDS_INFO: _("More information needed"),
+        RequestStatus.REORDERED: _("Reorder created"),
+        RequestStatus.REFUNDED: _("Refunded"),
+        RequestStatus.RESOLVED: _("Resolved"),
+        RequestStatus.DENIED: _("Denied"),
+    }
+
+
+def status_label(status: str) -> str:
+    return status_labels().get(status, status)

@@ -1,0 +1,82 @@
+"""Requests the shopper has filled in but not yet submitted (the Review step), and submitting
+them. A draft belongs to one order of one store and is only ever read back for that order;
+submitting files the request, queues its confirmation email and deletes the draft, all in the
+caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.integrations.shopify.models import Order
+from portal.jobs.email import queue_email
+from portal.mail.messages import render_email
+from portal.reorders import service as reorders
+from portal.reorders.models import ReorderRequest
+from portal.reorders.service import RequestDraft
+from portal.runtime import Runtime
+from portal.shopper.models import StoredDraft
+from portal.stores.models import Store
+
+
+def keep(
+    session: AsyncSession, *, store: Store, order: Order, draft: RequestDraft, now: datetime
+) -> None:
+    stored = StoredDraft(
+        id=draft.submit_key,
+        store_id=store.id,
+        shopify_order_id=order.id,
+        data=draft.as_json(),
+        created_at=now,
+    )
+    session.add(stored)
+
+
+async def load(
+    session: AsyncSession, *, store: Store, order: Order, draft_id: str
+) -> RequestDraft | None:
+    stored = await session.get(StoredDraft, draft_id)
+    if stored is None or stored.store_id != store.id or stored.shopify_order_id != order.id:
+        return None
+    return RequestDraft.from_json(stored.data)
+
+
+async def filed_from(
+    session: AsyncSession, *, store: Store, order: Order, draft_id: str
+) -> ReorderRequest | None:
+    """The request a submitted draft became (the draft itself is gone by then)."""
+    filed = await reorders.existing_reorder(session, draft_id)
+    if filed is None or filed.store_id != store.id or filed.shopify_order_id != order.id:
+        return None
+    return filed
+
+
+async def submit(
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    store: Store,
+    order: Order,
+    draft: RequestDraft,
+    now: datetime,
+) -> ReorderRequest:
+    """File the draft's request (``reorders.NothingLeftToClaim`` or ``reorders.NotEligible``
+    when it may no longer be); a second submit of the same draft returns the same request."""
+    filed, created = await reorders.file_reorder(
+        session, store=store, order=order, draft=draft, now=now
+    )
+    if created:
+        await _queue_confirmation(session, runtime, store, filed)
+        await session.execute(delete(StoredDraft).where(StoredDraft.id == draft.submit_key))
+    return filed
+
+
+async def _queue_confirmation(
+    session: AsyncSession, runtime: Runtime, store: Store, filed: ReorderRequest
+) -> None:
+    link = runtime.status_link(store, filed.id)
+    context = {"store": store, "reorder": filed, "status_link": link}
+    email = render_email("request_received", context, to=filed.email)
+    await queue_email(session, email, dedupe_key=f"request-received:{filed.id}")
