@@ -21,7 +21,6 @@ from portal.shopper.models import OrderVerification
 from tests.helpers.environment import PortalEnvironment, portal_environment
 from tests.helpers.shopper_flow import ShopperFlow, csrf_of
 
-
 REFERENCE = re.compile(r"RR-[A-Z0-9]{6}")
 
 
