@@ -9,7 +9,8 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from portal.settings import Settings, SettingsError
+from portal.errors import AccountError, PortalError, SettingsError
+from portal.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
 # An installed package's ``portal.commands`` entry point: adds its subcommand to the parser.
@@ -167,7 +168,6 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
     from portal.accounts import commands
-    from portal.accounts.service import AccountError
 
     if not args.reset_password and args.role is None:
         print("portal: --role is required to create a user", file=sys.stderr)
@@ -189,14 +189,12 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 def _sync_orders(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from portal.billing.commands import UnknownStore, sync_orders_command
-    from portal.billing.months import BadMonth
-    from portal.errors import PortalError
+    from portal.billing.commands import sync_orders_command
 
     settings.check()
     try:
         line = asyncio.run(sync_orders_command(settings, store_slug=args.store, month=args.month))
-    except (UnknownStore, BadMonth, PortalError) as exc:
+    except PortalError as exc:
         print(f"portal: {exc}", file=sys.stderr)
         return 1
     print(line)
@@ -206,9 +204,7 @@ def _sync_orders(args: argparse.Namespace, settings: Settings) -> int:
 def _close_invoice(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from portal.billing.commands import UnknownStore, close_invoice_command
-    from portal.billing.months import BadMonth
-    from portal.errors import PortalError
+    from portal.billing.commands import close_invoice_command
 
     settings.check()
     try:
@@ -217,7 +213,7 @@ def _close_invoice(args: argparse.Namespace, settings: Settings) -> int:
                 settings, store_slug=args.store, month=args.month, closed_by=args.by
             )
         )
-    except (UnknownStore, BadMonth, PortalError) as exc:
+    except PortalError as exc:
         print(f"portal: {exc}", file=sys.stderr)
         return 1
     print(line)

@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal.signing import InvalidToken, Purpose, Signer
+from portal.errors import InvalidToken
+from portal.signing import Purpose, Signer
 
 COOKIE = "portal_csrf"
 HEADER = "x-csrf-token"

@@ -1,12 +1,17 @@
-"""The portal's exceptions.
+"""Every exception the portal raises on purpose, in one tree.
 
     PortalError
     ├── IntegrationError            an outside service failed us
     │   ├── ShopifyError
     │   │   ├── ShopifyUnavailable      5xx, 429, timeouts, dropped connections, retries spent
+    │   │   │   └── OutcomeUnknown          a mutation's answer was lost: applied or not?
     │   │   ├── ShopifyThrottled        THROTTLED for longer than the client is willing to wait
     │   │   ├── ShopifyAuthError        401/403/423: token, scope or shop problem
     │   │   ├── ShopifyResponseError    nonsense: bad JSON, unexpected GraphQL errors
+    │   │   │   ├── ShopifyMalformed        an answer without the shape the document asked for
+    │   │   │   └── ShopifyGraphQLError     GraphQL ``errors``: the query or variables refused
+    │   │   │       └── QueryCostExceeded       a query that can never fit the cost limit
+    │   │   ├── RefundOutcomeUnknown    a refund without a key whose answer was lost
     │   │   └── ShopifyUserError        a mutation's userErrors (business rule refused)
     │   │       └── InventoryClaimFailed    orderCreate could not claim stock
     │   └── CorsoError
@@ -16,10 +21,39 @@
     │       ├── CorsoBadRequest         400: a filter or cursor the API refused
     │       └── CorsoResponseError      an answer that does not make sense
     ├── MailUnavailable             the mail server refused or could not be reached
-    └── SettingsError (portal.settings)  configuration refused at start-up
+    ├── SettingsError               configuration refused at start-up (also a ValueError)
+    ├── RetryLater                  a job must wait (e.g. for rate-limit points) and run again
+    ├── InvalidInput                input from outside that cannot be read: answered with a 4xx
+    │   ├── InvalidToken                a signed token tampered with or for another purpose
+    │   │   └── ExpiredToken                genuine but too old
+    │   ├── InvalidCursor               a queue page cursor the portal did not make
+    │   ├── BadMonth                    not YYYY-MM
+    │   ├── BodyTooLarge                a request body over its limit
+    │   ├── SignatureRefused            a webhook not signed with the secret
+    │   └── MalformedDelivery           a signed webhook without what Shopify always sends
+    ├── NotFound                    a thing named from outside does not exist
+    │   └── UnknownStore
+    └── Refused                     a rule of the product said no; ``str()`` or ``message`` says why
+        ├── ActionRefused               an agent's action does not apply to the request now
+        ├── NotEligible                 the order stopped being claimable before Submit
+        ├── NothingLeftToClaim          the items were claimed or refunded before Submit
+        ├── PhotoRejected               an upload that cannot be accepted
+        ├── VerificationError           an order lookup or code not accepted
+        │   ├── TooManyLookups
+        │   ├── WrongCode
+        │   ├── CodeExpired
+        │   └── TooManyTries
+        ├── AccountError                staff account rules
+        │   ├── AccountRefused              create-user or new-password input refused
+        │   ├── WrongCurrentPassword
+        │   └── LoginRefused                email or password is not right (the same when unknown)
+        │       └── AccountLocked               too many failures: wait until the lock ends
+        ├── InvoiceError                an invoice cannot be closed as asked
+        └── CurrencyMismatch            an order in another currency than its store bills in
 
-Transient failures (``Unavailable``, ``Throttled``) carry ``retryable = True`` so the queue can
-decide to back off and try again; everything else is final for the attempt.
+``retryable = True`` marks transient failures (``Unavailable``, ``Throttled``, ``RetryLater``):
+the job queue backs off and tries again; any other ``PortalError`` parks a job at once, and an
+exception outside this tree is a bug (logged with its traceback, retried).
 """
 
 from __future__ import annotations
@@ -58,6 +92,34 @@ class ShopifyAuthError(ShopifyError):
 
 class ShopifyResponseError(ShopifyError):
     pass
+
+
+class ShopifyMalformed(ShopifyResponseError):
+    """The answer does not have the shape the document asked for."""
+
+
+class ShopifyGraphQLError(ShopifyResponseError):
+    """Shopify answered with GraphQL ``errors`` (the query or its variables were refused)."""
+
+    def __init__(self, message: str, codes: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.codes = frozenset(codes)
+
+
+class QueryCostExceeded(ShopifyGraphQLError):
+    """The query asks for more points than Shopify allows in one query (or than the bucket
+    holds): it can never run as it is, however long the client waits."""
+
+
+class OutcomeUnknown(ShopifyUnavailable):
+    """A mutation was sent but its answer was lost: it may or may not have been applied."""
+
+
+class RefundOutcomeUnknown(ShopifyError):
+    """A refund without an idempotency key was sent and its answer lost. It must not be sent
+    again blindly: someone has to look at the order's refunds in Shopify."""
+
+    retryable = False
 
 
 @dataclass(frozen=True)
@@ -109,3 +171,156 @@ class MailUnavailable(PortalError):
     """The SMTP server is down or refused the message; the email job retries later."""
 
     retryable = True
+
+
+class SettingsError(PortalError, ValueError):
+    """A setting is missing, malformed or unsafe; the portal refuses to start."""
+
+
+class RetryLater(PortalError):
+    """Raised by a handler that must wait (e.g. for rate-limit points) before trying again."""
+
+    retryable = True
+
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+# --- input from outside ------------------------------------------------------------------------
+
+
+class InvalidInput(PortalError):
+    """A value from a URL, form, cookie, token or webhook that cannot be read."""
+
+
+class InvalidToken(InvalidInput):
+    """The token was tampered with, minted for another purpose, or is not a token at all."""
+
+
+class ExpiredToken(InvalidToken):
+    """The token was genuine but is older than its purpose allows."""
+
+
+class InvalidCursor(InvalidInput):
+    """A page cursor that was not made by ``Cursor.encode``."""
+
+
+class BadMonth(InvalidInput, ValueError):
+    """Not a month of the form YYYY-MM."""
+
+
+class BodyTooLarge(InvalidInput):
+    pass
+
+
+class SignatureRefused(InvalidInput):
+    """The delivery is not signed with the webhook secret (or the secret is not set)."""
+
+
+class MalformedDelivery(InvalidInput, ValueError):
+    """A correctly signed delivery that lacks what Shopify always sends."""
+
+
+class NotFound(PortalError, LookupError):
+    """Something named from outside (a store slug, an id) does not exist."""
+
+
+class UnknownStore(NotFound):
+    pass
+
+
+# --- rules of the product ------------------------------------------------------------------------
+
+
+class Refused(PortalError):
+    """A rule of the product said no; the message says why."""
+
+
+class ActionRefused(Refused):
+    """The action does not apply to the request as it stands; ``message`` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NothingLeftToClaim(Refused, ValueError):
+    """Between the form and Submit, the items were claimed or refunded."""
+
+
+class NotEligible(Refused, ValueError):
+    """Between the form and Submit, the order stopped being claimable (window, cancellation)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class PhotoRejected(Refused):
+    """An upload that cannot be accepted; ``message`` says why, in words for the shopper."""
+
+    def __init__(self, message: str, *, filename: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.filename = filename
+
+
+class VerificationError(Refused):
+    """The code was not accepted; ``message`` is what the shopper reads."""
+
+    message = "That code did not work."
+
+
+class TooManyLookups(VerificationError):
+    message = "Too many attempts. Please wait an hour and try again, or contact the store."
+
+
+class WrongCode(VerificationError):
+    def __init__(self, tries_left: int) -> None:
+        super().__init__("wrong code")
+        self.tries_left = tries_left
+        self.message = f"That code is not right. {tries_left} tries left."
+
+
+class CodeExpired(VerificationError):
+    message = "That code has expired or was already used. Ask for a new one."
+
+
+class TooManyTries(VerificationError):
+    message = "Too many wrong codes. Ask for a new one."
+
+
+class AccountError(Refused):
+    """Base of the account errors; ``message`` is fit to show to the person."""
+
+    message = "Something is wrong with this account."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+class AccountRefused(AccountError):
+    message = "The account could not be saved."
+
+
+class WrongCurrentPassword(AccountError):
+    message = "The current password is not right."
+
+
+class LoginRefused(AccountError):
+    message = "Email or password is not right."
+
+
+class AccountLocked(LoginRefused):
+    message = "Too many failed sign-ins: this account is locked for a while. Try again later."
+
+
+class InvoiceError(Refused):
+    """The invoice cannot be closed as asked; ``str(error)`` says why."""
+
+
+class CurrencyMismatch(Refused):
+    """An order is in another currency than its store bills in; it is left out of the ledger."""

@@ -5,12 +5,10 @@ from __future__ import annotations
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from portal.errors import BodyTooLarge
+
 # Five photos of 10 MB each and the form around them.
 DEFAULT_MAX_BODY_BYTES = 55 * 1024 * 1024
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class BodySizeLimitMiddleware:

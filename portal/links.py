@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 
 from portal.db import MAX_ROW_ID
-from portal.signing import InvalidToken, Purpose, Signer
+from portal.errors import InvalidToken
+from portal.signing import Purpose, Signer
 
 
 @dataclass(frozen=True)

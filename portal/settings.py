@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from starlette.config import Config
 from starlette.datastructures import Secret
 
+from portal.errors import SettingsError
+
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - the value .env.example ships with
 
 
@@ -25,10 +27,6 @@ class Mode(StrEnum):
     DEMO = "demo"
     DEVELOPMENT = "development"
     PRODUCTION = "production"
-
-
-class SettingsError(ValueError):
-    """A setting is missing, malformed or unsafe; the portal refuses to start."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from portal.errors import PortalError
+from portal.errors import ExpiredToken, InvalidToken
 
 
 class Purpose(StrEnum):
@@ -31,14 +31,6 @@ MAX_AGE_SECONDS: dict[Purpose, int] = {
     Purpose.CSRF: 60 * 60 * 12,
     Purpose.FLASH: 60 * 5,
 }
-
-
-class InvalidToken(PortalError):
-    """The token was tampered with, minted for another purpose, or is not a token at all."""
-
-
-class ExpiredToken(InvalidToken):
-    """The token was genuine but is older than its purpose allows."""
 
 
 class Signer:

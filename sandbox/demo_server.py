@@ -13,10 +13,10 @@ from sqlalchemy.engine import make_url
 from starlette.datastructures import Secret
 
 from portal.accounts.commands import NewUser, create_user
-from portal.accounts.service import AccountRefused
 from portal.billing.months import month_of, previous_month
 from portal.billing.sync import enqueue_month_sync
 from portal.db import create_engine, is_sqlite, session_factory
+from portal.errors import AccountRefused
 from portal.migrate import upgrade
 from portal.settings import Mode, Settings
 from portal.stores.models import Store

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from portal.app import create_app
-from portal.settings import Mode, Settings, SettingsError
+from portal.errors import SettingsError
+from portal.settings import Mode, Settings
 
 STRONG = "x" * 40
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.accounts import service as accounts
 from portal.accounts.guard import now
 from portal.db import create_engine, session_factory
+from portal.errors import AccountRefused
 from portal.stores import service as stores
 
 
@@ -28,7 +29,7 @@ def read_password(*, from_stdin: bool, stdin: TextIO | None = None) -> str:
         return (stdin or sys.stdin).readline().rstrip("\r\n")
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password again: ") != first:
-        raise accounts.AccountRefused("The two passwords are not the same.")
+        raise AccountRefused("The two passwords are not the same.")
     return first
 
 
@@ -69,5 +70,5 @@ async def _store_id(db: AsyncSession, slug: str | None) -> int | None:
         return None
     store = await stores.get_by_slug(db, slug)
     if store is None:
-        raise accounts.AccountRefused(f"No store has the slug {slug!r}.")
+        raise AccountRefused(f"No store has the slug {slug!r}.")
     return store.id

@@ -27,7 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal.accounts import passwords
 from portal.accounts.models import Role, SignInFailure, StaffSession, User
-from portal.errors import PortalError
+from portal.errors import (
+    AccountLocked,
+    AccountRefused,
+    LoginRefused,
+    WrongCurrentPassword,
+)
 
 MAX_FAILURES = 5
 FIRST_LOCK = timedelta(minutes=1)
@@ -37,33 +42,6 @@ IDLE_TIMEOUT = timedelta(hours=2)
 MAX_TOKEN_LENGTH = 128
 # How long an unknown email's failures count: longer than the longest lock they can earn.
 UNKNOWN_EMAIL_MEMORY = timedelta(days=1)
-
-
-class AccountError(PortalError):
-    """Base of the account errors; ``message`` is fit to show to the person."""
-
-    message = "Something is wrong with this account."
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.message)
-        if message:
-            self.message = message
-
-
-class AccountRefused(AccountError):
-    message = "The account could not be saved."
-
-
-class WrongCurrentPassword(AccountError):
-    message = "The current password is not right."
-
-
-class LoginRefused(AccountError):
-    message = "Email or password is not right."
-
-
-class AccountLocked(LoginRefused):
-    message = "Too many failed sign-ins: this account is locked for a while. Try again later."
 
 
 def normalise_email(email: str) -> str:

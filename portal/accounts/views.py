@@ -20,6 +20,7 @@ from portal.accounts.guard import (
     signed_in_staff,
 )
 from portal.csrf import rotate_browser_id
+from portal.errors import AccountLocked, AccountRefused, LoginRefused, WrongCurrentPassword
 from portal.i18n import gettext as _
 from portal.stores.models import Store
 from portal.web import render, session, settings_of
@@ -60,9 +61,9 @@ async def _sign_in(request: Request, form: LoginForm) -> Response:
                 db, email=form.email.data, password=form.password.data, now=at, brake=brake
             )
             token = await accounts.start_session(db, user, now=at)
-        except accounts.LoginRefused as refused:
+        except LoginRefused as refused:
             await db.commit()  # the failure counts: the reservation stays
-            status = 429 if isinstance(refused, accounts.AccountLocked) else 400
+            status = 429 if isinstance(refused, AccountLocked) else 400
             return _login_page(request, form, status, _(refused.message))
         await accounts.release_client_attempt(db, reservation)
         await db.commit()
@@ -101,10 +102,10 @@ async def change_password(request: Request) -> Response:
         return _password_page(request, staff, form, 400)
     try:
         token = await _change(staff, request, form)
-    except accounts.WrongCurrentPassword as exc:
+    except WrongCurrentPassword as exc:
         form.current_password.errors = [_(exc.message)]
         return _password_page(request, staff, form, 400)
-    except accounts.AccountRefused as exc:
+    except AccountRefused as exc:
         form.new_password.errors = [_(exc.message)]
         return _password_page(request, staff, form, 400)
     response = _password_page(
@@ -128,7 +129,7 @@ async def _change(staff: StaffUser, request: Request, form: ChangePasswordForm) 
                 new=form.new_password.data,
                 now=now(),
             )
-        except accounts.WrongCurrentPassword:
+        except WrongCurrentPassword:
             await db.commit()  # the failure counts towards the lock
             raise
         await db.commit()

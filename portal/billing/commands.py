@@ -9,14 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.billing.invoices import close_invoice
 from portal.billing.months import parse_month
 from portal.billing.sync import sync_orders
+from portal.errors import UnknownStore
 from portal.runtime import open_runtime
 from portal.settings import Settings
 from portal.stores import service as stores
 from portal.stores.models import Store
-
-
-class UnknownStore(LookupError):
-    pass
 
 
 async def sync_orders_command(settings: Settings, *, store_slug: str, month: str) -> str:

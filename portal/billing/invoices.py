@@ -31,14 +31,10 @@ from portal.billing.months import (
     next_month,
     previous_month,
 )
-from portal.errors import PortalError
+from portal.errors import InvoiceError
 from portal.reorders.models import ReorderRequest
 from portal.stores.models import Store
 from portal.support.models import Resolution, ResolutionKind, ResolutionStatus
-
-
-class InvoiceError(PortalError):
-    """The invoice cannot be closed as asked; ``str(error)`` says why."""
 
 
 class Section(StrEnum):

@@ -22,16 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.billing.models import ClosedInvoice, Premium, PremiumAdjustment
 from portal.billing.months import month_of, next_month
-from portal.errors import PortalError
+from portal.errors import CurrencyMismatch
 from portal.integrations.shopify.client import BillableLine, BillableOrder
 from portal.stores.models import Store
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-
-class CurrencyMismatch(PortalError):
-    """An order is in another currency than its store bills in; it is left out of the ledger."""
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,9 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from portal.errors import BadMonth
+
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-class BadMonth(ValueError):
-    """Not a month of the form YYYY-MM."""
 
 
 def parse_month(text: str) -> str:

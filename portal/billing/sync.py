@@ -16,8 +16,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from portal.billing.ledger import ZERO, CurrencyMismatch, book_order
+from portal.billing.ledger import ZERO, book_order
 from portal.billing.months import month_bounds, month_of, previous_month
+from portal.errors import CurrencyMismatch
 from portal.integrations.shopify.client import BillableOrder, ShopifyClient
 from portal.jobs import queue
 from portal.jobs.models import Priority

@@ -15,8 +15,9 @@ from portal.accounts.guard import StaffUser, require_staff, require_store_visibl
 from portal.billing import invoices
 from portal.billing.export import invoice_csv
 from portal.billing.forms import CloseInvoiceForm
-from portal.billing.invoices import Invoice, InvoiceError, Section
-from portal.billing.months import BadMonth, month_of, parse_month
+from portal.billing.invoices import Invoice, Section
+from portal.billing.months import month_of, parse_month
+from portal.errors import BadMonth, InvoiceError
 from portal.stores import service as stores
 from portal.stores.models import Store
 from portal.web import is_htmx, render, session

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from portal.billing import webhooks
+from portal.errors import MalformedDelivery, SignatureRefused
 from portal.web import session, settings_of
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -23,9 +24,9 @@ async def shopify_webhook(request: Request) -> Response:
     secret = str(settings_of(request).shopify_webhook_secret)
     try:
         delivery = webhooks.signed_delivery(request.headers, body, secret=secret)
-    except webhooks.SignatureRefused:
+    except SignatureRefused:
         return PlainTextResponse("Signature refused.", status_code=401)
-    except webhooks.MalformedDelivery as exc:
+    except MalformedDelivery as exc:
         return PlainTextResponse(str(exc), status_code=400)
     async with session(request) as db:
         outcome = await webhooks.accept(db, delivery, now=datetime.now(UTC))

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.billing.models import ShopifyWebhook
-from portal.errors import PortalError
+from portal.errors import MalformedDelivery, SignatureRefused
 from portal.jobs import queue
 from portal.stores.models import Store
 
@@ -35,14 +35,6 @@ log = logging.getLogger(__name__)
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPICS = frozenset({"orders/create", "orders/cancelled", "refunds/create"})
 REFRESH_ORDER = "billing.refresh_order"
-
-
-class SignatureRefused(PortalError):
-    """The delivery is not signed with the webhook secret (or the secret is not set)."""
-
-
-class MalformedDelivery(ValueError):
-    """A correctly signed delivery that lacks what Shopify always sends."""
 
 
 class Outcome(StrEnum):

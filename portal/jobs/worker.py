@@ -21,20 +21,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from portal.errors import PortalError
+from portal.errors import PortalError, RetryLater
 from portal.jobs import queue
 from portal.jobs.queue import ClaimedJob
 from portal.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-class RetryLater(Exception):
-    """Raised by a handler that must wait (e.g. for rate-limit points) before trying again."""
-
-    def __init__(self, reason: str, delay: float | None = None) -> None:
-        super().__init__(reason)
-        self.delay = delay
 
 
 @dataclass(frozen=True)

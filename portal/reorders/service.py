@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from portal.errors import NotEligible, NothingLeftToClaim
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import LineItem, Order
 from portal.reorders.models import (
@@ -191,24 +192,12 @@ class RequestDraft:
         )
 
 
-class NothingLeftToClaim(ValueError):
-    """Between the form and Submit, the items were claimed or refunded."""
-
-
 async def existing_reorder(session: AsyncSession, submit_key: str) -> ReorderRequest | None:
     return await session.scalar(
         select(ReorderRequest)
         .where(ReorderRequest.submit_key == submit_key)
         .options(selectinload(ReorderRequest.items))
     )
-
-
-class NotEligible(ValueError):
-    """Between the form and Submit, the order stopped being claimable (window, cancellation)."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 REFERENCE_ATTEMPTS = 5

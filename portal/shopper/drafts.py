@@ -62,7 +62,7 @@ async def submit(
     draft: RequestDraft,
     now: datetime,
 ) -> ReorderRequest:
-    """File the draft's request (``reorders.NothingLeftToClaim`` or ``reorders.NotEligible``
+    """File the draft's request (``NothingLeftToClaim`` or ``NotEligible``
     when it may no longer be); a second submit of the same draft returns the same request."""
     filed, created = await reorders.file_reorder(
         session, store=store, order=order, draft=draft, now=now

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal import links
-from portal.errors import IntegrationError
+from portal.errors import IntegrationError, NotEligible, NothingLeftToClaim, PhotoRejected
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import Order
 from portal.reorders import service as reorders
@@ -34,7 +34,7 @@ from portal.shopper.forms import (
     must_attach_photos,
     request_form_class,
 )
-from portal.shopper.photos import PhotoRejected, PhotoRules, keep_photos
+from portal.shopper.photos import PhotoRules, keep_photos
 from portal.stores.models import Store
 from portal.web import is_htmx, render, session
 
@@ -260,12 +260,12 @@ async def _submit(
             filed = await drafts.submit(
                 db, runtime(request), store=store, order=order, draft=draft, now=now()
             )
-    except reorders.NothingLeftToClaim:
+    except NothingLeftToClaim:
         message = _(
             "Some of these items were claimed or refunded in the meantime. Please choose again."
         )
         return _review_page(request, store, order, draft, form, 409, message)
-    except reorders.NotEligible as exc:
+    except NotEligible as exc:
         return _review_page(request, store, order, draft, form, 409, " ".join(exc.problems))
     return _to_status(request, store, filed)
 

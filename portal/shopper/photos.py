@@ -41,7 +41,7 @@ import anyio.to_thread
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
-from portal.errors import PortalError
+from portal.errors import PhotoRejected
 from portal.i18n import gettext as _
 from portal.reorders.service import PhotoRecord
 
@@ -80,15 +80,6 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
 
 _WHITE = (255, 255, 255)
 _MAX_NAME_CHARS = 60
-
-
-class PhotoRejected(PortalError):
-    """An upload that cannot be accepted; ``message`` says why, in words for the shopper."""
-
-    def __init__(self, message: str, *, filename: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.filename = filename
 
 
 @dataclass(frozen=True, kw_only=True)

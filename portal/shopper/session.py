@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.signing import MAX_AGE_SECONDS, InvalidToken, Purpose, Signer
+from portal.errors import InvalidToken
+from portal.signing import MAX_AGE_SECONDS, Purpose, Signer
 
 COOKIE = "portal_shopper"
 IDLE_SECONDS = MAX_AGE_SECONDS[Purpose.SHOPPER_SESSION]

@@ -8,12 +8,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal import links
+from portal.errors import InvalidToken
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.shopper import session as shopper_session
 from portal.shopper.common import runtime, store_from_path
 from portal.shopper.forms import AnswerForm
-from portal.signing import InvalidToken
 from portal.stores.models import Store
 from portal.support import actions
 from portal.web import is_htmx, render, session

@@ -22,7 +22,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from portal.errors import PortalError
+from portal.errors import (
+    CodeExpired,
+    TooManyLookups,
+    TooManyTries,
+    WrongCode,
+)
 from portal.integrations.shopify.models import Order
 from portal.jobs.email import queue_email
 from portal.mail.messages import render_email
@@ -36,31 +41,6 @@ WINDOW = timedelta(hours=1)
 MAX_LOOKUPS_PER_EMAIL = 5
 MAX_LOOKUPS_PER_CLIENT = 20
 MAX_CODES_PER_ORDER = 3
-
-
-class VerificationError(PortalError):
-    """The code was not accepted; ``message`` is what the shopper reads."""
-
-    message = "That code did not work."
-
-
-class TooManyLookups(VerificationError):
-    message = "Too many attempts. Please wait an hour and try again, or contact the store."
-
-
-class WrongCode(VerificationError):
-    def __init__(self, tries_left: int) -> None:
-        super().__init__("wrong code")
-        self.tries_left = tries_left
-        self.message = f"That code is not right. {tries_left} tries left."
-
-
-class CodeExpired(VerificationError):
-    message = "That code has expired or was already used. Ask for a new one."
-
-
-class TooManyTries(VerificationError):
-    message = "Too many wrong codes. Ask for a new one."
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal import links
-from portal.errors import IntegrationError
+from portal.errors import IntegrationError, InvalidToken, TooManyLookups, VerificationError
 from portal.i18n import gettext as _
 from portal.shopper import session as shopper_session
 from portal.shopper import verification
 from portal.shopper.common import runtime, service_unavailable, store_from_path
 from portal.shopper.forms import CodeForm, ContinueForm, LookupForm
-from portal.signing import InvalidToken
 from portal.stores import service as stores
 from portal.stores.models import Store
 from portal.web import is_htmx, render, session
@@ -53,7 +52,7 @@ async def lookup(request: Request) -> Response:
             email=form.email.data.strip(),
             client_address=request.client.host if request.client else "",
         )
-    except verification.TooManyLookups as exc:
+    except TooManyLookups as exc:
         return _lookup_page(request, store, form, 429, message=_(exc.message))
     except IntegrationError as exc:
         return service_unavailable(request, store, exc)
@@ -82,7 +81,7 @@ async def verify(request: Request) -> Response:
         order_id = await verification.enter_code(
             runtime(request), store, public_id=form.verification.data, code=form.code.data
         )
-    except verification.VerificationError as exc:
+    except VerificationError as exc:
         form.code.errors = [_(exc.message)]
         return _verify_page(request, store, form, 400)
     return _enter_order(request, store, order_id)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.errors import PortalError
+from portal.errors import ActionRefused
 from portal.jobs import queue
 from portal.jobs.email import queue_email
 from portal.jobs.models import Priority
@@ -26,14 +26,6 @@ from portal.support.models import Resolution, ResolutionKind, ResolutionStatus
 PRIMARY_REORDER_JOB = "resolution.primary_reorder"
 REFUND_JOB = "resolution.refund"
 SHOPPER = "shopper"  # the actor named in the timeline for what the shopper did
-
-
-class ActionRefused(PortalError):
-    """The action does not apply to the request as it stands; ``message`` says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

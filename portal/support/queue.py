@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.accounts.models import User
 from portal.db import MAX_ROW_ID, UtcDateTime
-from portal.errors import PortalError
+from portal.errors import InvalidCursor
 from portal.reorders.models import (
     OPEN_STATUSES,
     IssueType,
@@ -54,10 +54,6 @@ _ORDER_NUMBER = re.compile(r"#?([0-9]{1,20})")
 _CURSOR = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}")
 
 E = TypeVar("E", bound=StrEnum)
-
-
-class InvalidCursor(PortalError):
-    """A page cursor that was not made by ``Cursor.encode``."""
 
 
 class Assignment(StrEnum):

@@ -14,12 +14,13 @@ from starlette.responses import Response
 
 from portal.accounts.forms import SignOutForm
 from portal.accounts.guard import StaffUser, now, require_staff, store_scope
+from portal.errors import InvalidCursor
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
 from portal.reorders.labels import status_labels
 from portal.reorders.models import IssueType, PreferredResolution
 from portal.support import queue as service
-from portal.support.queue import Cursor, InvalidCursor, QueueFilters, QueueQuery
+from portal.support.queue import Cursor, QueueFilters, QueueQuery
 from portal.web import is_htmx, render, session
 
 PAGE_TEMPLATE = "pages/support/queue.html"

@@ -26,16 +26,16 @@ from portal.accounts.guard import (
     require_store_visible,
     store_scope,
 )
-from portal.errors import IntegrationError
+from portal.errors import ActionRefused, IntegrationError, PhotoRejected
 from portal.forms import PortalForm
 from portal.i18n import gettext as _
 from portal.jobs import queue
 from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import Runtime
-from portal.shopper.photos import PhotoRejected, open_photo
+from portal.shopper.photos import open_photo
 from portal.stores.models import Store
 from portal.support import actions, detail
-from portal.support.actions import ActionRefused, Agent
+from portal.support.actions import Agent
 from portal.support.forms import ActionForm, AlternativeForm, DenyForm, NoteForm, QuestionForm
 from portal.support.models import Resolution
 from portal.web import render, session

@@ -16,7 +16,10 @@ import pytest
 from portal.backoff import HTTP_RETRY, retry_after
 from portal.errors import (
     InventoryClaimFailed,
+    QueryCostExceeded,
+    RefundOutcomeUnknown,
     ShopifyAuthError,
+    ShopifyGraphQLError,
     ShopifyResponseError,
     ShopifyThrottled,
     ShopifyUnavailable,
@@ -26,12 +29,9 @@ from portal.integrations.shopify import (
     Address,
     NewOrder,
     NewOrderLine,
-    QueryCostExceeded,
     RefundLine,
-    RefundOutcomeUnknown,
     RefundTransaction,
     ShopifyClient,
-    ShopifyGraphQLError,
 )
 from portal.integrations.shopify.loader import load
 from portal.integrations.shopify.throttle import MAX_QUERY_COST, estimate_cost

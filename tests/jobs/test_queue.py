@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from portal.db import create_engine, session_factory
-from portal.errors import ShopifyAuthError, ShopifyUnavailable
+from portal.errors import RetryLater, ShopifyAuthError, ShopifyUnavailable
 from portal.jobs import queue
 from portal.jobs.models import Job, JobStatus
-from portal.jobs.worker import JobContext, RetryLater, Worker
+from portal.jobs.worker import JobContext, Worker
 
 pytestmark = pytest.mark.anyio
 

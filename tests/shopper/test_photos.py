@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
-from portal.errors import PortalError
+from portal.errors import PhotoRejected, PortalError
 from portal.shopper import photos
 from portal.shopper.photos import (
-    PhotoRejected,
     PhotoRules,
     ProcessedPhoto,
     delete_photo,

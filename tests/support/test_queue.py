@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.accounts.models import User
+from portal.errors import InvalidCursor
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.stores.models import Store
 from portal.support import queue
@@ -519,5 +520,5 @@ def test_a_cursor_survives_its_round_trip_and_nothing_else_passes() -> None:
     cursor = Cursor(datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), 42)
     assert Cursor.decode(cursor.encode()) == cursor
     for bad in ("", "garbage", "MjAyNi0wMS0wMnwtMQ", "bm90IGEgZGF0ZXwx", "x" * 500):
-        with pytest.raises(queue.InvalidCursor):
+        with pytest.raises(InvalidCursor):
             Cursor.decode(bad)

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from portal.db import create_engine, session_factory
+from portal.errors import ActionRefused
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.support import actions
-from portal.support.actions import ActionRefused, Agent
+from portal.support.actions import Agent
 from portal.support.models import Resolution
 from tests.helpers.environment import SHOP, PortalEnvironment, portal_environment
 from tests.helpers.requests import (

@@ -8,8 +8,8 @@ from starlette.datastructures import MultiDict
 from portal import links
 from portal.billing.export import _text
 from portal.db import MAX_ROW_ID
-from portal.errors import PortalError
-from portal.signing import InvalidToken, Purpose, Signer
+from portal.errors import InvalidToken, PortalError
+from portal.signing import Purpose, Signer
 from portal.support.forms import AlternativeForm
 
 SIGNER = Signer("s" * 40)

@@ -1,13 +1,6 @@
 """Shopify's Admin GraphQL API (https://shopify.dev/docs/api/admin-graphql) for the portal."""
 
-from portal.integrations.shopify.client import (
-    DEFAULT_ENDPOINT,
-    OutcomeUnknown,
-    QueryCostExceeded,
-    RefundOutcomeUnknown,
-    ShopifyClient,
-    ShopifyGraphQLError,
-)
+from portal.integrations.shopify.client import DEFAULT_ENDPOINT, ShopifyClient
 from portal.integrations.shopify.models import (
     Address,
     Customer,
@@ -46,16 +39,12 @@ __all__ = [
     "NewOrder",
     "NewOrderLine",
     "Order",
-    "OutcomeUnknown",
-    "QueryCostExceeded",
     "Refund",
     "RefundLine",
     "RefundLineItem",
-    "RefundOutcomeUnknown",
     "RefundTransaction",
     "ShopInfo",
     "ShopifyClient",
-    "ShopifyGraphQLError",
     "SuggestedRefund",
     "SuggestedRefundLine",
     "SuggestedTransaction",

@@ -36,8 +36,12 @@ import httpx
 from portal.backoff import HTTP_RETRY, RetryBudget, retry_after
 from portal.errors import (
     InventoryClaimFailed,
+    OutcomeUnknown,
+    QueryCostExceeded,
+    RefundOutcomeUnknown,
     ShopifyAuthError,
     ShopifyError,
+    ShopifyGraphQLError,
     ShopifyResponseError,
     ShopifyThrottled,
     ShopifyUnavailable,
@@ -79,30 +83,6 @@ _PLAIN_SEARCH_VALUE = re.compile(r"^[\w#@.+\-]+$")
 
 Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
-
-
-class ShopifyGraphQLError(ShopifyResponseError):
-    """Shopify answered with GraphQL ``errors`` (the query or its variables were refused)."""
-
-    def __init__(self, message: str, codes: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.codes = frozenset(codes)
-
-
-class QueryCostExceeded(ShopifyGraphQLError):
-    """The query asks for more points than Shopify allows in one query (or than the bucket
-    holds): it can never run as it is, however long the client waits."""
-
-
-class OutcomeUnknown(ShopifyUnavailable):
-    """A mutation was sent but its answer was lost: it may or may not have been applied."""
-
-
-class RefundOutcomeUnknown(ShopifyError):
-    """A refund without an idempotency key was sent and its answer lost. It must not be sent
-    again blindly: someone has to look at the order's refunds in Shopify."""
-
-    retryable = False
 
 
 class _Retry(Exception):

@@ -1,7 +1,7 @@
 """Shopify's JSON, as selected by ``documents/``, turned into the portal's dataclasses.
 
 Every function here trusts the shape its document asked for; ``guarded`` turns any surprise into
-``Malformed``, a ``ShopifyResponseError``.
+``ShopifyMalformed``, a ``ShopifyResponseError``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from portal.errors import ShopifyResponseError
+from portal.errors import ShopifyMalformed
 from portal.integrations.shopify.models import (
     Address,
     Customer,
@@ -36,18 +36,14 @@ from portal.integrations.shopify.models import (
 T = TypeVar("T")
 
 
-class Malformed(ShopifyResponseError):
-    """The answer does not have the shape the document asked for."""
-
-
 def guarded(parse: Callable[[Any], T], value: Any) -> T:
-    """``parse(value)``, with any shape error raised as ``Malformed``."""
+    """``parse(value)``, with any shape error raised as ``ShopifyMalformed``."""
     try:
         return parse(value)
-    except Malformed:
+    except ShopifyMalformed:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-        raise Malformed(f"unexpected answer shape: {exc!r}") from exc
+        raise ShopifyMalformed(f"unexpected answer shape: {exc!r}") from exc
 
 
 # --- scalars ---------------------------------------------------------------------------------
@@ -55,7 +51,7 @@ def guarded(parse: Callable[[Any], T], value: Any) -> T:
 
 def text(value: Any) -> str:
     if not isinstance(value, str):
-        raise Malformed(f"expected a string, got {type(value).__name__}")
+        raise ShopifyMalformed(f"expected a string, got {type(value).__name__}")
     return value
 
 
@@ -65,7 +61,7 @@ def optional_text(value: Any) -> str | None:
 
 def integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise Malformed(f"expected an integer, got {value!r}")
+        raise ShopifyMalformed(f"expected an integer, got {value!r}")
     return int(value)
 
 
@@ -75,16 +71,16 @@ def optional_integer(value: Any) -> int | None:
 
 def flag(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise Malformed(f"expected a boolean, got {value!r}")
+        raise ShopifyMalformed(f"expected a boolean, got {value!r}")
     return value
 
 
 def decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise Malformed(f"expected a decimal string, got {value!r}")
+        raise ShopifyMalformed(f"expected a decimal string, got {value!r}")
     parsed = Decimal(str(value))
     if not parsed.is_finite():
-        raise Malformed(f"expected a finite amount, got {value!r}")
+        raise ShopifyMalformed(f"expected a finite amount, got {value!r}")
     return parsed
 
 
@@ -115,7 +111,7 @@ def objects(value: Any) -> list[Any]:
     if isinstance(value, dict):
         value = value["nodes"]
     if not isinstance(value, list):
-        raise Malformed(f"expected a list, got {type(value).__name__}")
+        raise ShopifyMalformed(f"expected a list, got {type(value).__name__}")
     return value
 
 
@@ -162,7 +158,7 @@ def line_item_page(connection: Any) -> tuple[list[LineItem], bool, str | None]:
     has_next = flag(page_info["hasNextPage"])
     cursor = optional_text(page_info.get("endCursor"))
     if has_next and cursor is None:
-        raise Malformed("a next page without a cursor")
+        raise ShopifyMalformed("a next page without a cursor")
     return [line_item(n) for n in objects(connection)], has_next, cursor
 
 
