@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from portal.clock import utcnow
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -47,7 +49,7 @@ def retry_after(value: str | None, *, now: Callable[[], datetime] | None = None)
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    current = now() if now else datetime.now(UTC)
+    current = now() if now else utcnow()
     return max(0.0, (when - current).total_seconds())
 
 

@@ -8,13 +8,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal.billing.jobs import nightly_sync_job, refresh_order_job, sync_month_job
 from portal.billing.sync import NIGHTLY_SYNC, SYNC_MONTH, schedule_nightly_sync
 from portal.billing.webhooks import REFRESH_ORDER
+from portal.clock import utcnow
 from portal.jobs.email import SEND_EMAIL, send_email_job
 from portal.jobs.models import Priority
 from portal.jobs.worker import Handler, Worker, new_worker_id
@@ -43,7 +43,7 @@ def job_handlers() -> dict[str, Handler]:
 async def schedule_recurring(sessions: async_sessionmaker[AsyncSession]) -> None:
     """At every worker start: make sure tonight's order sync and clean-up are queued (each
     job queues its next night; a dedupe key per night keeps this idempotent)."""
-    now = datetime.now(UTC)
+    now = utcnow()
     async with sessions() as session:
         await schedule_nightly_sync(session, now=now)
         await schedule_purge(session, now=now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -15,6 +15,7 @@ from starlette.datastructures import Secret
 from portal.accounts.commands import NewUser, create_user
 from portal.billing.months import month_of, previous_month
 from portal.billing.sync import enqueue_month_sync
+from portal.clock import utcnow
 from portal.db import create_engine, is_sqlite, session_factory
 from portal.errors import AccountRefused
 from portal.migrate import upgrade
@@ -54,14 +55,14 @@ def prepare_demo(
 ) -> tuple[Settings, SandboxWorld]:
     """Build the sandbox world, (re)create and migrate the demo database, load the stores."""
     base_url = f"http://{host}:{port}"
-    world, specs = build_demo_world(now=datetime.now(UTC), base_url=base_url)
+    world, specs = build_demo_world(now=utcnow(), base_url=base_url)
     settings = demo_settings(settings, base_url=base_url, world=world)
     if not keep:
         _remove_sqlite_database(settings.database_url)
     upgrade(settings.database_url)
     asyncio.run(load_stores(settings.database_url, specs))
     asyncio.run(create_demo_accounts(settings.database_url, world))
-    asyncio.run(queue_premium_sync(settings.database_url, now=datetime.now(UTC)))
+    asyncio.run(queue_premium_sync(settings.database_url, now=utcnow()))
     return settings, world
 
 

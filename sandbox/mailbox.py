@@ -6,8 +6,10 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from portal.clock import utcnow
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class SentEmail:
     text: str
     html: str | None = None
     kind: str = "message"  # e.g. "order_receipt", "refund_notification", "portal"
-    sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sent_at: datetime = field(default_factory=lambda: utcnow())
     meta: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:

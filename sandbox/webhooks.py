@@ -26,11 +26,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from portal.clock import utcnow
 from sandbox.shopify.state import ShopifyWorld
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class WebhookEvent:
             "X-Shopify-Webhook-Id": self.webhook_id,
             "X-Shopify-Event-Id": self.webhook_id,
             "X-Shopify-API-Version": API_VERSION,
-            "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(),
+            "X-Shopify-Triggered-At": utcnow().isoformat(),
             "X-Shopify-Hmac-Sha256": base64.b64encode(digest).decode(),
         }
 

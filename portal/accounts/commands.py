@@ -10,7 +10,7 @@ from typing import TextIO
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.accounts import service as accounts
-from portal.accounts.guard import now
+from portal.clock import utcnow
 from portal.db import create_engine, session_factory
 from portal.errors import AccountRefused
 from portal.stores import service as stores
@@ -45,7 +45,7 @@ async def create_user(database_url: str, new_user: NewUser, password: str) -> st
                 role=new_user.role,
                 password=password,
                 store_id=store_id,
-                now=now(),
+                now=utcnow(),
             )
             await db.commit()
     finally:
@@ -58,7 +58,7 @@ async def reset_password(database_url: str, email: str, password: str) -> str:
     engine = create_engine(database_url)
     try:
         async with session_factory(engine)() as db:
-            user = await accounts.reset_password(db, email=email, password=password, now=now())
+            user = await accounts.reset_password(db, email=email, password=password, now=utcnow())
             await db.commit()
     finally:
         await engine.dispose()

@@ -4,7 +4,6 @@ it first), the ``StaffUser`` it returns, and the store-scope checks that follow 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
 
 from starlette.exceptions import HTTPException
@@ -13,6 +12,7 @@ from starlette.responses import Response
 
 from portal.accounts import service as accounts
 from portal.accounts.models import Role, User
+from portal.clock import utcnow
 from portal.web import session
 
 COOKIE = "portal_staff"
@@ -52,10 +52,6 @@ class StaffUser:
         return cls(id=user.id, email=user.email, role=Role(user.role), store_id=user.store_id)
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def store_scope(user: StaffUser) -> int | None:
     """The store a query must be limited to, or None for every store."""
     return None if user.sees_every_store else user.store_id
@@ -85,7 +81,7 @@ async def signed_in_staff(request: Request) -> StaffUser | None:
     if not token:
         return None
     async with session(request) as db:
-        found = await accounts.current_session(db, token, now=now())
+        found = await accounts.current_session(db, token, now=utcnow())
         await db.commit()
     return None if found is None else StaffUser.of(found[1])
 

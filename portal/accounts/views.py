@@ -13,12 +13,12 @@ from portal.accounts.guard import (
     LOGIN_PATH,
     StaffUser,
     clear_session_cookie,
-    now,
     require_staff,
     safe_next,
     set_session_cookie,
     signed_in_staff,
 )
+from portal.clock import utcnow
 from portal.csrf import rotate_browser_id
 from portal.errors import AccountLocked, AccountRefused, LoginRefused, WrongCurrentPassword
 from portal.i18n import gettext as _
@@ -49,7 +49,7 @@ async def login(request: Request) -> Response:
 
 
 async def _sign_in(request: Request, form: LoginForm) -> Response:
-    brake, at = _brake(request), now()
+    brake, at = _brake(request), utcnow()
     reservation = await accounts.reserve_client_attempt(
         request.state.sessions, brake, _client(request), at
     )
@@ -86,7 +86,7 @@ async def logout(request: Request) -> Response:
     if not form.validate():
         return RedirectResponse(HOME_PATH, status_code=303)
     async with session(request) as db:
-        await accounts.end_session(db, request.cookies.get(COOKIE, ""), now=now())
+        await accounts.end_session(db, request.cookies.get(COOKIE, ""), now=utcnow())
         await db.commit()
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     clear_session_cookie(response)
@@ -127,7 +127,7 @@ async def _change(staff: StaffUser, request: Request, form: ChangePasswordForm) 
                 user_id=staff.id,
                 current=form.current_password.data,
                 new=form.new_password.data,
-                now=now(),
+                now=utcnow(),
             )
         except WrongCurrentPassword:
             await db.commit()  # the failure counts towards the lock

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.billing.invoices import close_invoice
 from portal.billing.months import parse_month
 from portal.billing.sync import sync_orders
+from portal.clock import utcnow
 from portal.errors import UnknownStore
 from portal.runtime import open_runtime
 from portal.settings import Settings
@@ -31,9 +30,7 @@ async def close_invoice_command(
     parse_month(month)
     async with open_runtime(settings) as runtime, runtime.sessions() as session:
         store = await _store(session, store_slug)
-        invoice = await close_invoice(
-            session, store, month, closed_by=closed_by, now=datetime.now(UTC)
-        )
+        invoice = await close_invoice(session, store, month, closed_by=closed_by, now=utcnow())
         await session.commit()
     return (
         f"portal: {store_slug} {month} is closed: premiums {invoice.premiums_total}, deductions "

@@ -3,11 +3,11 @@ month, and the nightly run that queues those syncs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from portal.billing.ledger import book_order
 from portal.billing.sync import queue_month_syncs, schedule_nightly_sync, sync_orders
+from portal.clock import utcnow
 from portal.jobs.worker import JobContext
 from portal.stores.models import Store
 
@@ -22,7 +22,7 @@ async def refresh_order_job(ctx: JobContext) -> dict[str, Any]:
     if order is None:
         return {"skipped": "order not found in Shopify"}
     async with ctx.sessions() as session:
-        change = await book_order(session, store, order, now=datetime.now(UTC))
+        change = await book_order(session, store, order, now=utcnow())
         await session.commit()
     return {"change": None if change is None else str(change)}
 
@@ -41,7 +41,7 @@ async def sync_month_job(ctx: JobContext) -> dict[str, Any]:
 async def nightly_sync_job(ctx: JobContext) -> dict[str, Any]:
     """Job ``billing.nightly_sync``: queue a sync of this month and the last for every store,
     then the run of the next night."""
-    now = datetime.now(UTC)
+    now = utcnow()
     async with ctx.sessions() as session:
         stores = await queue_month_syncs(session, run=ctx.job.payload["night"], now=now)
         await schedule_nightly_sync(session, now=now)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal.billing.ledger import ZERO, book_order
 from portal.billing.months import month_bounds, month_of, previous_month
+from portal.clock import utcnow
 from portal.errors import CurrencyMismatch
 from portal.integrations.shopify.client import BillableOrder, ShopifyClient
 from portal.jobs import queue
@@ -61,7 +62,7 @@ async def sync_orders(
     store: Store,
     month: str,
     *,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] = lambda: utcnow(),
 ) -> SyncReport:
     """Book every order ``store`` received in ``month``; one short transaction per order."""
     report = SyncReport(store.slug, month)

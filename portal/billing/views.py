@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -17,6 +16,7 @@ from portal.billing.export import invoice_csv
 from portal.billing.forms import CloseInvoiceForm
 from portal.billing.invoices import Invoice, Section
 from portal.billing.months import month_of, parse_month
+from portal.clock import utcnow
 from portal.errors import BadMonth, InvoiceError
 from portal.stores import service as stores
 from portal.stores.models import Store
@@ -42,7 +42,7 @@ async def months(request: Request) -> Response:
     staff = await require_staff(request)
     async with session(request) as db:
         store = await _visible_store(db, request, staff)
-        summaries = await invoices.invoice_months(db, store, now=datetime.now(UTC))
+        summaries = await invoices.invoice_months(db, store, now=utcnow())
     context = _context(request, staff, store=store, months=summaries)
     return render(request, "pages/billing/months.html", context)
 
@@ -77,7 +77,7 @@ async def close(request: Request) -> Response:
             return _invoice_response(request, staff, invoice, form=form, status_code=400)
         try:
             invoice = await invoices.close_invoice(
-                db, store, month, closed_by=staff.email, now=_now()
+                db, store, month, closed_by=staff.email, now=utcnow()
             )
         except InvoiceError as exc:
             await db.rollback()
@@ -113,13 +113,9 @@ def _month(request: Request, store: Store) -> str:
         month = parse_month(request.path_params["month"])
     except BadMonth:
         raise HTTPException(404) from None
-    if month > month_of(_now(), store.time_zone):
+    if month > month_of(utcnow(), store.time_zone):
         raise HTTPException(404)
     return month
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _invoice_response(

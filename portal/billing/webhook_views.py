@@ -7,12 +7,11 @@ stored); 400 a signed delivery without the headers or body Shopify always sends;
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from portal.billing import webhooks
+from portal.clock import utcnow
 from portal.errors import MalformedDelivery, SignatureRefused
 from portal.web import session, settings_of
 
@@ -29,5 +28,5 @@ async def shopify_webhook(request: Request) -> Response:
     except MalformedDelivery as exc:
         return PlainTextResponse(str(exc), status_code=400)
     async with session(request) as db:
-        outcome = await webhooks.accept(db, delivery, now=datetime.now(UTC))
+        outcome = await webhooks.accept(db, delivery, now=utcnow())
     return PlainTextResponse(outcome.value)

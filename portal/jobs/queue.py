@@ -11,13 +11,14 @@ the session they are given. Every later transition is fenced by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.backoff import JOB_RETRY
+from portal.clock import utcnow
 from portal.jobs.models import Job, JobStatus, Priority
 
 
@@ -29,10 +30,6 @@ class ClaimedJob:
     attempt: int
     max_attempts: int
     worker_id: str
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def enqueue(

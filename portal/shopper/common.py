@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,10 +20,6 @@ from portal.web import render, session
 def runtime(request: Request) -> Runtime:
     value: Runtime = request.state.runtime
     return value
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def store_from_path(request: Request) -> Store:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal import links
+from portal.clock import utcnow
 from portal.errors import IntegrationError, NotEligible, NothingLeftToClaim, PhotoRejected
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import Order
@@ -20,7 +21,6 @@ from portal.reorders.service import PhotoRecord, RequestDraft
 from portal.shopper import drafts
 from portal.shopper.common import (
     keep_session_alive,
-    now,
     runtime,
     service_unavailable,
     store_from_path,
@@ -51,7 +51,7 @@ async def request_page(request: Request) -> Response:
         return _to_lookup(request, store)
     if not reorders.is_protected(order, store):
         return _with_session(request, store, order, "pages/shopper/unprotected.html", {})
-    problems = reorders.eligibility_problems(order, store, None, now())
+    problems = reorders.eligibility_problems(order, store, None, utcnow())
     if problems:
         return _with_session(
             request, store, order, "pages/shopper/ineligible.html", {"problems": problems}
@@ -82,7 +82,7 @@ async def _check_and_keep(
     form = form_class(formdata=data, meta={"csrf_context": request})
     if not form.validate():
         return _form_page(request, store, order, form, 400)
-    problems = reorders.eligibility_problems(order, store, form.chosen_issue, now())
+    problems = reorders.eligibility_problems(order, store, form.chosen_issue, utcnow())
     if problems:
         form.issue_type.errors = problems
         return _form_page(request, store, order, form, 400)
@@ -94,7 +94,7 @@ async def _check_and_keep(
         return _form_page(request, store, order, form, 400)
     draft = _draft_from(form, photos)
     async with session(request) as db, db.begin():
-        drafts.keep(db, store=store, order=order, draft=draft, now=now())
+        drafts.keep(db, store=store, order=order, draft=draft, now=utcnow())
     url = request.url_for("shopper:review", store=store.slug, draft=draft.submit_key)
     return _redirect(request, str(url))
 
@@ -258,7 +258,7 @@ async def _submit(
     try:
         async with session(request) as db, db.begin():
             filed = await drafts.submit(
-                db, runtime(request), store=store, order=order, draft=draft, now=now()
+                db, runtime(request), store=store, order=order, draft=draft, now=utcnow()
             )
     except NothingLeftToClaim:
         message = _(

@@ -3,17 +3,17 @@ verifications (``portal.shopper.housekeeping``), and sign-in failures no brake l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from portal.accounts import service as accounts
+from portal.clock import utcnow
 from portal.jobs.worker import JobContext
 from portal.shopper.housekeeping import purge, schedule_purge
 
 
 async def purge_job(ctx: JobContext) -> dict[str, Any]:
     """Job ``shopper.purge``: clean up, then queue tomorrow's run."""
-    now = datetime.now(UTC)
+    now = utcnow()
     async with ctx.sessions() as session:
         done = await purge(session, upload_dir=ctx.services.settings.upload_dir, now=now)
         before = now - accounts.UNKNOWN_EMAIL_MEMORY

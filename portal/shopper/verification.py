@@ -16,12 +16,13 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from portal.clock import utcnow
 from portal.errors import (
     CodeExpired,
     TooManyLookups,
@@ -188,7 +189,11 @@ async def look_up(
     started = time.monotonic()
     async with runtime.sessions() as session:
         await check_limits(
-            session, secret=_secret(runtime), email=email, client_address=client_address, now=_now()
+            session,
+            secret=_secret(runtime),
+            email=email,
+            client_address=client_address,
+            now=utcnow(),
         )
     order = await runtime.shopify(store).find_order(name=order_number, email=email)
     public_id = await _record_lookup(runtime, store, order, email, client_address)
@@ -207,7 +212,7 @@ async def _record_lookup(
             order_id=order.id if order else None,
             email=email,
             client_address=client_address,
-            now=_now(),
+            now=utcnow(),
         )
         if lookup.code is not None and order is not None and order.email:
             await _send_code(session, store, order, order.email, lookup.code)
@@ -238,7 +243,7 @@ async def enter_code(runtime: Runtime, store: Store, *, public_id: str, code: st
             store_id=store.id,
             public_id=public_id,
             code=code,
-            now=_now(),
+            now=utcnow(),
         )
     assert confirmed.shopify_order_id is not None  # a code is only ever sent for an order
     return confirmed.shopify_order_id
@@ -251,7 +256,3 @@ async def verified_order(runtime: Runtime, store: Store, order_id: str) -> Order
 
 def _secret(runtime: Runtime) -> str:
     return str(runtime.settings.secret_key)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -6,7 +6,6 @@ it out in the caller's transaction, so both exist or neither does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.clock import utcnow
 from portal.errors import ActionRefused
 from portal.jobs import queue
 from portal.jobs.email import queue_email
@@ -34,10 +34,6 @@ class Agent:
     email: str
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def record(
     session: AsyncSession,
     reorder: ReorderRequest,
@@ -55,7 +51,7 @@ def record(
         public=public,
         message=message,
         data=data or {},
-        created_at=now(),
+        created_at=utcnow(),
     )
     session.add(event)
     reorder.updated_at = event.created_at
@@ -130,7 +126,7 @@ async def deny(
     if await live_resolution(session, reorder.id) is not None:
         raise ActionRefused("A resolution is already under way for this request.")
     reorder.status = RequestStatus.DENIED
-    reorder.closed_at = now()
+    reorder.closed_at = utcnow()
     record(session, reorder, "denied", by.email, public=True, message=reason)
     await email_shopper(session, reorder, store, "request_denied", status_link, reason=reason)
 
@@ -173,7 +169,7 @@ async def _new_resolution(
         currency=reorder.currency,
         deducted=kind.deducted,
         agent_email=by.email,
-        created_at=now(),
+        created_at=utcnow(),
         **values,
     )
     session.add(resolution)
@@ -240,7 +236,7 @@ async def record_alternative_reorder(
         shopify_order_name=order_name,
         description=description,
         status=ResolutionStatus.SUCCEEDED,
-        resolved_at=now(),
+        resolved_at=utcnow(),
     )
     close_reorder(session, reorder, RequestStatus.RESOLVED)
     record(
@@ -259,4 +255,4 @@ async def record_alternative_reorder(
 
 def close_reorder(session: AsyncSession, reorder: ReorderRequest, status: RequestStatus) -> None:
     reorder.status = status
-    reorder.closed_at = now()
+    reorder.closed_at = utcnow()

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.errors import InventoryClaimFailed, ShopifyUserError
 from portal.integrations.shopify import ShopifyClient
 from portal.integrations.shopify.models import (
@@ -209,7 +209,7 @@ async def _settling(
         moved = await db.execute(
             update(Resolution)
             .where(Resolution.id == resolution_id, Resolution.status == ResolutionStatus.PENDING)
-            .values(status=status, resolved_at=datetime.now(UTC))
+            .values(status=status, resolved_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         if not moved.rowcount:  # type: ignore[attr-defined]

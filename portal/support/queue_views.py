@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.accounts.forms import SignOutForm
-from portal.accounts.guard import StaffUser, now, require_staff, store_scope
+from portal.accounts.guard import StaffUser, require_staff, store_scope
+from portal.clock import utcnow
 from portal.errors import InvalidCursor
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
@@ -31,7 +32,7 @@ async def queue(request: Request) -> Response:
     staff = await require_staff(request)
     scope = _scope_of(staff)
     cursor, cursor_invalid = _cursor(request)
-    at = now()
+    at = utcnow()
     async with session(request) as db:
         stores = await service.visible_stores(db, scope)
         filters = service.parse_filters(

@@ -57,10 +57,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from portal.clock import utcnow
 from sandbox.mailbox import Mailbox
 from sandbox.shopify.bucket import LeakyBucket
 from sandbox.shopify.faults import Faults
@@ -159,7 +160,7 @@ class ShopifyWorld:
     ) -> None:
         self.mailbox = mailbox or Mailbox()
         self.lock = threading.RLock()
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now or (lambda: utcnow())
         self._monotonic = monotonic or time.monotonic
         self._shops: dict[str, Shop] = {}
         self._faults: dict[str, Faults] = {}

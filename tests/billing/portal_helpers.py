@@ -18,8 +18,9 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from portal.accounts import service as accounts
-from portal.accounts.guard import COOKIE, now
+from portal.accounts.guard import COOKIE
 from portal.billing.models import Premium
+from portal.clock import utcnow
 from portal.db import create_engine as create_async_engine
 from portal.db import session_factory, sync_url
 from portal.stores.service import get_by_slug, upsert_store
@@ -124,9 +125,9 @@ def signed_in(
                     role=role,
                     password="correct horse battery staple",
                     store_id=store.id if store else None,
-                    now=now(),
+                    now=utcnow(),
                 )
-                return await accounts.start_session(db, user, now=now())
+                return await accounts.start_session(db, user, now=utcnow())
         finally:
             await engine.dispose()
 

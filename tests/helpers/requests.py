@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.db import create_engine, session_factory
 from portal.integrations.shopify import ShopifyClient
 from portal.reorders import service as reorders
 from portal.reorders.models import IssueType, PreferredResolution, ReorderRequest
 from portal.reorders.service import RequestDraft
 from portal.stores.models import Store
-from portal.support.actions import now
 from portal.support.models import Resolution as ResolutionRow
 from sandbox.shopify.state import Order as SandboxOrder
 from tests.helpers.environment import PortalEnvironment
@@ -90,7 +90,7 @@ def file_request(
             shipping_address=ADDRESS if resolution == "reorder" else None,
         )
         filed, _ = await reorders.file_reorder(
-            db, store=store, order=fetched, draft=draft, now=now()
+            db, store=store, order=fetched, draft=draft, now=utcnow()
         )
         await db.commit()
         return filed

@@ -30,9 +30,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select, update
 
+from portal.clock import utcnow
 from portal.db import create_engine, session_factory
 from portal.jobs.models import Job, JobStatus
-from portal.jobs.queue import utcnow
 from portal.settings import Settings
 from portal.stores.service import upsert_store
 from sandbox.corso import CorsoWorld

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from portal.clock import utcnow
 from portal.db import create_engine, session_factory
 from portal.errors import RetryLater, ShopifyAuthError, ShopifyUnavailable
 from portal.jobs import queue
@@ -50,7 +51,7 @@ async def test_a_claimed_job_is_not_claimed_again_until_its_lease_runs_out(
     assert taken is not None and taken.id == job.id and taken.attempt == 1
     assert await queue.claim(db, worker_id="w2", lease_seconds=60) is None
     # the first worker dies: its lease runs out
-    await db.execute(update(Job).values(lease_expires_at=queue.utcnow() - timedelta(seconds=1)))
+    await db.execute(update(Job).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     await db.commit()
     again = await queue.claim(db, worker_id="w2", lease_seconds=60)
     assert again is not None and again.id == job.id and again.attempt == 2
@@ -67,9 +68,9 @@ async def test_retry_backs_off_and_parks_when_attempts_are_spent(db: AsyncSessio
     assert first is not None
     await queue.retry_later(db, first, "503")
     stored = await _job(db, job.id)
-    assert stored.status == JobStatus.QUEUED and stored.run_after > queue.utcnow()
+    assert stored.status == JobStatus.QUEUED and stored.run_after > utcnow()
     assert await queue.claim(db, worker_id="w", lease_seconds=60) is None  # not due yet
-    await db.execute(update(Job).values(run_after=queue.utcnow()))
+    await db.execute(update(Job).values(run_after=utcnow()))
     await db.commit()
     second = await queue.claim(db, worker_id="w", lease_seconds=60)
     assert second is not None
@@ -106,7 +107,7 @@ async def test_worker_outcomes_by_kind_of_failure(db: AsyncSession, engine: Asyn
     assert jobs["transient"].status == JobStatus.QUEUED
     assert "ShopifyUnavailable" in (jobs["transient"].last_error or "")
     assert jobs["final"].status == JobStatus.FAILED
-    wait_for = jobs["wait"].run_after - queue.utcnow()
+    wait_for = jobs["wait"].run_after - utcnow()
     assert timedelta(seconds=25) < wait_for <= timedelta(seconds=30)
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from portal.clock import utcnow
 from portal.db import session_factory
 from portal.jobs import queue
 from portal.jobs.models import Job, JobStatus
@@ -65,9 +66,7 @@ async def test_a_lost_lease_cancels_the_handler_and_records_nothing(
     await asyncio.wait_for(started.wait(), timeout=10)
     # another worker takes the job over (its lease is now someone else's)
     await db.execute(
-        update(Job).values(
-            worker_id="other", lease_expires_at=queue.utcnow() + timedelta(minutes=5)
-        )
+        update(Job).values(worker_id="other", lease_expires_at=utcnow() + timedelta(minutes=5))
     )
     await db.commit()
     await asyncio.wait_for(running, timeout=10)

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from portal.clock import utcnow
 from portal.db import session_factory
-from portal.jobs import queue
 from portal.jobs.email import SEND_EMAIL, queue_email, send_email_job
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.worker import Worker
@@ -67,7 +67,7 @@ async def test_mail_server_down_then_back_delivers_exactly_once(
     assert job.status == JobStatus.QUEUED
     assert "MailUnavailable" in (job.last_error or "")
     assert mailbox.all() == []
-    await db.execute(update(Job).values(run_after=queue.utcnow()))
+    await db.execute(update(Job).values(run_after=utcnow()))
     await db.commit()
     with smtp_server(mailbox, port=port):
         assert await _worker(engine, port).run_until_idle() == 1

@@ -29,9 +29,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.billing.sync import NIGHTLY_SYNC
+from portal.clock import utcnow
 from portal.jobs.email import SEND_EMAIL
 from portal.jobs.models import JobStatus
-from portal.jobs.queue import utcnow
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.shopper.housekeeping import PURGE
 from portal.support import actions
