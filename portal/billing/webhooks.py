@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,9 @@ from portal.stores.models import Store
 log = logging.getLogger(__name__)
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
+WEBHOOK_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com")
+TOPIC = re.compile(r"[a-z_]{1,64}/[a-z_]{1,64}")
 TOPICS = frozenset({"orders/create", "orders/cancelled", "refunds/create"})
 REFRESH_ORDER = "billing.refresh_order"
 
@@ -52,6 +56,11 @@ class Delivery:
     shop_domain: str
     topic: str
     order_id: str | None  # the order's gid; None for a topic the portal does not follow
+
+
+def fingerprint(value: str) -> str:
+    """A short, stable stand-in for a value from outside, fit for a log line."""
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
 def signature_of(body: bytes, secret: str) -> str:
@@ -78,8 +87,10 @@ def delivery_of(headers: Mapping[str, str], body: bytes) -> Delivery:
     webhook_id = headers.get("X-Shopify-Webhook-Id", "").strip()
     shop_domain = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
     topic = headers.get("X-Shopify-Topic", "").strip()
-    if not (webhook_id and shop_domain and topic) or len(webhook_id) > 128:
-        raise MalformedDelivery("webhook id, shop domain and topic are required")
+    if not (WEBHOOK_ID.fullmatch(webhook_id) and SHOP_DOMAIN.fullmatch(shop_domain)):
+        raise MalformedDelivery("a webhook id and a myshopify.com shop domain are required")
+    if not TOPIC.fullmatch(topic):
+        raise MalformedDelivery("a topic is required")
     order_id = _order_id(topic, _json_object(body)) if topic in TOPICS else None
     return Delivery(webhook_id, shop_domain, topic, order_id)
 
@@ -87,7 +98,7 @@ def delivery_of(headers: Mapping[str, str], body: bytes) -> Delivery:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # nested beyond what the parser can follow
         raise MalformedDelivery("the body is not JSON") from exc
     if not isinstance(payload, dict):
         raise MalformedDelivery("the body is not a JSON object")
@@ -109,7 +120,12 @@ async def accept(db: AsyncSession, delivery: Delivery, *, now: datetime) -> Outc
         return Outcome.REPEATED
     store = await db.scalar(select(Store).where(Store.shop_domain == delivery.shop_domain))
     if store is None:
-        log.warning("webhook %s for unknown shop %s", delivery.webhook_id, delivery.shop_domain)
+        # Signed, but data from outside all the same: logged as fingerprints, never verbatim.
+        log.warning(
+            "webhook %s for unknown shop %s",
+            fingerprint(delivery.webhook_id),
+            fingerprint(delivery.shop_domain),
+        )
         return Outcome.UNKNOWN_SHOP
     _record(db, delivery, now)
     await queue.enqueue(

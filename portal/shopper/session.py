@@ -4,15 +4,18 @@ alive)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.errors import InvalidToken
+from portal.links import is_row_id
 from portal.signing import MAX_AGE_SECONDS, Purpose, Signer
 
 COOKIE = "portal_shopper"
+ORDER_GID = re.compile(r"gid://shopify/Order/[0-9]{1,20}")
 IDLE_SECONDS = MAX_AGE_SECONDS[Purpose.SHOPPER_SESSION]
 
 
@@ -38,9 +41,12 @@ def read(request: Request) -> ShopperSession | None:
         data = _signer(request).unsign(Purpose.SHOPPER_SESSION, token)
     except InvalidToken:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("s"), int):
+    if not isinstance(data, dict) or not is_row_id(data.get("s")):
         return None
-    return ShopperSession(store_id=data["s"], order_id=str(data.get("o", "")))
+    order_id = data.get("o")
+    if not isinstance(order_id, str) or not ORDER_GID.fullmatch(order_id):
+        return None
+    return ShopperSession(store_id=data["s"], order_id=order_id)
 
 
 def for_order(request: Request, store_id: int, order_id: str) -> ShopperSession | None:

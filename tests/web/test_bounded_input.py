@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from starlette.datastructures import MultiDict
+from starlette.datastructures import Headers, MultiDict
 
 from portal import links
 from portal.billing.export import _text
+from portal.billing.webhooks import delivery_of, fingerprint
 from portal.db import MAX_ROW_ID
-from portal.errors import InvalidToken, PortalError
+from portal.errors import InvalidToken, MalformedDelivery, PortalError
 from portal.signing import Purpose, Signer
 from portal.support.forms import AlternativeForm
 
@@ -55,3 +56,45 @@ def test_an_amount_that_is_not_a_number_is_a_form_error(amount: str) -> None:
 
 def test_bounded_errors_are_portal_errors() -> None:
     assert issubclass(InvalidToken, PortalError)
+
+
+def test_a_webhook_nested_beyond_the_parser_is_malformed() -> None:
+    body = b'{"id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(MalformedDelivery):
+        delivery_of(_webhook_headers(), body)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"X-Shopify-Shop-Domain": "evil.example"},
+        {"X-Shopify-Shop-Domain": "x" * 300 + ".myshopify.com"},
+        {"X-Shopify-Webhook-Id": "id\nwith a line break"},
+        {"X-Shopify-Webhook-Id": "x" * 129},
+        {"X-Shopify-Topic": "orders/create; drop"},
+    ],
+)
+def test_webhook_headers_are_bounded(changes: dict[str, str]) -> None:
+    with pytest.raises(MalformedDelivery):
+        delivery_of(_webhook_headers(**changes), b'{"id": 1}')
+
+
+def test_a_well_formed_delivery_reads() -> None:
+    delivery = delivery_of(_webhook_headers(), b'{"id": 5001}')
+    assert delivery.order_id == "gid://shopify/Order/5001"
+    assert delivery.shop_domain == "maple-and-moss.myshopify.com"
+
+
+def test_log_lines_carry_fingerprints_not_values() -> None:
+    assert fingerprint("evil\nvalue") == fingerprint("evil\nvalue")
+    assert "\n" not in fingerprint("evil\nvalue") and len(fingerprint("x" * 10_000)) == 12
+
+
+def _webhook_headers(**changes: str) -> Headers:
+    values = {
+        "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        "X-Shopify-Shop-Domain": "maple-and-moss.myshopify.com",
+        "X-Shopify-Topic": "orders/create",
+        **changes,
+    }
+    return Headers(values)
