@@ -89,10 +89,13 @@ class PhotoRules:
     max_bytes: int = 10 * MIB  # per file, as uploaded
     max_count: int = 5
     max_pixels: int = 40_000_000  # width * height, as declared in the file's header
+    # All the photos of one request together: decoding costs time by pixels, so five photos
+    # at the per-file limit would hold a decoder for seconds.
+    max_total_pixels: int = 60_000_000
     max_side: int = 2560  # longer images are scaled down to this, keeping the aspect ratio
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_count", "max_pixels", "max_side"):
+        for name in ("max_bytes", "max_count", "max_pixels", "max_total_pixels", "max_side"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PhotoRules.{name} must be at least 1")
 
@@ -169,11 +172,27 @@ async def process_photos(
         raise PhotoRejected(f"Attach at most {_count(rules.max_count, 'photo')}.")
     if required and not chosen:
         raise PhotoRejected("Attach at least one photo.")
+    if sum(_declared_pixels(data) for _, data in chosen) > rules.max_total_pixels:
+        megapixels = rules.max_total_pixels // 1_000_000
+        raise PhotoRejected(
+            f"Together these photos are too large: at most {megapixels} megapixels in all."
+        )
     processed: list[ProcessedPhoto] = []
     for name, data in chosen:
         photo = await anyio.to_thread.run_sync(_process_one, data, name, rules, limiter=limiter)
         processed.append(photo)
     return processed
+
+
+def _declared_pixels(data: bytes) -> int:
+    """Width times height as the file's header declares them (nothing is decoded); 0 when the
+    header cannot be read, which ``process_photo`` then reports for that file."""
+    try:
+        with Image.open(io.BytesIO(data), formats=_FORMATS) as probe:
+            width, height = probe.size
+    except Exception:  # untrusted bytes: any complaint means "not readable"
+        return 0
+    return max(width, 0) * max(height, 0)
 
 
 def _process_one(data: bytes, filename: str, rules: PhotoRules) -> ProcessedPhoto:

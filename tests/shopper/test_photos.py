@@ -355,6 +355,20 @@ async def test_too_many_or_no_photos_are_refused_before_any_is_decoded() -> None
         await process_photos(junk[2:3], rules=RULES)
 
 
+@pytest.mark.anyio
+async def test_the_photos_of_one_request_are_bounded_together_before_any_is_decoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[str] = []
+    monkeypatch.setattr(photos, "process_photo", lambda data, **kw: decoded.append(kw["filename"]))
+    # Five 39-megapixel PNGs: each under the per-file limit, together far over the request's.
+    files = [(f"{n}.png", _png_declaring(6_500, 6_000)) for n in range(5)]
+    with pytest.raises(PhotoRejected) as caught:
+        await process_photos(files, rules=RULES)
+    assert "60 megapixels in all" in caught.value.message
+    assert decoded == []
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 
