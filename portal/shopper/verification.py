@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -44,12 +43,6 @@ MAX_LOOKUPS_PER_CLIENT = 20
 MAX_CODES_PER_ORDER = 3
 
 
-@dataclass(frozen=True)
-class Lookup:
-    verification: OrderVerification
-    code: str | None  # None when nothing matched or the order's limit was reached
-
-
 def keyed_hash(secret: str, purpose: str, value: str) -> str:
     return hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
@@ -72,57 +65,58 @@ def _hashes(secret: str, email: str, client_address: str) -> tuple[str, str]:
     )
 
 
-async def check_limits(
-    session: AsyncSession, *, secret: str, email: str, client_address: str, now: datetime
-) -> None:
-    """Raise ``TooManyLookups`` when this email or client address has looked up too often
-    (checked before Shopify is asked anything, and again when the lookup is recorded)."""
-    email_hash, client_hash = _hashes(secret, email, client_address)
-    since = now - WINDOW
-    if (
-        await _recent(session, OrderVerification.email_hash, email_hash, since)
-        >= MAX_LOOKUPS_PER_EMAIL
-        or await _recent(session, OrderVerification.client_hash, client_hash, since)
-        >= MAX_LOOKUPS_PER_CLIENT
-    ):
-        raise TooManyLookups("lookup rate limit")
-
-
-async def start(
+async def reserve_lookup(
     session: AsyncSession,
     *,
     secret: str,
     store_id: int,
-    order_id: str | None,
     email: str,
     client_address: str,
     now: datetime,
-) -> Lookup:
-    """Record a lookup; ``order_id`` is the matched order, or None when nothing matched."""
+) -> OrderVerification:
+    """Record the lookup before Shopify is asked anything, committed at once, then count:
+    lookups sent together cannot all pass the per-email and per-address limits, because the
+    last of them to be recorded sees every one. ``TooManyLookups`` when over a limit."""
     email_hash, client_hash = _hashes(secret, email, client_address)
-    await check_limits(session, secret=secret, email=email, client_address=client_address, now=now)
-    since = now - WINDOW
-    code = None
-    if order_id is not None and (
-        await _recent(session, OrderVerification.shopify_order_id, order_id, since)
-        < MAX_CODES_PER_ORDER
-    ):
-        code = new_code()
     verification = OrderVerification(
         public_id=secrets.token_urlsafe(18),
         store_id=store_id,
-        shopify_order_id=order_id,
         email_hash=email_hash,
         client_hash=client_hash,
         wrong_tries=0,
         created_at=now,
         expires_at=now + CODE_TTL,
     )
-    if code is not None:
-        verification.code_hash = keyed_hash(secret, "code", f"{verification.public_id}:{code}")
     session.add(verification)
-    await session.flush()
-    return Lookup(verification, code)
+    await session.commit()
+    since = now - WINDOW
+    if (
+        await _recent(session, OrderVerification.email_hash, email_hash, since)
+        > MAX_LOOKUPS_PER_EMAIL
+        or await _recent(session, OrderVerification.client_hash, client_hash, since)
+        > MAX_LOOKUPS_PER_CLIENT
+    ):
+        await session.delete(verification)
+        await session.commit()
+        raise TooManyLookups("lookup rate limit")
+    return verification
+
+
+async def attach_order(
+    session: AsyncSession, verification: OrderVerification, *, secret: str, order_id: str
+) -> str | None:
+    """Bind a reserved lookup to the order it matched; a new code for it, or None when the
+    order has had its codes for now. The binding is committed before the order's lookups are
+    counted, so concurrent lookups of one order cannot pass its limit either."""
+    verification.shopify_order_id = order_id
+    await session.commit()
+    since = verification.created_at - WINDOW
+    matched = await _recent(session, OrderVerification.shopify_order_id, order_id, since)
+    if matched > MAX_CODES_PER_ORDER:
+        return None
+    code = new_code()
+    verification.code_hash = keyed_hash(secret, "code", f"{verification.public_id}:{code}")
+    return code
 
 
 async def confirm(
@@ -186,37 +180,24 @@ async def look_up(
     """Look the order up and email a code if it matches; the verification's public id, to
     carry to the code page. ``TooManyLookups`` (before Shopify is asked) when limits are
     reached; Shopify's ``IntegrationError`` when it cannot be reached."""
-    started = time.monotonic()
+    started, secret = time.monotonic(), _secret(runtime)
     async with runtime.sessions() as session:
-        await check_limits(
+        verification = await reserve_lookup(
             session,
-            secret=_secret(runtime),
-            email=email,
-            client_address=client_address,
-            now=utcnow(),
-        )
-    order = await runtime.shopify(store).find_order(name=order_number, email=email)
-    public_id = await _record_lookup(runtime, store, order, email, client_address)
-    await _no_sooner_than(runtime.settings.lookup_min_seconds, started)
-    return public_id
-
-
-async def _record_lookup(
-    runtime: Runtime, store: Store, order: Order | None, email: str, client_address: str
-) -> str:
-    async with runtime.sessions() as session, session.begin():
-        lookup = await start(
-            session,
-            secret=_secret(runtime),
+            secret=secret,
             store_id=store.id,
-            order_id=order.id if order else None,
             email=email,
             client_address=client_address,
             now=utcnow(),
         )
-        if lookup.code is not None and order is not None and order.email:
-            await _send_code(session, store, order, order.email, lookup.code)
-    return lookup.verification.public_id
+        order = await runtime.shopify(store).find_order(name=order_number, email=email)
+        if order is not None:
+            code = await attach_order(session, verification, secret=secret, order_id=order.id)
+            if code is not None and order.email:
+                await _send_code(session, store, order, order.email, code)
+            await session.commit()
+    await _no_sooner_than(runtime.settings.lookup_min_seconds, started)
+    return verification.public_id
 
 
 async def _send_code(session: AsyncSession, store: Store, order: Order, to: str, code: str) -> None:
