@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from portal import i18n
+from portal.csrf import csrf_token
 from portal.paths import TEMPLATES_DIR
 from portal.reorders.labels import status_label
 from portal.settings import Settings
@@ -33,7 +34,14 @@ def _environment() -> jinja2.Environment:
     env.globals["htmx_script"] = HTMX_SCRIPT
     env.globals["current_locale"] = i18n.current_locale
     env.globals["status_label"] = status_label
+    env.globals["csrf_token"] = csrf_token
+    env.globals["shopper_signed_in"] = shopper_signed_in
     return env
+
+
+def shopper_signed_in(request: Request) -> bool:
+    """Whether this page was served to a verified shopper (the session module reads it)."""
+    return getattr(request.state, "shopper_session", None) is not None
 
 
 templates = Jinja2Templates(env=_environment())

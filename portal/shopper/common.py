@@ -33,7 +33,7 @@ async def store_from_path(request: Request) -> Store:
 
 async def verified_order(request: Request, store: Store) -> Order | None:
     """The order this browser verified for this store, fetched fresh from Shopify."""
-    current = shopper_session.read(request)
+    current = await shopper_session.read(request)
     if current is None or current.store_id != store.id:
         return None
     return await verification.verified_order(runtime(request), store, current.order_id)
@@ -54,6 +54,8 @@ def service_unavailable(request: Request, store: Store, error: IntegrationError)
 
 
 def keep_session_alive(request: Request, response: Response, store: Store, order: Order) -> None:
-    shopper_session.write(
-        request, response, shopper_session.ShopperSession(store_id=store.id, order_id=order.id)
-    )
+    """Sign the session again (same id, same start): using a page keeps it alive."""
+    current = getattr(request.state, "shopper_session", None)
+    if not isinstance(current, shopper_session.ShopperSession) or current.order_id != order.id:
+        current = shopper_session.ShopperSession(store_id=store.id, order_id=order.id)
+    shopper_session.write(request, response, current)

@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.jobs import queue
 from portal.jobs.models import Priority
 from portal.reorders.models import RequestPhoto
-from portal.shopper.models import OrderVerification, StoredDraft
+from portal.shopper.models import (
+    SESSION_LIFETIME,
+    OrderVerification,
+    ShopperSignOut,
+    StoredDraft,
+)
 from portal.shopper.photos import delete_photo
 
 PURGE = "shopper.purge"
@@ -22,7 +27,8 @@ PURGE_HOUR_UTC = 4
 
 
 async def purge(session: AsyncSession, *, upload_dir: Path, now: datetime) -> dict[str, int]:
-    """Delete stale drafts (and photos no submitted request uses) and old verifications."""
+    """Delete stale drafts (and photos no submitted request uses), old verifications, and
+    sign-outs of sessions that have ended by their age anyway."""
     stale = list(
         await session.scalars(
             select(StoredDraft).where(StoredDraft.created_at < now - DRAFT_LIFETIME)
@@ -44,9 +50,16 @@ async def purge(session: AsyncSession, *, upload_dir: Path, now: datetime) -> di
     old = await session.execute(
         delete(OrderVerification).where(OrderVerification.created_at < now - VERIFICATION_LIFETIME)
     )
+    signed_out = await session.execute(
+        delete(ShopperSignOut).where(ShopperSignOut.signed_out_at < now - SESSION_LIFETIME)
+    )
     await session.commit()
-    removed = int(old.rowcount or 0)  # type: ignore[attr-defined]
-    return {"drafts": len(stale), "photos": len(photo_ids - kept), "verifications": removed}
+    return {
+        "drafts": len(stale),
+        "photos": len(photo_ids - kept),
+        "verifications": int(old.rowcount or 0),  # type: ignore[attr-defined]
+        "sign_outs": int(signed_out.rowcount or 0),  # type: ignore[attr-defined]
+    }
 
 
 async def schedule_purge(session: AsyncSession, *, now: datetime) -> None:

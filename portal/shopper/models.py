@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, func
@@ -45,3 +45,18 @@ class StoredDraft(Base):
     shopify_order_id: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# A shopper's session ends this long after they verified, however busy; a sign-out is kept as
+# long as its cookie could otherwise have lived.
+SESSION_LIFETIME = timedelta(hours=4)
+
+
+class ShopperSignOut(Base):
+    """A shopper session ended by its sign-out: its cookie, even copied, opens nothing more.
+    Kept as long as such a cookie could otherwise live (the sessions' absolute lifetime)."""
+
+    __tablename__ = "shopper_sign_outs"
+
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    signed_out_at: Mapped[datetime] = mapped_column()

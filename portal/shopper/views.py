@@ -128,5 +128,5 @@ async def sign_out(request: Request) -> Response:
         str(request.url_for("shopper:lookup", store=store.slug)), status_code=303
     )
     if form.validate():
-        shopper_session.clear(response)
+        await shopper_session.end(request, response)
     return response

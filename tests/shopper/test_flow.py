@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -476,7 +477,7 @@ def test_a_session_idle_for_more_than_30_minutes_has_ended(
     order = env.shop.order()
     secret = str(env.settings.secret_key)
     salt = "portal:shopper-session"
-    payload = {"s": 1, "o": order.gid}
+    payload = {"s": 1, "o": order.gid, "i": "a" * 22, "t": int(time.time())}
     shopper.client.cookies.clear()
     shopper.client.cookies.set(COOKIE, URLSafeTimedSerializer(secret, salt=salt).dumps(payload))
     assert "Stoneware Mug" in shopper.get("/request").text  # a fresh session opens the order

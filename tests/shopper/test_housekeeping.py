@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.shopper.housekeeping import purge
-from portal.shopper.models import OrderVerification, StoredDraft
+from portal.shopper.models import OrderVerification, ShopperSignOut, StoredDraft
 from portal.shopper.photos import ProcessedPhoto, open_photo, store_photo
 from portal.stores.service import upsert_store
 from tests.helpers.factories import store_spec
@@ -57,9 +57,12 @@ async def test_stale_drafts_their_photos_and_old_verifications_go(
                 expires_at=created,
             )
         )
+    for session_id, at in (("s" * 22, NOW - timedelta(hours=5)), ("t" * 22, NOW)):
+        db.add(ShopperSignOut(session_id=session_id, signed_out_at=at))
     await db.commit()
     done = await purge(db, upload_dir=tmp_path, now=NOW)
-    assert done == {"drafts": 1, "photos": 1, "verifications": 1}
+    assert done == {"drafts": 1, "photos": 1, "verifications": 1, "sign_outs": 1}
+    assert set(await db.scalars(select(ShopperSignOut.session_id))) == {"t" * 22}
     assert set(await db.scalars(select(StoredDraft.id))) == {"fresh"}
     assert await db.scalar(select(func.count()).select_from(OrderVerification)) == 1
     with pytest.raises(FileNotFoundError):
