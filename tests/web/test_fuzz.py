@@ -1,0 +1,671 @@
+"""Generated hostile values posted to every form field, query parameter and path parameter of
+every route, as each kind of visitor: an anonymous shopper, a verified shopper, an agent, an
+admin and a merchant user.
+
+Whatever arrives, the portal answers 2xx, 3xx or 4xx, never 5xx; and an answer that refuses
+(4xx) leaves the main tables exactly as they were, so nothing is ever half-written.
+
+One portal runs per module and database; each example asserts only on what its own request
+changed, so examples share the portal without depending on one another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import html
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from sqlalchemy import Engine, create_engine, func, select, table
+from sqlalchemy.orm import Session
+
+from portal import links
+from portal.billing.months import month_of
+from portal.clock import utcnow
+from portal.db import sync_url
+from portal.jobs.worker import Worker
+from portal.reorders.models import ReorderRequest, RequestPhoto
+from portal.runtime import open_runtime
+from portal.signing import Signer
+from portal.stores.models import Store
+from portal.support.models import Resolution
+from portal.support.views import ACTIONS
+from portal.workers import job_handlers
+from tests.helpers import databases
+from tests.helpers.environment import PortalEnvironment, portal_environment
+from tests.helpers.shopper_flow import ShopperFlow, csrf_of
+from tests.helpers.staff import StaffBrowser, create_user
+
+MAIN_TABLES = ("reorder_requests", "resolutions", "jobs", "request_events")
+ROLES = ("anonymous", "shopper", "agent", "admin", "merchant")
+STAFF = {
+    "agent": ("fuzz-agent@example.com", "agent", None),
+    "admin": ("fuzz-admin@example.com", "admin", None),
+    "merchant": ("fuzz-owner@test-goods.example", "merchant", "test-goods"),
+}
+SHOPPER_EMAIL = "jane@example.com"
+REFERENCE = re.compile(r"RR-[2-9A-HJ-NP-Z]{6}")
+REVIEW_ACTION = re.compile(r'action="[^"]*/review/([^"/?]+)"')
+
+# Sized so the whole module runs in well under a minute per database on two cores.
+EXAMPLES = 5
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+# --- hostile values -----------------------------------------------------------------------------
+
+HUGE = ["x" * 200_000, "\u00e9" * 30_000, "9" * 5_000, "<" * 50_000]
+NUMBERS = [
+    "0",
+    "-0",
+    "-1",
+    "+1",
+    " 1 ",
+    "1.5",
+    "1,5",
+    "1e3",
+    "1_000",
+    "0x10",
+    "00000000000000000000001",
+    str(2**31),
+    str(2**63 - 1),
+    str(2**63),
+    str(-(2**63) - 1),
+    str(2**64),
+    "9" * 40,
+    "-" + "9" * 40,
+    "1e309",
+    "-1e309",
+    "1e-400",
+    "1e999999",
+    "NaN",
+    "nan",
+    "-NaN",
+    "sNaN",
+    "-sNaN",
+    "Infinity",
+    "-Infinity",
+    "inf",
+    "0.001",
+    "99999.999",
+    "100000.01",
+    "\u0661\u0662\u0663",  # Arabic-Indic digits
+    "\uff11\uff12\uff13",  # fullwidth digits
+    "\u00b2",  # superscript two: isdigit() but not a decimal
+]
+DATES = [
+    "0001-01",
+    "0000-01",
+    "9999-12",
+    "10000-01",
+    "2024-00",
+    "2024-13",
+    "2024-1",
+    "2024-02-30",
+    "-0001-01",
+    "1970-01-01",
+    "0001-01-01T00:00:00+00:00",
+    "9999-12-31T23:59:59.999999+00:00",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "2038-01-19T03:14:08Z",
+]
+CONTROL = ["", " ", "\x00", "a\x00b", "\r\n", "\n\n\n", "\t", "\x1b[31m", "\x7f", "\x08" * 10]
+UNICODE = [
+    "\u202etxt.exe",  # right-to-left override
+    "\ufeff",
+    "\u0130",  # dotted capital I: changes length when case-folded
+    "\u00df",
+    "e\u0301" * 50,  # combining marks
+    "\U0001f642" * 100,
+    "\U0001d518\U0001d52b\U0001d526",
+    "\uffff",
+    "\u2028",
+]
+INJECTION = [
+    "' OR 1=1 --",
+    '"; DROP TABLE reorder_requests; --',
+    "<script>alert(1)</script>",
+    "{{ 7*7 }}",
+    "%s%n%x",
+    "../../../etc/passwd",
+    '=HYPERLINK("http://x")',
+    "#1001",
+    "RR-AAAAAA",
+    "a@b",
+    "@",
+    "jane@example.com",
+    "\u00e9@\u00e9.\u00e9",
+]
+HOSTILE = HUGE + NUMBERS + DATES + CONTROL + UNICODE + INJECTION
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+CURSOR_PAYLOADS = [
+    b"",
+    b"|",
+    b"x|y",
+    b"2024-01-01T00:00:00|1",  # no time zone
+    b"2024-01-01T00:00:00+00:00|0",
+    b"2024-01-01T00:00:00+00:00|-1",
+    b"2024-01-01T00:00:00+00:00|" + str(2**63).encode(),
+    b"2024-01-01T00:00:00+00:00|999999999999999999",
+    b"0001-01-01T00:00:00+00:00|1",
+    b"0001-01-01T00:00:00+14:00|1",
+    b"9999-12-31T23:59:59-14:00|1",
+    b"9999-12-31T23:59:59.999999+00:00|1",
+    b"\xff\xfe\x00|1",
+]
+CURSORS = [_b64(p) for p in CURSOR_PAYLOADS] + ["=", "a", "!!!!", "A" * 5000, "%00", "a b"]
+
+hostile_text = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.text(max_size=40),
+    st.integers(min_value=-(2**80), max_value=2**80).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.dates().map(lambda d: d.isoformat()),
+    st.binary(max_size=60).map(_b64),
+)
+# A URL carries a few kilobytes at most: query values and path segments are cut to fit.
+query_text = hostile_text.map(lambda s: s[:1000])
+cursor_text = st.one_of(
+    st.sampled_from(CURSORS),
+    st.binary(max_size=80).map(_b64),
+    st.builds(
+        lambda when, ident: _b64(f"{when.isoformat()}|{ident}".encode()),
+        st.datetimes(timezones=st.timezones()),
+        st.integers(min_value=-(2**70), max_value=2**70),
+    ),
+)
+
+# Path segments arrive percent-encoded; these are sent as they stand.
+ODD_SEGMENTS = [
+    "%00",
+    "%ff",
+    "%c0%ae",
+    "%2e%2e",
+    "%2F",
+    "a%2Fb",
+    "%0a",
+    "%20",
+    "%25",
+    ";",
+    "~",
+    "*",
+    "CON",
+    "-1",
+    "0",
+    "9" * 18,
+    "9" * 19,
+    str(2**63),
+    "RR-000000",
+    "rr-abcdef",
+    "RR-" + "A" * 100,
+    "x" * 3000,
+    quote("\U0001f642", safe=""),
+]
+
+
+def segment(*real: str) -> st.SearchStrategy[str]:
+    """A path segment: a real value, an odd one, or generated text percent-encoded."""
+    return st.one_of(
+        st.sampled_from(real) if real else st.nothing(),
+        st.sampled_from(ODD_SEGMENTS),
+        hostile_text.filter(bool).map(lambda s: quote(s[:1000], safe="")),
+    )
+
+
+# --- the portal, once per module and database ---------------------------------------------------
+
+
+@dataclass
+class Visitor:
+    client: httpx.Client
+    csrf: str
+
+
+@dataclass
+class World:
+    env: PortalEnvironment
+    counts: Engine
+    visitors: dict[str, Visitor]
+    real: dict[str, list[str]] = field(default_factory=dict)
+
+    def row_counts(self) -> tuple[int, ...]:
+        query = select(
+            *(select(func.count()).select_from(table(t)).scalar_subquery() for t in MAIN_TABLES)
+        )
+        with self.counts.connect() as connection:
+            return tuple(connection.execute(query).one())
+
+
+def _database_params() -> list[Any]:
+    params: list[Any] = [pytest.param("sqlite", id="sqlite")]
+    if databases.postgres_admin_url():
+        params.append(pytest.param("postgresql", id="postgresql"))
+    return params
+
+
+@pytest.fixture(scope="module", params=_database_params())
+def fuzz_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database of this module's own: a SQLite file, or a scratch PostgreSQL one."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('fuzz-db') / 'portal.db'}"
+        databases.migrate(url)
+        yield url
+        return
+    admin_url = databases.postgres_admin_url()
+    assert admin_url is not None
+    with databases.scratch_postgres_database(admin_url) as url:
+        databases.migrate(url)
+        yield url
+
+
+def _run_jobs(env: PortalEnvironment) -> None:
+    """The worker is off so that nothing writes between an example's two counts; the few jobs
+    the setup needs (the emailed code) run here."""
+
+    async def run() -> None:
+        async with open_runtime(env.settings) as runtime:
+            worker = Worker(runtime.sessions, job_handlers(), services=runtime)
+            await worker.run_until_idle(max_jobs=20)
+
+    asyncio.run(run())
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def _verified_shopper(env: PortalEnvironment) -> tuple[ShopperFlow, dict[str, list[str]]]:
+    """A shopper who verified an order, filed one request with a photo and left a second one
+    as a draft on the Review page."""
+    order = env.shop.order(lines=[(env.shop.mug, 2), (env.shop.shirt, 1)])
+    flow = ShopperFlow(env)
+    code_page = flow.look_up(order.name, SHOPPER_EMAIL)
+    assert code_page.status_code == 200, code_page.text
+    _run_jobs(env)
+    form = flow.enter_code(code_page, env.code_for(SHOPPER_EMAIL))
+    assert form.status_code == 200, form.text
+    mug, shirt = (f"qty_{line.id}" for line in order.line_items[:2])
+    review = flow.file(
+        form,
+        issue="Damaged",
+        quantities={mug: 1},
+        photos=[("damage.jpg", _jpeg(), "image/jpeg")],
+    )
+    assert review.status_code == 200, review.text
+    filed = flow.submit(review)
+    found = REFERENCE.search(filed.text)
+    assert filed.status_code == 200 and found, filed.text
+    form = flow.get("/request")
+    review = flow.file(form, issue="Lost", quantities={shirt: 1})
+    draft = REVIEW_ACTION.search(review.text)
+    assert review.status_code == 200 and draft, review.text
+    real = {
+        "reference": [found.group(0)],
+        "draft": [html.unescape(draft.group(1))],
+        "qty": [mug, shirt],
+        "order_id": [str(order.id)],
+    }
+    return flow, real
+
+
+def _signed_in(env: PortalEnvironment, email: str) -> StaffBrowser:
+    browser = StaffBrowser(env.base_url)
+    answer = browser.sign_in(email=email)
+    assert answer.status_code == 303, answer.text
+    return browser
+
+
+def _real_ids(env: PortalEnvironment, reference: str) -> dict[str, list[str]]:
+    engine = create_engine(sync_url(env.settings.database_url))
+    try:
+        with Session(engine) as db:
+            request = db.scalars(
+                select(ReorderRequest).where(ReorderRequest.reference == reference)
+            ).one()
+            store = db.scalars(select(Store).where(Store.slug == env.slug)).one()
+            photos = list(
+                db.scalars(
+                    select(RequestPhoto.photo_id).where(RequestPhoto.request_id == request.id)
+                )
+            )
+            jobs = [
+                str(j)
+                for j in db.scalars(
+                    select(Resolution.job_id).where(Resolution.request_id == request.id)
+                )
+                if j is not None
+            ]
+            request_id, store_id, time_zone = request.id, store.id, store.time_zone
+    finally:
+        engine.dispose()
+    signer = Signer(str(env.settings.secret_key))
+    return {
+        "photo_id": photos,
+        "job_id": jobs,
+        "status_token": [links.status_token(signer, request_id=request_id)],
+        "store_id": [str(store_id)],
+        "month": [month_of(utcnow(), time_zone)],
+    }
+
+
+@pytest.fixture(scope="module")
+def world(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp_path = tmp_path_factory.mktemp("fuzz")
+    with portal_environment(
+        fuzz_database, tmp_path, lookup_min_seconds=0.0, run_worker=False
+    ) as env:
+        for email, role, store in STAFF.values():
+            create_user(fuzz_database, email, role, store=store)
+        shopper, real = _verified_shopper(env)
+        staff = {name: _signed_in(env, email) for name, (email, _, _) in STAFF.items()}
+        # One resolution with its job, so the retry route has a real job id to aim at.
+        ordered = staff["agent"].post_form(f"/support/requests/{real['reference'][0]}/refund", {})
+        assert ordered.status_code == 303, ordered.text
+        real.update(_real_ids(env, real["reference"][0]))
+        signer = Signer(str(env.settings.secret_key))
+        real["order_token"] = [
+            links.order_link_token(
+                signer, store_id=int(real["store_id"][0]), order_id=real["order_id"][0]
+            )
+        ]
+        anonymous = httpx.Client(base_url=env.base_url, follow_redirects=False, timeout=30)
+        shopper.client.follow_redirects = False
+        visitors = {
+            "anonymous": Visitor(anonymous, csrf_of(anonymous.get(f"/{env.slug}/"))),
+            "shopper": Visitor(shopper.client, csrf_of(shopper.get("/"))),
+            **{name: Visitor(b.client, b.csrf()) for name, b in staff.items()},
+        }
+        counts = create_engine(sync_url(fuzz_database))
+        try:
+            yield World(env, counts, visitors, real)
+        finally:
+            counts.dispose()
+            anonymous.close()
+            shopper.close()
+            for browser in staff.values():
+                browser.close()
+
+
+# --- the routes ---------------------------------------------------------------------------------
+
+QUEUE_QUERY = ("status", "store", "issue", "resolution", "older_than", "assigned", "q", "after")
+REQUEST_FORM = (
+    "issue_type",
+    "description",
+    "resolution",
+    "alternative_wish",
+    "first_name",
+    "last_name",
+    "company",
+    "address1",
+    "address2",
+    "city",
+    "province_code",
+    "zip",
+    "country_code",
+    "phone",
+)
+ACTION_FIELDS = {
+    "note": ("text",),
+    "ask": ("question",),
+    "deny": ("reason",),
+    "alternative": ("order_name", "description", "amount"),
+}
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    name: str
+    path: str  # with {param} placeholders
+    methods: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+    query: tuple[str, ...] = ()
+    signs_out: bool = False  # a valid CSRF token would end the visitor's session
+    uploads: bool = False
+    webhook: bool = False
+
+
+ROUTES = [
+    RouteSpec("landing", "/", ("GET",), query=("q",)),
+    RouteSpec("health", "/healthz", ("GET",)),
+    RouteSpec("static", "/static/{static}", ("GET",)),
+    RouteSpec("webhook", "/webhooks/shopify", ("POST",), webhook=True),
+    RouteSpec("lookup", "/{store}/", ("GET", "POST"), ("order_number", "email")),
+    RouteSpec("theme", "/{store}/theme.css", ("GET",)),
+    RouteSpec("verify", "/{store}/verify", ("GET", "POST"), ("verification", "code"), ("v",)),
+    RouteSpec("order_link", "/{store}/r/{order_token}", ("GET", "POST")),
+    RouteSpec("sign_out", "/{store}/sign-out", ("POST",), signs_out=True),
+    RouteSpec(
+        "request", "/{store}/request", ("GET", "POST"), REQUEST_FORM, ("draft",), uploads=True
+    ),
+    RouteSpec("review", "/{store}/review/{draft}", ("GET", "POST")),
+    RouteSpec(
+        "request_status",
+        "/{store}/requests/{reference}",
+        ("GET", "POST"),
+        ("answer",),
+        ("submitted",),
+    ),
+    RouteSpec(
+        "status_link", "/{store}/s/{status_token}", ("GET", "POST"), ("answer",), ("submitted",)
+    ),
+    RouteSpec("support_home", "/support/", ("GET",), query=QUEUE_QUERY),
+    RouteSpec("queue", "/support/queue", ("GET",), query=QUEUE_QUERY),
+    RouteSpec("account", "/support/account", ("GET",)),
+    RouteSpec("login", "/support/login", ("GET", "POST"), ("email", "password", "next"), ("next",)),
+    RouteSpec("logout", "/support/logout", ("POST",), signs_out=True),
+    RouteSpec(
+        "password",
+        "/support/password",
+        ("GET", "POST"),
+        ("current_password", "new_password", "confirm_password"),
+    ),
+    RouteSpec("support_request", "/support/requests/{reference}", ("GET",)),
+    *(
+        RouteSpec(
+            f"action_{a.name}",
+            f"/support/requests/{{reference}}/{a.path}",
+            ("POST",),
+            ACTION_FIELDS.get(a.name, ()),
+        )
+        for a in ACTIONS
+    ),
+    RouteSpec("retry_job", "/support/requests/{reference}/jobs/{job_id}/retry", ("POST",)),
+    RouteSpec("photo", "/support/photos/{photo_id}", ("GET",)),
+    RouteSpec("invoices", "/support/invoices/", ("GET",)),
+    RouteSpec("invoice_months", "/support/invoices/{store}/", ("GET",)),
+    RouteSpec("invoice", "/support/invoices/{store}/{month}", ("GET",)),
+    RouteSpec("invoice_csv", "/support/invoices/{store}/{month}/invoice.csv", ("GET",)),
+    RouteSpec("invoice_close", "/support/invoices/{store}/{month}/close", ("POST",)),
+]
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def test_every_route_is_fuzzed() -> None:
+    """A route added to portal/routes.py without a line here fails this test."""
+    from portal.routes import billing_routes, shopper_routes, support_routes
+
+    covered = {PLACEHOLDER.sub("*", r.path) for r in ROUTES}
+    names = {"/support/invoices" + PLACEHOLDER.sub("*", r.path) for r in billing_routes()}
+    names |= {("/support" + r.path).replace("{job_id:row_id}", "*") for r in support_routes()}
+    names |= {"/*" + r.path for r in shopper_routes()}
+    names = {PLACEHOLDER.sub("*", n) for n in names}
+    assert names <= covered, sorted(names - covered)
+
+
+def _real(world: World, name: str) -> tuple[str, ...]:
+    values = {
+        "store": [world.env.slug, "elsewhere"],
+        "static": ["app.css", "htmx.min.js"],
+    }.get(name) or world.real.get(name, [])
+    return tuple(values)
+
+
+def _short(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 200 else f"{shown[:120]}...({len(shown)} chars)"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    method: str
+    url: str
+    query: dict[str, str]
+    data: dict[str, str | list[str]]
+    files: list[tuple[str, tuple[str, bytes, str]]] | None
+    headers: dict[str, str]
+    content: bytes | None = None
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}={_short(v)}" for k, v in vars(self).items())
+        return f"Attempt({parts})"
+
+
+ascii_header = st.one_of(
+    st.sampled_from(["", "orders/create", "x" * 4000, "test-goods.myshopify.com", "=", "%00"]),
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60),
+)
+junk_files = st.lists(
+    st.tuples(
+        st.sampled_from(["photo.jpg", "", "a\u202egpj.exe", "../x.png", "x" * 300]),
+        st.one_of(
+            st.sampled_from([b"", b"\xff\xd8\xff", b"GIF89a", b"\x00" * 100, _jpeg()]),
+            st.binary(max_size=200),
+        ),
+        st.sampled_from(["image/jpeg", "image/heic", "text/plain", "application/octet-stream"]),
+    ),
+    max_size=3,
+)
+
+
+@st.composite
+def attempts(draw: st.DrawFn, spec: RouteSpec, world: World, role: str) -> Attempt:
+    path = spec.path
+    for name in PLACEHOLDER.findall(spec.path):
+        path = path.replace("{" + name + "}", draw(segment(*_real(world, name))), 1)
+    method = draw(st.sampled_from(spec.methods))
+    query: dict[str, str] = {}
+    for name in spec.query:
+        if draw(st.booleans()):
+            query[name] = draw(cursor_text if name == "after" else query_text)
+    if draw(st.integers(0, 4)) == 0:
+        query[draw(query_text.filter(bool))] = draw(query_text)
+    headers = {"HX-Request": "true"} if draw(st.integers(0, 3)) == 0 else {}
+    if method == "GET":
+        return Attempt(method, path, query, {}, None, headers)
+    if spec.webhook:
+        for name in ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id"):
+            headers[name] = draw(ascii_header)
+        headers["X-Shopify-Hmac-Sha256"] = draw(st.one_of(ascii_header, cursor_text))
+        body = draw(
+            st.one_of(
+                st.binary(max_size=200),
+                hostile_text.map(lambda s: s.encode("utf-8", "surrogatepass")),
+                st.sampled_from([b"{}", b"[" * 10_000, b'{"id": 1e999}', b"null"]),
+            )
+        )
+        return Attempt(method, path, query, {}, None, headers, content=body)
+    visitor = world.visitors[role]
+    csrf = st.sampled_from(["", "x", "a.b.c", visitor.csrf + "x"]) | hostile_text
+    if not spec.signs_out:
+        csrf = st.just(visitor.csrf) | csrf
+    data: dict[str, str | list[str]] = {"csrf_token": draw(csrf)}
+    for name in spec.fields:
+        choice = draw(st.integers(0, 5))
+        if choice == 0:
+            continue  # left out
+        if choice == 1:
+            data[name] = [draw(hostile_text), draw(hostile_text)]  # sent twice
+        else:
+            data[name] = draw(hostile_text)
+    if spec.uploads:
+        quantities = [*world.real["qty"], "qty_" + "9" * 30, "qty_-1", "qty_", "qty_1e3"]
+        for name in draw(st.lists(st.sampled_from(quantities), max_size=4, unique=True)):
+            data[name] = draw(hostile_text)
+    files = None
+    if spec.uploads and draw(st.booleans()):
+        files = [("photos", f) for f in draw(junk_files)] or None
+    return Attempt(method, path, query, data, files, headers)
+
+
+def _send(client: httpx.Client, attempt: Attempt) -> httpx.Response:
+    if attempt.method == "GET":
+        return client.get(attempt.url, params=attempt.query, headers=attempt.headers)
+    if attempt.content is not None:
+        return client.post(
+            attempt.url, params=attempt.query, headers=attempt.headers, content=attempt.content
+        )
+    return client.post(
+        attempt.url,
+        params=attempt.query,
+        headers=attempt.headers,
+        data=attempt.data,
+        files=attempt.files,
+    )
+
+
+def _still_signed_in(world: World, role: str) -> None:
+    """An example that signed a staff member out signs them back in (a shopper is never
+    signed out: sign-out is only ever sent with a bad CSRF token)."""
+    if role not in STAFF:
+        return
+    visitor = world.visitors[role]
+    if visitor.client.get("/support/account").status_code == 200:
+        return
+    browser = StaffBrowser(world.env.base_url)
+    browser.client = visitor.client
+    answer = browser.sign_in(email=STAFF[role][0])
+    assert answer.status_code == 303, answer.text
+    visitor.csrf = browser.csrf()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("spec", ROUTES, ids=[r.name for r in ROUTES])
+def test_hostile_input_never_fails_the_server_nor_half_writes(
+    world: World, spec: RouteSpec, role: str
+) -> None:
+    visitor = world.visitors[role]
+
+    @FUZZ
+    @given(data=st.data())
+    def fuzz(data: st.DataObject) -> None:
+        attempt = data.draw(attempts(spec, world, role), label="attempt")
+        before = world.row_counts()
+        answer = _send(visitor.client, attempt)
+        after = world.row_counts()
+        assert answer.status_code < 500, answer.text[:2000]
+        assert 200 <= answer.status_code < 500
+        if answer.status_code >= 400:
+            assert after == before, dict(
+                zip(MAIN_TABLES, zip(before, after, strict=True), strict=True)
+            )
+        if spec.signs_out or spec.name == "login":
+            _still_signed_in(world, role)
+
+    fuzz()
