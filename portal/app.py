@@ -27,7 +27,11 @@ from portal.limits import BodySizeLimitMiddleware
 from portal.models import import_all_models
 from portal.routes import build_routes
 from portal.runtime import Runtime, open_runtime
-from portal.security import AllowedHostsMiddleware, SecurityHeadersMiddleware
+from portal.security import (
+    AllowedHostsMiddleware,
+    NulRefusalMiddleware,
+    SecurityHeadersMiddleware,
+)
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.web import templates
@@ -75,6 +79,7 @@ def create_app(
             *_proxy_middleware(settings),
             Middleware(AllowedHostsMiddleware, allowed_hosts=settings.host_names),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(NulRefusalMiddleware),
             Middleware(BodySizeLimitMiddleware, per_prefix=(("/webhooks/", MAX_BODY_BYTES),)),
             Middleware(LocaleMiddleware),
             Middleware(CsrfMiddleware, exempt_prefixes=(*CSRF_EXEMPT, *machine_prefixes)),

@@ -69,6 +69,16 @@ class PortalForm(Form):
         data = await request.form() if request.method in ("POST", "PUT", "PATCH") else None
         return cls(formdata=data, meta={"csrf_context": request}, **services)
 
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Every field's own checks, and none may carry a NUL character (PostgreSQL text cannot
+        store one; nobody types one)."""
+        valid: bool = super().validate(extra_validators)
+        for field in self:
+            if any(isinstance(v, str) and "\x00" in v for v in field.raw_data or ()):
+                field.errors = [*field.errors, i18n.gettext("Remove the NUL character.")]
+                valid = False
+        return valid
+
     @property
     def error_summary(self) -> list[tuple[str, str, str]]:
         """(field id, label, message) for each error, for the summary at the top of a form."""

@@ -6,6 +6,7 @@ tokens; static files and the store theme set their own)."""
 from __future__ import annotations
 
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -67,6 +68,25 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class NulRefusalMiddleware:
+    """A NUL character in the path or the query string is refused with 400 before any view
+    reads it: no value that reaches the database may carry one (PostgreSQL text cannot)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and has_nul(scope["path"], scope.get("query_string", b"")):
+            response = PlainTextResponse("A URL may not contain NUL characters.", status_code=400)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def has_nul(path: str, query_string: bytes) -> bool:
+    return "\x00" in path or b"\x00" in query_string or b"%00" in query_string
 
 
 class AllowedHostsMiddleware(TrustedHostMiddleware):

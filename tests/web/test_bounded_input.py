@@ -10,8 +10,9 @@ from portal.billing.export import _text
 from portal.billing.webhooks import delivery_of, fingerprint
 from portal.db import MAX_ROW_ID
 from portal.errors import InvalidToken, MalformedDelivery, PortalError
+from portal.security import has_nul
 from portal.signing import Purpose, Signer
-from portal.support.forms import AlternativeForm
+from portal.support.forms import AlternativeForm, NoteForm
 
 SIGNER = Signer("s" * 40)
 
@@ -98,3 +99,21 @@ def _webhook_headers(**changes: str) -> Headers:
         **changes,
     }
     return Headers(values)
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [("/\x00/", b""), ("/support/queue", b"q=a%00b"), ("/x", b"next=\x00"), ("/x", b"a=%00")],
+)
+def test_a_nul_anywhere_in_the_url_is_seen(path: str, query: bytes) -> None:
+    assert has_nul(path, query)
+
+
+def test_a_url_without_nul_passes() -> None:
+    assert not has_nul("/test-goods/requests/RR-ABCDEF", b"q=%2500&after=abc")
+
+
+def test_a_form_value_with_nul_is_a_form_error() -> None:
+    form = NoteForm(formdata=MultiDict({"text": "a\x00b"}), meta={"csrf": False})
+    assert not form.validate()
+    assert "Remove the NUL character." in form.errors["text"]
