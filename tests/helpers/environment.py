@@ -32,7 +32,7 @@ from sandbox.shopify.state import (
     VariantSeed,
 )
 from tests.helpers.portal import portal_settings, running_portal
-from tests.helpers.servers import free_port, serve
+from tests.helpers.servers import loopback_socket, serve
 from tests.helpers.smtp import smtp_server
 
 SHOP = "test-goods.myshopify.com"
@@ -219,7 +219,8 @@ def portal_environment(
     with ExitStack() as stack:
         sandbox = stack.enter_context(serve(services))
         smtp_port = stack.enter_context(smtp_server(mailbox))
-        port = free_port()
+        portal_socket = stack.enter_context(loopback_socket())
+        port = portal_socket.getsockname()[1]
         settings = environment_settings(
             database_url,
             sandbox=sandbox,
@@ -228,5 +229,5 @@ def portal_environment(
             tmp_path=tmp_path,
             **{"run_worker": True, **overrides},
         )
-        base_url = stack.enter_context(running_portal(settings, port=port))
+        base_url = stack.enter_context(running_portal(settings, sock=portal_socket))
         yield PortalEnvironment(base_url, mailbox, shop, corso, settings)

@@ -26,7 +26,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select, update
 
@@ -46,6 +45,7 @@ from tests.helpers.environment import (
     store_spec,
 )
 from tests.helpers.servers import free_port, serve
+from tests.helpers.smtp import start_smtp
 
 T = TypeVar("T")
 
@@ -253,8 +253,7 @@ class ControlledMailHandler:
 
 @contextmanager
 def controlled_smtp_server(handler: ControlledMailHandler) -> Iterator[int]:
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    controller = start_smtp(handler)
     try:
         yield controller.port
     finally:
