@@ -3,6 +3,7 @@ against the subset the sandbox serves; the refund document follows the API versi
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ SANDBOX_SDL = Path(__file__).resolve().parents[2] / "sandbox/shopify/schema.grap
 OPERATIONS = [path.stem for path in operation_files()]
 
 
+@cache
 def sandbox_schema() -> GraphQLSchema:
     sdl = SANDBOX_SDL.read_text(encoding="utf-8")
     schema = build_schema(sdl)
@@ -33,6 +35,7 @@ def test_there_are_documents_to_check() -> None:
     )
 
 
+@pytest.mark.slow  # building Shopify's two real schemas takes a test process 5 to 10 s, once
 @pytest.mark.parametrize("stem", OPERATIONS)
 def test_document_is_valid_against_every_real_schema(stem: str) -> None:
     document = load(stem)
