@@ -4,9 +4,10 @@ portal on loopback and ``portal`` the portal alone.
 
 Markers (registered in pyproject.toml) are added here where they follow from the code: ``e2e``
 to every test that, itself or through a fixture, calls one of the helpers that start servers
-(``SERVER_STARTERS``), and ``browser`` to every test in tests/browser. A test that starts a
-server some other way carries ``e2e`` itself; one that forgets fails when it tries
-(tests/helpers/servers.py), so ``make test-fast`` never starts a server.
+(``SERVER_STARTERS``), ``browser`` to every test in tests/browser, ``slow`` to every test of
+Shopify's real schemas. A test that starts a server some other way carries ``e2e`` itself; one
+that forgets fails when it tries (tests/helpers/servers.py), so ``make test-fast`` never starts
+a server.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 import ipaddress
+import os
 import re
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from graphql import GraphQLSchema
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from portal.accounts import passwords
@@ -29,6 +32,7 @@ from portal.db import create_engine, session_factory
 from tests.helpers import databases, servers
 from tests.helpers.environment import PortalEnvironment, portal_environment
 from tests.helpers.portal import Portal, portal_settings, running_portal
+from tests.helpers.shopify_schema import require_real_schemas
 
 TESTS = Path(__file__).resolve().parent
 SERVER_STARTERS = re.compile(
@@ -36,21 +40,38 @@ SERVER_STARTERS = re.compile(
 )
 """Calls that start servers on loopback (tests/helpers)."""
 
+NO_CERTIFICATES = TESTS / "no-certificates"
+"""A certificate directory that does not exist (see ``pytest_configure``)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests speak plain HTTP on loopback alone, yet httpx builds a verifying TLS context for
+    every client it makes, and with SSL_CERT_FILE set (as on this project's machines) that loads
+    the whole CA bundle, 30 to 60 ms each time: a fifth of the suite's time. An empty
+    certificate directory makes it free; any TLS a test tried would fail verification. Worker
+    processes started by tests inherit the same."""
+    os.environ.pop("SSL_CERT_FILE", None)
+    os.environ["SSL_CERT_DIR"] = str(NO_CERTIFICATES)
+
+
 # --- markers and the server guard --------------------------------------------------------------
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if isinstance(item, pytest.Function) and _starts_servers(item):
+        if not isinstance(item, pytest.Function):
+            continue
+        fixturedefs = [d for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs]
+        if _starts_servers(item, fixturedefs):
             item.add_marker(pytest.mark.e2e)
         if item.path.is_relative_to(TESTS / "browser"):
             item.add_marker(pytest.mark.browser)
+        if "shopify_schemas" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)
 
 
-def _starts_servers(item: pytest.Function) -> bool:
-    functions = [item.function]
-    for fixturedefs in item._fixtureinfo.name2fixturedefs.values():
-        functions.extend(fixturedef.func for fixturedef in fixturedefs)
+def _starts_servers(item: pytest.Function, fixturedefs: list[Any]) -> bool:
+    functions = [item.function, *(fixturedef.func for fixturedef in fixturedefs)]
     return any(_calls_a_server_starter(function) for function in functions)
 
 
@@ -123,6 +144,16 @@ def _quick_password_hashing(
 @pytest.fixture
 def product_password_hashing() -> None:
     """Hash with the product's argon2 parameters (see ``_quick_password_hashing``)."""
+
+
+# --- Shopify's real schemas -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shopify_schemas() -> dict[str, GraphQLSchema]:
+    """Shopify's real Admin GraphQL schemas (tests/helpers/shopify_schema.py); building them
+    takes a test process 5 to 10 s, once: the tests that use them are marked slow."""
+    return require_real_schemas()
 
 
 # --- databases ---------------------------------------------------------------------------------

@@ -56,27 +56,54 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{host}:{port}"
 
 
+class LoopbackServer:
+    """uvicorn serving ``app`` in a thread on a bound loopback socket."""
+
+    def __init__(self, app: Any, sock: socket.socket) -> None:
+        self.sock = sock
+        self.url = url_of(sock)
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="auto"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+
+    def start(self) -> LoopbackServer:
+        check_servers_allowed("a server")
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.sock.close()
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def begin_stopping(self) -> None:
+        """Ask the server to stop and return at once (uvicorn takes about 0.2 s to stop, so
+        servers asked together stop together)."""
+        self._server.should_exit = True
+
+    def stop(self) -> None:
+        self.begin_stopping()
+        self._thread.join(timeout=10)
+        self.sock.close()
+
+
+@contextmanager
+def running(
+    app: Any, *, port: int | None = None, sock: socket.socket | None = None
+) -> Iterator[LoopbackServer]:
+    """``app`` served on loopback for the block; ``sock`` from ``loopback_socket`` (for a caller
+    that needs the URL before the app exists), otherwise one bound here, on ``port`` if given."""
+    server = LoopbackServer(app, sock or loopback_socket(port or 0)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def serve(app: Any, *, port: int | None = None, sock: socket.socket | None = None) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a thread on 127.0.0.1; yields its base URL.
-
-    ``sock``: a socket from ``loopback_socket`` (for a caller that needs the URL before the app
-    exists); otherwise one is bound here, on ``port`` if given."""
-    check_servers_allowed("a server")
-    sock = sock or loopback_socket(port or 0)
-    config = uvicorn.Config(app, log_level="warning", lifespan="auto")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
-    try:
-        yield url_of(sock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """Run ``app`` with uvicorn in a thread on 127.0.0.1; yields its base URL."""
+    with running(app, port=port, sock=sock) as server:
+        yield server.url
