@@ -30,8 +30,9 @@ def check_servers_allowed(what: str) -> None:
     """Fail a test that starts ``what`` without being marked e2e."""
     if _running_test is None:
         raise RuntimeError(
-            f"this test starts {what}: mark it @pytest.mark.e2e (or use a fixture that is "
-            "marked for it in tests/conftest.py) so that `make test-fast` leaves it out"
+            f"this test starts {what} without the e2e marker: mark it @pytest.mark.e2e so "
+            "that `make test-fast` leaves it out (tests/conftest.py marks only the tests that "
+            "call a server helper themselves or in a fixture)"
         )
 
 
