@@ -2,8 +2,7 @@
 
 SQLite: the migrations run once into a template file, and each test gets a copy of it (copying a
 file takes a millisecond; running Alembic takes most of a second). PostgreSQL: one scratch
-database per test process (per xdist worker), migrated once and emptied after each test; a test
-that needs a database of its own gets a copy made with ``CREATE DATABASE ... TEMPLATE``.
+database per test process (per xdist worker), migrated once and emptied after each test.
 tests/test_migrations.py still runs the real migrations from empty on both.
 """
 
@@ -59,26 +58,14 @@ def sqlite_copy(template: Path, target: Path) -> str:
 
 
 @contextmanager
-def scratch_postgres_database(admin_url: str, *, template: str | None = None) -> Iterator[str]:
-    """Create a database beside ``admin_url``'s (empty, or a copy of the database named
-    ``template``), yield its URL, drop it afterwards."""
+def scratch_postgres_database(admin_url: str) -> Iterator[str]:
+    """Create an empty database beside ``admin_url``'s, yield its URL, drop it afterwards."""
     name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    copy_of = f' TEMPLATE "{template}"' if template else ""
-    _admin_execute(admin_url, f'CREATE DATABASE "{name}"{copy_of}')
+    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     try:
-        yield database_named(admin_url, name)
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def database_named(url: str, name: str) -> str:
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def database_name(url: str) -> str:
-    name = make_url(url).database
-    assert name, f"no database named in {url}"
-    return name
 
 
 def _admin_execute(admin_url: str, statement: str) -> None:
