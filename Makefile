@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WORKERS ?= auto
+FAST := not browser and not e2e and not crash and not slow
 
-.PHONY: demo test lint install clean
+.PHONY: demo test test-fast lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +20,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/portal demo
 
-# Runs every test on SQLite and, when the local PostgreSQL answers (or
-# PORTAL_TEST_DATABASE_URL is set), on PostgreSQL as well.
+# Every test, on SQLite and, when the local PostgreSQL answers (or PORTAL_TEST_DATABASE_URL is
+# set), on PostgreSQL as well; spread over every core (WORKERS=0 runs them in one process).
 test: $(STAMP)
 	PORTAL_TEST_DATABASE_URL="$${PORTAL_TEST_DATABASE_URL:-$$($(BIN)/python -m tests.helpers.find_postgres)}" \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS)
+
+# The in-process tests on SQLite alone: no servers, browser or worker processes, nothing slow.
+test-fast: $(STAMP)
+	PORTAL_TEST_DATABASE_URL= $(BIN)/python -m pytest -n $(WORKERS) -m "$(FAST)" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check portal sandbox tests benchmarks

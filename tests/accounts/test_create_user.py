@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from portal.accounts.models import StaffSession, User
 from portal.cli import main
-from tests.accounts.conftest import PASSWORD, Portal, StaffBrowser
-from tests.helpers.portal import TEST_SECRET
+from tests.helpers.portal import TEST_SECRET, Portal
+from tests.helpers.staff import PASSWORD, StaffBrowser
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from starlette.exceptions import HTTPException
 
 from portal.accounts.guard import StaffUser, require_can_act, require_store_visible, store_scope
 from portal.accounts.models import Role, User
-from tests.accounts.conftest import Portal, StaffBrowser
+from tests.helpers.portal import Portal
+from tests.helpers.staff import StaffBrowser
 
 
 def test_a_merchant_user_signs_in_to_a_read_only_view_of_its_store(

@@ -83,6 +83,7 @@ def test_only_support_pages_are_safe_targets_after_login(target: str | None, exp
     assert safe_next(target) == expected
 
 
+@pytest.mark.usefixtures("product_password_hashing")
 def test_passwords_are_hashed_with_argon2id_and_checked() -> None:
     stored = passwords.hash_password("correct horse battery")
     assert stored.startswith("$argon2id$")

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from portal.accounts.models import StaffSession
-from tests.accounts.conftest import AGENT, PASSWORD, Portal, StaffBrowser
+from tests.helpers.portal import Portal
+from tests.helpers.staff import AGENT, PASSWORD, StaffBrowser
 
 NEW_PASSWORD = "a much longer new passphrase"
 

@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 
 from portal.accounts import passwords
 from portal.accounts.models import StaffSession, User
-from tests.accounts.conftest import AGENT, PASSWORD, Portal, StaffBrowser
-from tests.helpers.portal import portal_settings, running_portal
+from tests.helpers.portal import Portal, portal_settings, running_portal
 from tests.helpers.shopper_flow import csrf_of
+from tests.helpers.staff import AGENT, PASSWORD, StaffBrowser
 
 WRONG = "Email or password is not right."
 LOCKED = "this account is locked for a while"
@@ -117,6 +117,7 @@ def test_a_login_without_a_csrf_token_is_refused(portal: Portal, browser: StaffB
     assert browser.session_token is None
 
 
+@pytest.mark.usefixtures("product_password_hashing")
 def test_the_stored_hash_is_argon2id_and_old_parameters_are_rehashed_on_login(
     portal: Portal, browser: StaffBrowser
 ) -> None:

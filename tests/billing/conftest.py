@@ -10,11 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.integrations.shopify.client import BillableLine, BillableOrder
 from portal.integrations.shopify.models import Money
-from portal.reorders.models import ReorderRequest
 from portal.stores.models import Store
-from portal.stores.service import upsert_store
 from portal.support.models import Resolution, ResolutionKind, ResolutionStatus
-from tests.helpers.factories import store_spec
+from tests.helpers.factories import add_store, reorder_request
 
 PROTECTION = "gid://shopify/ProductVariant/1"
 MUG = "gid://shopify/ProductVariant/2"
@@ -71,9 +69,7 @@ async def make_store(db: AsyncSession, slug: str = "maple", **changes: object) -
         "protection_variant_ids": [PROTECTION],
     }
     values.update(changes)
-    store = await upsert_store(db, store_spec(slug.title(), slug, **values))
-    await db.commit()
-    return store
+    return await add_store(db, slug.title(), slug, **values)
 
 
 async def resolve(
@@ -86,16 +82,9 @@ async def resolve(
     status: ResolutionStatus = ResolutionStatus.SUCCEEDED,
 ) -> Resolution:
     """A request on a made-up order, resolved as ``kind`` at ``resolved`` (UTC)."""
-    number = next(_ids)
-    request = ReorderRequest(
-        reference=f"R-{number}",
-        submit_key=f"submit-{number}",
-        store_id=store.id,
-        shopify_order_id=f"gid://shopify/Order/{number}",
-        order_name=f"#{number}",
-        email="jane@example.com",
-        issue_type="Lost",
-        resolution="refund",
+    request = reorder_request(
+        store.id,
+        reference=f"R-{next(_ids)}",
         currency=store.currency,
         items_total=Decimal(amount),
     )

@@ -23,9 +23,9 @@ from portal.billing.models import Premium
 from portal.clock import utcnow
 from portal.db import create_engine as create_async_engine
 from portal.db import session_factory, sync_url
-from portal.stores.service import get_by_slug, upsert_store
+from portal.stores.service import get_by_slug
 from tests.helpers.environment import PortalEnvironment
-from tests.helpers.factories import store_spec
+from tests.helpers.factories import create_store
 
 WEBHOOK_SECRET = "whsec-test-" + "w" * 20
 T = TypeVar("T")
@@ -98,15 +98,7 @@ def webhook_jobs(env: PortalEnvironment) -> int:
 
 
 def add_store(env: PortalEnvironment, slug: str) -> int:
-    async def create() -> int:
-        engine = create_async_engine(env.settings.database_url)
-        try:
-            async with session_factory(engine)() as db, db.begin():
-                return (await upsert_store(db, store_spec(slug.title(), slug))).id
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(create())
+    return asyncio.run(create_store(env.settings.database_url, slug.title(), slug)).id
 
 
 def signed_in(

@@ -97,6 +97,8 @@ async def _current_syncs_done(settings: Settings) -> bool:
     return bool(current) and all(j.status == JobStatus.DONE for j in current)
 
 
+@pytest.mark.slow  # the demo's whole history is synced first: about half a minute
+@pytest.mark.timeout(300)  # two bounded waits of 120 s each
 def test_the_current_invoice_agrees_with_the_sandbox_orders(demo: Demo) -> None:
     eventually(lambda: asyncio.run(_current_syncs_done(demo.settings)), timeout=120)
     shopify = demo.world.shopify

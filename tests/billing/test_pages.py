@@ -7,10 +7,8 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,17 +17,11 @@ from portal.billing.commands import sync_orders_command
 from portal.billing.months import month_of
 from sandbox.shopify.state import LineItemSeed
 from tests.billing.portal_helpers import add_store, signed_in
-from tests.helpers.environment import SHOP, PortalEnvironment, portal_environment
+from tests.helpers.environment import SHOP, PortalEnvironment
 from tests.helpers.shopper_flow import csrf_of
 
 LINE = re.compile(r'class="invoice-line" data-section="(\w+)" data-amount="([-\d.]+)"')
 TOTAL = re.compile(r'data-total="([\w-]+)">(?:<strong>)?([-\d,.]+) USD')
-
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
-    with portal_environment(database_url, tmp_path) as environment:
-        yield environment
 
 
 @pytest.fixture

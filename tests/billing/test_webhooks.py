@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -30,16 +29,10 @@ from tests.billing.portal_helpers import (
     premiums,
     webhook_jobs,
 )
-from tests.helpers.environment import PortalEnvironment, portal_environment
+from tests.helpers.environment import PortalEnvironment
 from tests.helpers.servers import serve
 
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
-    with portal_environment(
-        database_url, tmp_path, shopify_webhook_secret=Secret(WEBHOOK_SECRET)
-    ) as environment:
-        yield environment
+pytestmark = pytest.mark.settings(shopify_webhook_secret=Secret(WEBHOOK_SECRET))
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Fixtures for the browser tests: a portal on loopback and Chromium driven by Playwright.
+"""Fixtures for the browser tests: Chromium driven by Playwright, against the ``env`` portal of
+tests/conftest.py.
 
 The browser tests run on SQLite only; the HTTP tests already cover PostgreSQL."""
 
@@ -13,8 +14,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.browser.support import ShopperBrowser
-from tests.helpers import databases
-from tests.helpers.environment import PortalEnvironment, portal_environment
+from tests.helpers.environment import PortalEnvironment
 
 CHROMIUM_ENV = "PORTAL_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -32,17 +32,10 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "browser"
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """A fresh migrated SQLite file (overrides the SQLite/PostgreSQL pair of tests/conftest)."""
-    url = f"sqlite:///{tmp_path / 'portal.db'}"
-    databases.migrate(url)
-    return url
-
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
-    with portal_environment(database_url, tmp_path) as environment:
-        yield environment
+def database_url(sqlite_url: str) -> str:
+    """A SQLite database of the test's own (overrides the SQLite/PostgreSQL pair of
+    tests/conftest)."""
+    return sqlite_url
 
 
 def chromium_path() -> Path:

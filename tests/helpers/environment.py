@@ -31,7 +31,7 @@ from sandbox.shopify.state import (
     VariantSeed,
 )
 from tests.helpers.portal import portal_settings, running_portal
-from tests.helpers.servers import free_port, serve
+from tests.helpers.servers import loopback_socket, running
 from tests.helpers.smtp import smtp_server
 
 SHOP = "test-goods.myshopify.com"
@@ -217,16 +217,18 @@ def portal_environment(
     services = sandbox_services(shop, corso)
     asyncio.run(_load_store(database_url, store_spec(shop)))
     with ExitStack() as stack:
-        sandbox = stack.enter_context(serve(services))
+        sandbox = stack.enter_context(running(services))
         smtp_port = stack.enter_context(smtp_server(mailbox))
-        port = free_port()
+        portal_socket = stack.enter_context(loopback_socket())
+        port = portal_socket.getsockname()[1]
         settings = environment_settings(
             database_url,
-            sandbox=sandbox,
+            sandbox=sandbox.url,
             smtp_port=smtp_port,
             port=port,
             tmp_path=tmp_path,
             **{"run_worker": True, **overrides},
         )
-        base_url = stack.enter_context(running_portal(settings, port=port))
+        base_url = stack.enter_context(running_portal(settings, sock=portal_socket))
+        stack.callback(sandbox.begin_stopping)  # first on the way out: it stops with the portal
         yield PortalEnvironment(base_url, mailbox, shop, corso, settings)

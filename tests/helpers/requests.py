@@ -24,21 +24,11 @@ from portal.stores.models import Store
 from portal.support.models import Resolution as ResolutionRow
 from sandbox.shopify.state import Order as SandboxOrder
 from tests.helpers.environment import PortalEnvironment
+from tests.helpers.factories import address_form
 
 T = TypeVar("T")
 
-ADDRESS = {
-    "first_name": "Jane",
-    "last_name": "Doe",
-    "company": "",
-    "address1": "1 Main St",
-    "address2": "",
-    "city": "Springfield",
-    "province_code": "IL",
-    "zip": "62704",
-    "country_code": "US",
-    "phone": "",
-}
+ADDRESS = address_form()
 
 
 def in_database(env: PortalEnvironment, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

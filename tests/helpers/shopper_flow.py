@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from tests.helpers.environment import PortalEnvironment
+if TYPE_CHECKING:
+    from tests.helpers.environment import PortalEnvironment
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 HIDDEN_VERIFICATION = re.compile(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import multiprocessing.context
 import os
 import signal
 import subprocess
@@ -23,10 +25,10 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select, update
 
@@ -37,6 +39,7 @@ from portal.settings import Settings
 from portal.stores.service import upsert_store
 from sandbox.corso import CorsoWorld
 from sandbox.mailbox import Mailbox
+from tests.helpers import forked_worker
 from tests.helpers.environment import (
     CORSO_CLIENT,
     CORSO_STORE,
@@ -47,12 +50,14 @@ from tests.helpers.environment import (
     store_spec,
 )
 from tests.helpers.servers import free_port, serve
+from tests.helpers.smtp import start_smtp
 
 T = TypeVar("T")
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PORTAL_WORKER = [sys.executable, "-m", "portal.cli", "worker"]
-"""``portal worker``, exactly as deployed."""
+"""``portal worker``, exactly as deployed (without a command, workers are forked: see
+tests/helpers/forked_worker.py)."""
 HOLD_LIMIT = 20.0
 """Longest an SMTP transaction is held (the client gives up after 15 s anyway)."""
 
@@ -83,19 +88,54 @@ def settings_environ(settings: Settings) -> dict[str, str]:
     return values
 
 
+class ForkedWorker:
+    """``portal worker`` forked by the forkserver (tests/helpers/forked_worker.py), answering
+    like ``subprocess.Popen``: ``pid``, ``poll()``, ``wait(timeout)``."""
+
+    def __init__(self, environ: dict[str, str], log: Path) -> None:
+        self._process = _forkserver().Process(
+            target=forked_worker.run_portal_worker,
+            args=(environ, str(log), str(REPOSITORY)),
+            daemon=False,
+        )
+        self._process.start()
+        assert self._process.pid is not None
+        self.pid: int = self._process.pid
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired(["portal", "worker"], timeout)
+        return self._process.exitcode
+
+
+@cache
+def _forkserver() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(forked_worker.PRELOAD)
+    return context
+
+
+Child = subprocess.Popen[bytes] | ForkedWorker
+
+
 class WorkerProcess:
     """``portal worker`` in a child process; started again after each kill, never left behind.
+    ``command`` runs it as a new program; without one, it is forked (``ForkedWorker``).
 
     ``kill`` may be called from any thread (the sandbox's, the SMTP server's, the test's)."""
 
     def __init__(self, settings: Settings, log_dir: Path, command: list[str] | None = None) -> None:
-        self.command = command or PORTAL_WORKER
+        self.command = command
         base = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
         self.environ = {**base, **settings_environ(settings), "PYTHONUNBUFFERED": "1"}
         self.log_dir = log_dir
         self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._started: list[subprocess.Popen[bytes]] = []
+        self._process: Child | None = None
+        self._started: list[Child] = []
         self._logs: list[Path] = []
         self.killed: list[int] = []
         """Pids killed with SIGKILL, in order."""
@@ -109,19 +149,23 @@ class WorkerProcess:
         with self._lock:
             assert self._process is None or self._process.poll() is not None, "already running"
             log = self.log_dir / f"worker-{len(self._started) + 1}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                    self.command,
-                    cwd=REPOSITORY,
-                    env=self.environ,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
+            process = self._run(log) if self.command else ForkedWorker(self.environ, log)
             self._process = process
             self._started.append(process)
             self._logs.append(log)
             return process.pid
+
+    def _run(self, log: Path) -> subprocess.Popen[bytes]:
+        assert self.command
+        with log.open("wb") as out:
+            return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                self.command,
+                cwd=REPOSITORY,
+                env=self.environ,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def kill(self) -> int:
         """SIGKILL the running worker and reap it; returns its pid."""
@@ -254,8 +298,7 @@ class ControlledMailHandler:
 
 @contextmanager
 def controlled_smtp_server(handler: ControlledMailHandler) -> Iterator[int]:
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    controller = start_smtp(handler)
     try:
         yield controller.port
     finally:

@@ -26,7 +26,6 @@ from portal.errors import (
     ShopifyUserError,
 )
 from portal.integrations.shopify import (
-    Address,
     NewOrder,
     NewOrderLine,
     RefundLine,
@@ -35,6 +34,7 @@ from portal.integrations.shopify import (
 )
 from portal.integrations.shopify.loader import load
 from portal.integrations.shopify.throttle import MAX_QUERY_COST, estimate_cost
+from tests.helpers.factories import IN_OREGON, shopify_address
 
 pytestmark = pytest.mark.anyio
 
@@ -323,15 +323,7 @@ def new_order(**changes: Any) -> NewOrder:
         "email": "jane@example.com",
         "currency": "USD",
         "lines": [NewOrderLine("gid://shopify/ProductVariant/4001", 2, Decimal("44.50"))],
-        "shipping_address": Address(
-            first_name="Jane",
-            last_name="Doe",
-            address1="1 Main St",
-            city="Springfield",
-            province_code="OR",
-            zip="97477",
-            country_code="US",
-        ),
+        "shipping_address": shopify_address(**IN_OREGON),
         "note": "Replacement for lost parcel, paid by the protection service",
         "tags": ("reorder",),
     }

@@ -21,7 +21,6 @@ from portal.errors import (
     ShopifyAuthError,
     ShopifyUnavailable,
 )
-from portal.integrations.shopify import Address as NewAddress
 from portal.integrations.shopify import (
     NewOrder,
     NewOrderLine,
@@ -30,7 +29,6 @@ from portal.integrations.shopify import (
     ShopifyClient,
 )
 from sandbox.shopify import (
-    Address,
     CustomerSeed,
     LineItemSeed,
     ShopifyWorld,
@@ -39,6 +37,7 @@ from sandbox.shopify import (
 )
 from sandbox.shopify.state import Order as SandboxOrder
 from sandbox.shopify.state import Variant as SandboxVariant
+from tests.helpers.factories import IN_OREGON, sandbox_address, shopify_address
 from tests.helpers.servers import serve
 
 pytestmark = pytest.mark.anyio
@@ -131,15 +130,7 @@ class Sandbox:
                 LineItemSeed(variant=self.scarf, quantity=1),
             ],
             "customer": CustomerSeed("Jane", "Doe"),
-            "shipping_address": Address(
-                first_name="Jane",
-                last_name="Doe",
-                address1="1 Main St",
-                city="Springfield",
-                province_code="OR",
-                zip="97477",
-                country_code="US",
-            ),
+            "shipping_address": sandbox_address(**IN_OREGON),
             "shipping_price": "4.95",
             "tags": ("protected",),
             "number": number,
@@ -204,15 +195,7 @@ def replacement(sandbox: Sandbox, source_identifier: str, quantity: int = 1) -> 
         email="jane@example.com",
         currency="USD",
         lines=[NewOrderLine(sandbox.shirt.gid, quantity, Decimal("49.00"))],
-        shipping_address=NewAddress(
-            first_name="Jane",
-            last_name="Doe",
-            address1="1 Main St",
-            city="Springfield",
-            province_code="OR",
-            zip="97477",
-            country_code="US",
-        ),
+        shipping_address=shopify_address(**IN_OREGON),
         note="Replacement for a lost parcel, paid by the protection service",
         tags=("reorder",),
     )

@@ -22,7 +22,6 @@ from graphql import (
 from graphql.type import introspection_types, specified_scalar_types
 
 from sandbox.shopify.schema import SUPPORTED_VERSIONS, schema_for_version, sdl
-from tests.helpers.shopify_schema import require_real_schemas
 
 BUILT_IN = set(introspection_types) | set(specified_scalar_types)
 
@@ -101,15 +100,17 @@ def _compare_interfaces(name: str, ours: Any, theirs: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("version", ["2025-04", "2025-01"])
-def test_every_declaration_exists_in_the_real_schema(version: str) -> None:
-    real = require_real_schemas().get(version)
+def test_every_declaration_exists_in_the_real_schema(
+    version: str, shopify_schemas: dict[str, GraphQLSchema]
+) -> None:
+    real = shopify_schemas.get(version)
     if real is None:
         pytest.skip(f"the real {version} schema is not on disk")
     assert differences(real) == []
 
 
-def test_the_roots_have_the_real_names() -> None:
-    real = require_real_schemas()["2025-04"]
+def test_the_roots_have_the_real_names(shopify_schemas: dict[str, GraphQLSchema]) -> None:
+    real = shopify_schemas["2025-04"]
     ours = build_schema(sdl())
     assert ours.query_type is not None and real.query_type is not None
     assert ours.mutation_type is not None and real.mutation_type is not None
@@ -117,8 +118,10 @@ def test_the_roots_have_the_real_names() -> None:
     assert ours.mutation_type.name == real.mutation_type.name
 
 
-def test_the_comparison_notices_a_field_that_is_not_real() -> None:
-    real = require_real_schemas()["2025-04"]
+def test_the_comparison_notices_a_field_that_is_not_real(
+    shopify_schemas: dict[str, GraphQLSchema],
+) -> None:
+    real = shopify_schemas["2025-04"]
     fake = build_schema("type QueryRoot { shop: Shop! } type Shop { name: Int! color: String }")
     problems = [p for p in differences_for(fake, real) if p.startswith(("Shop", "field Shop"))]
     assert problems == ["Shop.name: Int!, really String!", "field Shop.color is not real"]
@@ -133,7 +136,9 @@ def differences_for(schema: GraphQLSchema, real: GraphQLSchema) -> list[str]:
     ]
 
 
-def test_a_document_valid_for_the_sandbox_is_valid_for_shopify() -> None:
+def test_a_document_valid_for_the_sandbox_is_valid_for_shopify(
+    shopify_schemas: dict[str, GraphQLSchema],
+) -> None:
     document = parse(
         """
         mutation Refund($input: RefundInput!) {
@@ -145,7 +150,7 @@ def test_a_document_valid_for_the_sandbox_is_valid_for_shopify() -> None:
         """
     )
     assert validate(schema_for_version("2026-01"), document) == []
-    for real in require_real_schemas().values():
+    for real in shopify_schemas.values():
         assert validate(real, document) == []
 
 

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.helpers.environment import PortalEnvironment, portal_environment
+from tests.helpers.environment import PortalEnvironment
 from tests.helpers.shopper_flow import csrf_of
-
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
-    with portal_environment(database_url, tmp_path, lookup_min_seconds=0.0) as environment:
-        yield environment
 
 
 def _at_once(env: PortalEnvironment, forms: list[dict[str, str]]) -> list[int]:

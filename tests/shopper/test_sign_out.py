@@ -6,24 +6,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from portal.shopper.models import SESSION_LIFETIME
 from portal.signing import Purpose, Signer
-from tests.helpers.environment import PortalEnvironment, portal_environment
+from tests.helpers.environment import PortalEnvironment
 from tests.helpers.portal import TEST_SECRET
 from tests.helpers.shopper_flow import ShopperFlow, csrf_of
 
 SIGN_OUT = re.compile(r'<form method="post" action="([^"]+/sign-out)"')
-
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
-    with portal_environment(database_url, tmp_path, lookup_min_seconds=0.0) as environment:
-        yield environment
 
 
 @pytest.fixture

@@ -49,6 +49,8 @@ from tests.helpers.worker_process import (
     wait_for,
 )
 
+pytestmark = pytest.mark.crash
+
 AGENT = Agent(id=0, email="agent@example.com")
 RECURRING = {NIGHTLY_SYNC, PURGE}  # queued by every worker start, for tonight
 SHOPPER = "jane@example.com"

@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from itertools import count
 
 import pytest
@@ -20,20 +19,15 @@ from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.stores.models import Store
 from portal.support import queue
 from portal.support.queue import Cursor, QueueQuery
-from tests.accounts.conftest import AGENT, Portal, StaffBrowser
-from tests.helpers.portal import portal_settings, running_portal
+from tests.helpers.factories import reorder_request, store_row
+from tests.helpers.portal import Portal
+from tests.helpers.staff import AGENT, StaffBrowser
 
 QUEUE = "/support/queue"
 NOW = datetime.now(UTC).replace(microsecond=0)
 REFERENCE = re.compile(r'data-reference="(RR-[0-9A-Z]{6})"')
 NEXT = re.compile(r'<a href="([^"]+)" rel="next"')
 _serial = count(1)
-
-
-@pytest.fixture
-def portal(database_url: str) -> Iterator[Portal]:
-    with running_portal(portal_settings(database_url)) as base_url:
-        yield Portal(base_url=base_url, database_url=database_url)
 
 
 @pytest.fixture
@@ -76,22 +70,15 @@ class Seeded:
     def _request(self, spec: dict[str, object]) -> ReorderRequest:
         n = next(_serial)
         values: dict[str, object] = {
-            "reference": f"RR-{n:06d}",
-            "submit_key": f"key-{n}",
             "store_id": next(iter(self.stores.values())),
-            "shopify_order_id": f"gid://shopify/Order/{n}",
-            "order_name": f"#{1000 + n}",
             "email": f"shopper{n}@example.com",
-            "issue_type": "Lost",
             "resolution": "reorder",
-            "currency": "USD",
-            "items_total": Decimal("10.00"),
             "status": RequestStatus.SUBMITTED.value,
             "created_at": NOW - timedelta(days=2, minutes=n),
         }
         values.update(spec)
         values["updated_at"] = values["created_at"]
-        return ReorderRequest(**values)
+        return reorder_request(**values)
 
 
 @pytest.fixture
@@ -463,34 +450,11 @@ def test_an_unknown_status_is_shown_as_any(varied: Seeded, browser: StaffBrowser
 
 @pytest.mark.anyio
 async def test_counts_stop_at_the_cap(db: AsyncSession) -> None:
-    store = Store(
-        name="Capped",
-        slug="capped",
-        shop_domain="capped.myshopify.com",
-        access_token="shpat_x",
-        api_version="2025-04",
-        support_email="help@capped.example",
-    )
+    store = store_row("capped")
     db.add(store)
     await db.flush()
-    for n, status in enumerate(["submitted"] * 5 + ["denied"] * 2):
-        db.add(
-            ReorderRequest(
-                reference=f"RR-CAP{n:03d}",
-                submit_key=f"cap-{n}",
-                store_id=store.id,
-                shopify_order_id=str(n),
-                order_name=f"#{n}",
-                email="a@example.com",
-                issue_type="Lost",
-                resolution="refund",
-                currency="USD",
-                items_total=Decimal("1.00"),
-                status=status,
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+    for status in ["submitted"] * 5 + ["denied"] * 2:
+        db.add(reorder_request(store.id, status=status, created_at=NOW, updated_at=NOW))
     await db.commit()
     query = QueueQuery(queue.QueueFilters(), store_scope=None, staff_id=0, now=NOW)
     capped = {c.status: (c.count, c.capped) for c in await queue.status_counts(db, query, cap=3)}

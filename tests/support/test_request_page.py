@@ -3,10 +3,10 @@ what happens when Shopify or Corso is down."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.reorders.models import RequestStatus
 from portal.stores.models import Store
-from portal.stores.service import upsert_store
 from portal.support.views import ACTIONS
 from sandbox.corso.samples import bare_claim
 from tests.helpers.corso_claims import only_what_the_portal_reads
-from tests.helpers.environment import CORSO_STORE, SHOP, PortalEnvironment, portal_environment
-from tests.helpers.factories import store_spec
+from tests.helpers.environment import CORSO_STORE, SHOP, PortalEnvironment
+from tests.helpers.factories import create_store
 from tests.helpers.requests import (
     file_request,
     in_database,
@@ -33,19 +32,13 @@ from tests.helpers.shopper_flow import ShopperFlow
 from tests.helpers.staff import StaffBrowser, create_user
 
 
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
-    with portal_environment(database_url, tmp_path) as environment:
-        in_database(environment, lambda db: _other_store(db))
-        create_user(database_url, "agent@example.com", "agent")
-        create_user(database_url, "owner@test-goods.example", "merchant", store="test-goods")
-        create_user(database_url, "owner@elsewhere.example", "merchant", store="elsewhere")
-        yield environment
-
-
-async def _other_store(db: object) -> None:
-    await upsert_store(db, store_spec("Elsewhere", "elsewhere"))  # type: ignore[arg-type]
-    await db.commit()  # type: ignore[attr-defined]
+@pytest.fixture(autouse=True)
+def staff(env: PortalEnvironment, database_url: str) -> None:
+    """Another store, an agent, and a merchant user of each store."""
+    asyncio.run(create_store(database_url, "Elsewhere", "elsewhere"))
+    create_user(database_url, "agent@example.com", "agent")
+    create_user(database_url, "owner@test-goods.example", "merchant", store="test-goods")
+    create_user(database_url, "owner@elsewhere.example", "merchant", store="elsewhere")
 
 
 def signed_in(env: PortalEnvironment, email: str) -> StaffBrowser:

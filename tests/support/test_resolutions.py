@@ -3,9 +3,7 @@ Shopify throttling, failing, timing out and losing responses: always one order o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -16,7 +14,7 @@ from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.support import actions
 from portal.support.actions import Agent
 from portal.support.models import Resolution
-from tests.helpers.environment import SHOP, PortalEnvironment, portal_environment
+from tests.helpers.environment import SHOP, PortalEnvironment
 from tests.helpers.requests import (
     file_request,
     in_database,
@@ -28,10 +26,7 @@ from tests.helpers.requests import (
 AGENT = Agent(id=0, email="agent@example.com")
 
 
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
-    with portal_environment(database_url, tmp_path, shopify_timeout=1.0) as environment:
-        yield environment
+pytestmark = pytest.mark.settings(shopify_timeout=1.0)
 
 
 def start(env: PortalEnvironment, request_id: int, path: str) -> Resolution:

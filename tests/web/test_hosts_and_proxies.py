@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,18 +16,12 @@ from starlette.routing import Route
 
 from portal.app import create_app
 from portal.signing import Purpose, Signer
-from tests.helpers.environment import PortalEnvironment, portal_environment
+from tests.helpers.environment import PortalEnvironment
 from tests.helpers.portal import TEST_SECRET, portal_settings, running_portal
 from tests.helpers.servers import free_port, serve
 from tests.helpers.shopper_flow import ShopperFlow
 
 EVIL = "evil.example"
-
-
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> Iterator[PortalEnvironment]:
-    with portal_environment(database_url, tmp_path, lookup_min_seconds=0.0) as environment:
-        yield environment
 
 
 def test_a_foreign_host_is_refused_and_never_echoed(env: PortalEnvironment) -> None:
@@ -80,20 +73,18 @@ def test_a_forged_forwarded_for_does_not_reset_the_per_address_limit(
     assert statuses[20] == 429
 
 
+@pytest.mark.settings(forwarded_allow_ips="127.0.0.1")
 def test_behind_a_trusted_proxy_the_address_it_appended_is_the_client(
-    database_url: str, tmp_path: Path
+    env: PortalEnvironment,
 ) -> None:
-    with portal_environment(
-        database_url, tmp_path, lookup_min_seconds=0.0, forwarded_allow_ips="127.0.0.1"
-    ) as env:
-        shopper = ShopperFlow(env)
-        try:
-            # The client wrote its own X-Forwarded-For; the proxy appended the real address.
-            spent = _lookups(shopper, 20, forwarded_for="198.51.100.1, 192.0.2.10")
-            forged = _lookups(shopper, 1, forwarded_for="198.51.100.2, 192.0.2.10")
-            other = _lookups(shopper, 1, forwarded_for="192.0.2.99")
-        finally:
-            shopper.close()
+    shopper = ShopperFlow(env)
+    try:
+        # The client wrote its own X-Forwarded-For; the proxy appended the real address.
+        spent = _lookups(shopper, 20, forwarded_for="198.51.100.1, 192.0.2.10")
+        forged = _lookups(shopper, 1, forwarded_for="198.51.100.2, 192.0.2.10")
+        other = _lookups(shopper, 1, forwarded_for="192.0.2.99")
+    finally:
+        shopper.close()
     assert spent == [200] * 20
     assert forged == [429]  # a different forged prefix does not help
     assert other == [200]  # another real client is not held back
