@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from portal.db import serialise
 from portal.errors import NotEligible, NothingLeftToClaim
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import LineItem, Order
@@ -239,13 +240,8 @@ async def file_reorder(
 
 
 async def _lock_order(session: AsyncSession, store_id: int, order_id: str) -> None:
-    """Serialise filings for one order until the transaction ends (PostgreSQL; SQLite lets
-    one writer at a time anyway)."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"reorder-order:{store_id}:{order_id}"},
-        )
+    """Serialise filings for one order until the transaction ends."""
+    await serialise(session, f"reorder-order:{store_id}:{order_id}")
 
 
 def _new_reorder(

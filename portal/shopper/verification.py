@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.clock import utcnow
+from portal.db import serialise
 from portal.errors import (
     CodeExpired,
     TooManyLookups,
@@ -74,10 +75,11 @@ async def reserve_lookup(
     client_address: str,
     now: datetime,
 ) -> OrderVerification:
-    """Record the lookup before Shopify is asked anything, committed at once, then count:
-    lookups sent together cannot all pass the per-email and per-address limits, because the
-    last of them to be recorded sees every one. ``TooManyLookups`` when over a limit."""
+    """Record the lookup before Shopify is asked anything, or ``TooManyLookups`` when this
+    email or address has looked up too often. Counting and recording take turns per email
+    and address, so lookups sent at once cannot pass a limit together."""
     email_hash, client_hash = _hashes(secret, email, client_address)
+    await serialise(session, f"lookup:{email_hash}", f"lookup:{client_hash}")
     verification = OrderVerification(
         public_id=secrets.token_urlsafe(18),
         store_id=store_id,
@@ -88,7 +90,7 @@ async def reserve_lookup(
         expires_at=now + CODE_TTL,
     )
     session.add(verification)
-    await session.commit()
+    await session.flush()  # written before counting: the counts include this lookup
     since = now - WINDOW
     if (
         await _recent(session, OrderVerification.email_hash, email_hash, since)
@@ -96,23 +98,24 @@ async def reserve_lookup(
         or await _recent(session, OrderVerification.client_hash, client_hash, since)
         > MAX_LOOKUPS_PER_CLIENT
     ):
-        await session.delete(verification)
-        await session.commit()
+        await session.rollback()
         raise TooManyLookups("lookup rate limit")
+    await session.commit()
     return verification
 
 
 async def attach_order(
     session: AsyncSession, verification: OrderVerification, *, secret: str, order_id: str
 ) -> str | None:
-    """Bind a reserved lookup to the order it matched; a new code for it, or None when the
-    order has had its codes for now. The binding is committed before the order's lookups are
-    counted, so concurrent lookups of one order cannot pass its limit either."""
+    """Bind a recorded lookup to the order it matched; a new code for it, or None when the
+    order has had its codes for now. Takes turns per order like ``reserve_lookup``."""
+    await serialise(session, f"lookup-order:{order_id}")
     verification.shopify_order_id = order_id
-    await session.commit()
+    await session.flush()
     since = verification.created_at - WINDOW
-    matched = await _recent(session, OrderVerification.shopify_order_id, order_id, since)
-    if matched > MAX_CODES_PER_ORDER:
+    if await _recent(session, OrderVerification.shopify_order_id, order_id, since) > (
+        MAX_CODES_PER_ORDER
+    ):
         return None
     code = new_code()
     verification.code_hash = keyed_hash(secret, "code", f"{verification.public_id}:{code}")

@@ -432,6 +432,9 @@ def test_bad_parameters_never_fail(
     varied: Seeded, browser: StaffBrowser, params: dict[str, str]
 ) -> None:
     answer = browser.client.get(QUEUE, params=params)
+    if any("\x00" in value for value in params.values()):
+        assert answer.status_code == 400  # no text column can hold NUL: refused at the edge
+        return
     assert answer.status_code == 200
     if "after" in params:
         assert 'data-notice="cursor"' in answer.text
