@@ -10,30 +10,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from portal import i18n
+from portal import i18n, templating
 from portal.csrf import csrf_token
 from portal.paths import TEMPLATES_DIR
-from portal.reorders.labels import status_label
 from portal.settings import Settings
 
 HTMX_SCRIPT = "vendor/htmx-2.0.11.min.js"
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True
-    )
+    env = templating.environment(TEMPLATES_DIR, escaped=("html", "xml"), escape_strings=True)
     env.globals["htmx_script"] = HTMX_SCRIPT
     env.globals["current_locale"] = i18n.current_locale
-    env.globals["status_label"] = status_label
     env.globals["csrf_token"] = csrf_token
     env.globals["shopper_signed_in"] = shopper_signed_in
     return env

@@ -7,30 +7,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import jinja2
-
-from portal import i18n
+from portal import templating
 from portal.paths import TEMPLATES_DIR
-from portal.reorders.labels import status_label
 
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR / "emails"),
-        autoescape=jinja2.select_autoescape(("html",), default_for_string=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True
-    )
-    env.globals["status_label"] = status_label
-    return env
-
-
-EMAILS = _environment()
+EMAILS = templating.environment(TEMPLATES_DIR / "emails", escaped=("html",), escape_strings=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,32 @@
+"""The one way a Jinja environment is made here: templates beside the package, strict about
+undefined names, translated through ``portal.i18n``, knowing the status words. Pages
+(``portal.web``) and emails (``portal.mail.messages``) each add what only they need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from portal import i18n
+from portal.reorders.labels import status_label
+
+
+def environment(
+    directory: Path, *, escaped: tuple[str, ...], escape_strings: bool
+) -> jinja2.Environment:
+    """Templates whose names end in ``escaped`` (and, with ``escape_strings``, templates made
+    from strings) escape what they print."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=jinja2.select_autoescape(escaped, default_for_string=escape_strings),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.globals["status_label"] = status_label
+    return env
