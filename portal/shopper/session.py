@@ -38,6 +38,10 @@ class ShopperSession:
     def as_payload(self) -> dict[str, object]:
         return {"s": self.store_id, "o": self.order_id, "i": self.id, "t": self.started}
 
+    def opens(self, store_id: int, order_id: str) -> bool:
+        """Whether this session is for this very order of this store."""
+        return self.store_id == store_id and self.order_id == order_id
+
     def is_over(self) -> bool:
         return time.time() - self.started > SESSION_LIFETIME.total_seconds()
 
@@ -81,14 +85,6 @@ async def read(request: Request) -> ShopperSession | None:
             return None
     request.state.shopper_session = found
     return found
-
-
-async def for_order(request: Request, store_id: int, order_id: str) -> ShopperSession | None:
-    """The session, only if it is for this very order of this store."""
-    session = await read(request)
-    if session is None or session.store_id != store_id or session.order_id != order_id:
-        return None
-    return session
 
 
 def write(request: Request, response: Response, session: ShopperSession) -> None:

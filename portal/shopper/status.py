@@ -37,15 +37,13 @@ async def by_link(request: Request) -> Response:
 async def by_reference(request: Request) -> Response:
     """For the browser that verified the request's order."""
     store = await store_from_path(request)
-    if await shopper_session.read(request) is None:
+    current = await shopper_session.read(request)
+    if current is None:
         raise HTTPException(404)
     reference = str(request.path_params["reference"])[:16]
     async with session(request) as db:
         found = await reorders.get_reorder_by_reference(db, store_id=store.id, reference=reference)
-    if found is None:
-        raise HTTPException(404)
-    current = await shopper_session.for_order(request, store.id, found.shopify_order_id)
-    if current is None:
+    if found is None or not current.opens(store.id, found.shopify_order_id):
         raise HTTPException(404)
     here = str(request.url_for("shopper:request_status", store=store.slug, reference=reference))
     response = await _status(request, store, found, here)
