@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,11 +14,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.app import create_app
-from portal.signing import Purpose, Signer
 from tests.helpers.environment import PortalEnvironment
 from tests.helpers.portal import TEST_SECRET, portal_settings, running_portal
 from tests.helpers.servers import free_port, serve
 from tests.helpers.shopper_flow import ShopperFlow
+from tests.helpers.worker_process import wait_for
 
 EVIL = "evil.example"
 
@@ -138,31 +137,16 @@ def test_portal_serve_does_not_name_its_server(database_url: str, tmp_path: Path
     command = [sys.executable, "-m", "portal.cli", "serve"]
     with subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) as server:  # noqa: S603
         try:
-            response = _first_answer(f"http://127.0.0.1:{port}/healthz")
+            url = f"http://127.0.0.1:{port}/healthz"
+            response = wait_for(lambda: _answer(url), timeout=20, what="portal serve")
         finally:
             server.terminate()
     assert response.status_code == 200
     assert "server" not in response.headers
 
 
-def _first_answer(url: str) -> httpx.Response:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return httpx.get(url)
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def test_signed_values_with_absurd_ids_are_refused_not_failed(env: PortalEnvironment) -> None:
-    signer = Signer(TEST_SECRET)
-    cookie = signer.sign(Purpose.SHOPPER_SESSION, {"s": 10**30, "o": "gid://shopify/Order/1"})
-    status = signer.sign(Purpose.STATUS_LINK, {"r": 10**30})
-    with httpx.Client(base_url=env.base_url) as client:
-        client.cookies.set("portal_shopper", cookie)
-        form = client.get(f"/{env.slug}/request")
-        page = client.get(f"/{env.slug}/s/{status}")
-    assert form.status_code < 500 and page.status_code < 500
-    assert page.status_code >= 400
+def _answer(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url)
+    except httpx.TransportError:
+        return None  # not listening yet
