@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.app import create_app
+from portal.signing import Purpose, Signer
 from tests.helpers.environment import PortalEnvironment
 from tests.helpers.portal import TEST_SECRET, portal_settings, running_portal
 from tests.helpers.servers import free_port, serve
@@ -150,3 +151,15 @@ def _answer(url: str) -> httpx.Response | None:
         return httpx.get(url)
     except httpx.TransportError:
         return None  # not listening yet
+
+
+def test_signed_values_with_absurd_ids_are_refused_not_failed(env: PortalEnvironment) -> None:
+    signer = Signer(TEST_SECRET)
+    cookie = signer.sign(Purpose.SHOPPER_SESSION, {"s": 10**30, "o": "gid://shopify/Order/1"})
+    status = signer.sign(Purpose.STATUS_LINK, {"r": 10**30})
+    with httpx.Client(base_url=env.base_url) as client:
+        client.cookies.set("portal_shopper", cookie)
+        form = client.get(f"/{env.slug}/request")
+        page = client.get(f"/{env.slug}/s/{status}")
+    assert form.status_code < 500 and page.status_code < 500
+    assert page.status_code >= 400
