@@ -99,7 +99,7 @@ def _add_installed_commands(
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from portal.migrate import upgrade
 
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, encryption_keys=str(settings.encryption_keys))
     print("portal: database is up to date")
     return 0
 

@@ -22,6 +22,7 @@
     │       └── CorsoResponseError      an answer that does not make sense
     ├── MailUnavailable             the mail server refused or could not be reached
     ├── SettingsError               configuration refused at start-up (also a ValueError)
+    │   └── SealBroken                  a sealed secret opens under none of the encryption keys
     ├── RetryLater                  a job must wait (e.g. for rate-limit points) and run again
     ├── InvalidInput                input from outside that cannot be read: answered with a 4xx
     │   ├── InvalidToken                a signed token tampered with or for another purpose
@@ -49,6 +50,8 @@
         │   └── LoginRefused                email or password is not right (the same when unknown)
         │       └── AccountLocked               too many failures: wait until the lock ends
         ├── InvoiceError                an invoice cannot be closed as asked
+        ├── InstallRefused              a Shopify install callback not trusted or not completed
+        ├── StoreInactive               the store uninstalled the app: no pages, no jobs
         └── CurrencyMismatch            an order in another currency than its store bills in
 
 ``retryable = True`` marks transient failures (``Unavailable``, ``Throttled``, ``RetryLater``):
@@ -177,6 +180,11 @@ class SettingsError(PortalError, ValueError):
     """A setting is missing, malformed or unsafe; the portal refuses to start."""
 
 
+class SealBroken(SettingsError):
+    """A sealed secret opens under none of ``PORTAL_ENCRYPTION_KEYS`` (a key was dropped too
+    early, or the database came from another installation)."""
+
+
 class RetryLater(PortalError):
     """Raised by a handler that must wait (e.g. for rate-limit points) before trying again."""
 
@@ -235,6 +243,19 @@ class UnknownStore(NotFound):
 
 class Refused(PortalError):
     """A rule of the product said no; the message says why."""
+
+
+class InstallRefused(Refused):
+    """A Shopify install callback that is forged, replayed, for another shop, denied or failed;
+    ``message`` says which, in words for the admin. Nothing is stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StoreInactive(Refused):
+    """The store uninstalled the app: its pages say so and its jobs stop."""
 
 
 class ActionRefused(Refused):

@@ -12,17 +12,19 @@ from portal.db import sync_url
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, *, encryption_keys: str = "") -> Config:
+    """``encryption_keys`` are for migrations that seal or open stored secrets."""
     config = Config()
+    config.attributes["encryption_keys"] = encryption_keys
     config.set_main_option("script_location", str(MIGRATIONS))
     url = sync_url(database_url).render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, encryption_keys: str = "") -> None:
+    command.upgrade(alembic_config(database_url, encryption_keys=encryption_keys), revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, *, encryption_keys: str = "") -> None:
+    command.downgrade(alembic_config(database_url, encryption_keys=encryption_keys), revision)

@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 from portal.accounts import models as accounts
 from portal.billing import models as billing
+from portal.compliance import models as compliance
 from portal.db import Base
 from portal.jobs import models as jobs
 from portal.reorders import models as reorders
@@ -13,7 +14,7 @@ from portal.shopper import models as shopper
 from portal.stores import models as stores
 from portal.support import models as support
 
-TABLE_MODULES = (accounts, billing, jobs, reorders, shopper, stores, support)
+TABLE_MODULES = (accounts, billing, compliance, jobs, reorders, shopper, stores, support)
 
 
 def import_all_models() -> MetaData:

@@ -18,6 +18,7 @@ from portal.db import create_engine, session_factory
 from portal.integrations.corso.client import CorsoClient
 from portal.integrations.shopify import ShopifyClient
 from portal.mail.sender import Mailer
+from portal.sealing import Sealer
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.stores.models import Store
@@ -33,6 +34,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     signer: Signer
+    sealer: Sealer
     mailer: Mailer
     photo_decoding: anyio.CapacityLimiter  # decoded photos are large: a few at a time
     corso_clients: dict[CorsoCredentials, CorsoClient] = field(default_factory=dict)
@@ -51,7 +53,7 @@ class Runtime:
         return ShopifyClient(
             self.http,
             shop_domain=store.shop_domain,
-            access_token=store.access_token,
+            access_token=self.sealer.open(store.sealed_access_token),
             api_version=store.api_version,
             endpoint=self.settings.shopify_endpoint,
             max_retries=self.settings.shopify_max_retries,
@@ -60,17 +62,18 @@ class Runtime:
 
     def corso(self, store: Store) -> CorsoClient | None:
         """The Corso client of the store's own credentials; None when it has none."""
-        if not (store.corso_client_id and store.corso_client_secret):
+        secret = self.sealer.open_optional(store.sealed_corso_client_secret)
+        if not (store.corso_client_id and secret):
             return None
         store_query = _corso_store_query(self.settings, store)
-        key = (store.corso_client_id, store.corso_client_secret, tuple(store_query.items()))
+        key = (store.corso_client_id, secret, tuple(store_query.items()))
         if key not in self.corso_clients:
             self.corso_clients[key] = CorsoClient(
                 self.http,
                 api_url=self.settings.corso_api_url,
                 auth_url=self.settings.corso_auth_url,
                 client_id=store.corso_client_id,
-                client_secret=store.corso_client_secret,
+                client_secret=secret,
                 audience=self.settings.corso_audience,
                 store_query=store_query,
                 max_retries=self.settings.corso_max_retries,
@@ -92,6 +95,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 sessions=session_factory(engine),
                 http=http,
                 signer=Signer(str(settings.secret_key)),
+                sealer=Sealer.from_text(str(settings.encryption_keys)),
                 mailer=Mailer(settings),
                 photo_decoding=anyio.CapacityLimiter(PHOTO_DECODERS),
             )

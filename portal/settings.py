@@ -51,11 +51,20 @@ class Settings:
     # order exists or whether a code was sent.
     lookup_min_seconds: float = 0.8
 
+    # Comma-separated Fernet keys sealing the tokens and secrets kept in the database; the first
+    # seals, all open (see portal/sealing.py). Required outside the demo.
+    encryption_keys: Secret = field(default_factory=lambda: Secret(""))
+
+    # The Shopify app merchants install (Dev Dashboard: client ID and secret). The secret also
+    # signs the app's webhooks and the install callback's query.
+    shopify_client_id: str = ""
+    shopify_client_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Where a shop's OAuth endpoints are (/authorize, /access_token) and its GraphQL API.
+    shopify_oauth_url: str = "https://{shop}/admin/oauth"
     shopify_endpoint: str = "https://{shop}/admin/api/{version}/graphql.json"
     shopify_timeout: float = 10.0
     shopify_max_retries: int = 5
     shopify_max_wait: float = 30.0
-    shopify_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
 
     corso_api_url: str = "https://api.corso.com/v1"
     corso_auth_url: str = "https://auth.corso.com/oauth/token"
@@ -106,7 +115,8 @@ class Settings:
         return [a.strip() for a in self.forwarded_allow_ips.split(",") if a.strip()]
 
     def check(self) -> Settings:
-        """Refuse a placeholder or short secret unless this is the demo."""
+        """Refuse a placeholder or short secret, or missing encryption keys, unless this is the
+        demo."""
         if self.is_demo:
             return self
         secret = str(self.secret_key)
@@ -115,7 +125,18 @@ class Settings:
                 "PORTAL_SECRET_KEY must be set to a random value of at least 32 characters "
                 "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        if not str(self.encryption_keys).strip():
+            raise SettingsError(
+                "PORTAL_ENCRYPTION_KEYS must be set: it seals the Shopify tokens kept in the "
+                "database (python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            )
         return self
+
+    @property
+    def has_shopify_app(self) -> bool:
+        """Whether merchants can install the portal's Shopify app (client id and secret set)."""
+        return bool(self.shopify_client_id and str(self.shopify_client_secret))
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

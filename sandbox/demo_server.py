@@ -19,6 +19,7 @@ from portal.clock import utcnow
 from portal.db import create_engine, is_sqlite, session_factory
 from portal.errors import AccountRefused
 from portal.migrate import upgrade
+from portal.sealing import Sealer
 from portal.settings import Mode, Settings
 from portal.stores.models import Store
 from portal.stores.service import StoreSpec, upsert_store
@@ -29,7 +30,11 @@ from sandbox.webhooks import WebhookSender
 from sandbox.world import SandboxWorld
 
 DEMO_DATABASE = "sqlite:///var/demo.db"
-DEMO_WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the sandbox's published demo secret
+# The demo's Shopify app, as the sandbox Shopify knows it; its secret signs webhooks.
+DEMO_CLIENT_ID = "demo-portal-app"
+DEMO_CLIENT_SECRET = "demo-client-secret"  # noqa: S105 - the sandbox's published demo secret
+# The demo's published encryption key: demo tokens are sandbox tokens, worth nothing elsewhere.
+DEMO_ENCRYPTION_KEY = "HkzphszjFwz1_XxnQBvZzBXm8OfKNKwpqkiHnn9Xhg8="
 
 
 def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> Settings:
@@ -46,7 +51,10 @@ def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> 
         shopify_endpoint=f"{base_url}/sandbox/shopify/{{shop}}/admin/api/{{version}}/graphql.json",
         corso_api_url=world.corso_api_url,
         corso_auth_url=world.corso_auth_url,
-        shopify_webhook_secret=Secret(DEMO_WEBHOOK_SECRET),
+        shopify_client_id=DEMO_CLIENT_ID,
+        shopify_client_secret=Secret(DEMO_CLIENT_SECRET),
+        shopify_oauth_url=f"{base_url}/sandbox/shopify/{{shop}}/admin/oauth",
+        encryption_keys=Secret(DEMO_ENCRYPTION_KEY),
     )
 
 
@@ -59,7 +67,7 @@ def prepare_demo(
     settings = demo_settings(settings, base_url=base_url, world=world)
     if not keep:
         _remove_sqlite_database(settings.database_url)
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, encryption_keys=DEMO_ENCRYPTION_KEY)
     asyncio.run(load_stores(settings.database_url, specs))
     asyncio.run(create_demo_accounts(settings.database_url, world))
     asyncio.run(queue_premium_sync(settings.database_url, now=utcnow()))
@@ -87,8 +95,9 @@ async def load_stores(database_url: str, specs: list[StoreSpec]) -> None:
     engine = create_engine(database_url)
     try:
         async with session_factory(engine)() as session, session.begin():
+            sealer = Sealer([DEMO_ENCRYPTION_KEY])
             for spec in specs:
-                await upsert_store(session, spec)
+                await upsert_store(session, spec, sealer)
     finally:
         await engine.dispose()
 
@@ -125,7 +134,7 @@ def start_webhooks(settings: Settings, world: SandboxWorld) -> WebhookSender:
     return WebhookSender(
         world.shopify,
         url=f"{settings.base_url}/webhooks/shopify",
-        secret=str(settings.shopify_webhook_secret),
+        secret=str(settings.shopify_client_secret),
     ).start()
 
 

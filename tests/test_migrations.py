@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from portal.db import Base, sync_url
+from portal.errors import SettingsError
 from portal.migrate import downgrade, upgrade
 from portal.models import import_all_models
 from tests.helpers import databases
+from tests.helpers.factories import SEALER, TEST_ENCRYPTION_KEY
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -50,3 +52,36 @@ def test_migrations_downgrade_to_empty_and_up_again(empty_database: str) -> None
     finally:
         engine.dispose()
     upgrade(empty_database)
+
+
+def test_tokens_kept_before_sealing_are_sealed_by_the_migration(empty_database: str) -> None:
+    upgrade(empty_database, "0008")
+    engine = create_engine(sync_url(empty_database))
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO stores (name, slug, shop_domain, access_token, api_version,"
+                    " protection_variant_ids, claim_window_days, support_email, time_zone,"
+                    " currency, brand_color, corso_client_id, corso_client_secret, created_at)"
+                    " VALUES ('Shop', 'shop', 'shop.myshopify.com', 'shpat_plain', '2025-04',"
+                    " '[]', 30, 'help@shop.example', 'UTC', 'USD', '#123456', 'corso-id',"
+                    " 'corso-plain', CURRENT_TIMESTAMP)"
+                )
+            )
+        with pytest.raises(SettingsError, match="PORTAL_ENCRYPTION_KEYS"):
+            upgrade(empty_database)
+        upgrade(empty_database, encryption_keys=TEST_ENCRYPTION_KEY)
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT sealed_access_token, sealed_corso_client_secret FROM stores")
+            ).one()
+        assert "shpat_plain" not in row[0] and "corso-plain" not in row[1]
+        assert SEALER.open(row[0]) == "shpat_plain"
+        assert SEALER.open(row[1]) == "corso-plain"
+        downgrade(empty_database, "0008", encryption_keys=TEST_ENCRYPTION_KEY)
+        with engine.connect() as connection:
+            plain = connection.execute(text("SELECT access_token FROM stores")).scalar_one()
+        assert plain == "shpat_plain"
+    finally:
+        engine.dispose()

@@ -20,7 +20,7 @@ MAX_BODY_BYTES = 1024 * 1024
 
 async def shopify_webhook(request: Request) -> Response:
     body = await request.body()  # BodySizeLimitMiddleware caps it at MAX_BODY_BYTES
-    secret = str(settings_of(request).shopify_webhook_secret)
+    secret = str(settings_of(request).shopify_client_secret)
     try:
         delivery = webhooks.signed_delivery(request.headers, body, secret=secret)
     except SignatureRefused:

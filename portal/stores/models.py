@@ -1,13 +1,24 @@
-"""A store (merchant) is a row: its Shopify shop, its protection product and its rules."""
+"""A store (merchant) is a row: its Shopify shop, how the portal reaches it, its protection
+product and its rules. Secrets are kept sealed (``portal.sealing``): the ``sealed_*`` columns
+hold Fernet tokens, never the values themselves."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import JSON, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
+
+
+class TokenKind(StrEnum):
+    """How the store's Admin API token was obtained, which says how it is renewed."""
+
+    EXPIRING = "expiring"  # OAuth authorization code grant, offline, expiring=1: refresh token
+    CLIENT_CREDENTIALS = "client_credentials"  # stores of the operator's own organisation
+    STATIC = "static"  # a custom app made in the store's own admin: never expires
 
 
 class Store(Base):
@@ -17,10 +28,30 @@ class Store(Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     shop_domain: Mapped[str] = mapped_column(String(255), unique=True)
-    access_token: Mapped[str] = mapped_column(Text)
+
+    # How the portal reaches the Admin API. token_version counts every change of the tokens, so
+    # two processes refreshing at once can tell which of them wrote last (compare-and-set).
+    token_kind: Mapped[str] = mapped_column(String(24), default=TokenKind.STATIC.value)
+    sealed_access_token: Mapped[str] = mapped_column(Text)
+    access_token_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    sealed_refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    refresh_token_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    granted_scopes: Mapped[str] = mapped_column(String(2000), default="")
+    # A custom app made in the store's own admin signs its webhooks with its own secret.
+    sealed_webhook_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     api_version: Mapped[str] = mapped_column(String(16))
+    # The version Shopify said it ran (X-Shopify-API-Version), when it differs from api_version.
+    api_version_served: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    installed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Set by app/uninstalled: the store's pages say so and its jobs stop; nothing is deleted.
+    uninstalled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    protection_product_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     protection_variant_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     claim_window_days: Mapped[int] = mapped_column(Integer, default=30)
+    # Per issue type (e.g. {"LOST": 45}); a type not named uses claim_window_days.
+    claim_windows: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     support_email: Mapped[str] = mapped_column(String(320))
     support_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -28,9 +59,39 @@ class Store(Base):
     corso_store_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The store's own Corso OAuth client; without it the agent sees no Corso claims.
     corso_client_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    corso_client_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sealed_corso_client_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     brand_color: Mapped[str] = mapped_column(String(7), default="#1f5c4a")
+    logo_path: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Send "your order is protected" with a signed link when a protected order is created.
+    protected_order_email: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    @property
+    def is_active(self) -> bool:
+        return self.uninstalled_at is None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(s for s in self.granted_scopes.split(",") if s)
 
     def is_protection_variant(self, variant_id: str | None) -> bool:
         return variant_id is not None and variant_id in self.protection_variant_ids
+
+    def claim_window_for(self, issue_type: str) -> int:
+        """Days after the latest shipment within which ``issue_type`` may be reported."""
+        return int(self.claim_windows.get(issue_type, self.claim_window_days))
+
+
+class InstallState(Base):
+    """One start of Shopify's authorization code grant: the ``state`` sent to Shopify (kept as
+    a SHA-256, single use, minutes long) and the browser that started it (a cookie's SHA-256)."""
+
+    __tablename__ = "shopify_install_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    shop_domain: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)

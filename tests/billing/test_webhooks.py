@@ -32,7 +32,7 @@ from tests.billing.portal_helpers import (
 from tests.helpers.environment import PortalEnvironment
 from tests.helpers.servers import serve
 
-pytestmark = pytest.mark.settings(shopify_webhook_secret=Secret(WEBHOOK_SECRET))
+pytestmark = pytest.mark.settings(shopify_client_secret=Secret(WEBHOOK_SECRET))
 
 
 @pytest.fixture

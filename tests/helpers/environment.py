@@ -30,6 +30,7 @@ from sandbox.shopify.state import (
     Variant,
     VariantSeed,
 )
+from tests.helpers.factories import SEALER
 from tests.helpers.portal import portal_settings, running_portal
 from tests.helpers.servers import loopback_socket, running
 from tests.helpers.smtp import smtp_server
@@ -168,7 +169,7 @@ async def _load_store(database_url: str, spec: StoreSpec) -> None:
     engine = create_engine(database_url)
     try:
         async with session_factory(engine)() as db, db.begin():
-            await upsert_store(db, spec)
+            await upsert_store(db, spec, SEALER)
     finally:
         await engine.dispose()
 

@@ -13,11 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.db import create_engine, session_factory
 from portal.integrations.shopify import Address
 from portal.reorders.models import ReorderRequest
+from portal.sealing import Sealer
 from portal.stores.models import Store
 from portal.stores.service import StoreSpec, upsert_store
 from sandbox.shopify import state as sandbox
 
 _serial = itertools.count(1)
+
+TEST_ENCRYPTION_KEY = "67UsmhcLX8P3WnlnOA61OIrXBfpa0D9cDZaIPOVqVEc="
+"""The key every test portal seals its stored secrets with (a test value, not a secret)."""
+SEALER = Sealer([TEST_ENCRYPTION_KEY])
 
 # --- addresses -------------------------------------------------------------------------------
 
@@ -81,7 +86,7 @@ def store_row(slug: str, **changes: Any) -> Store:
         "name": spec.name,
         "slug": spec.slug,
         "shop_domain": spec.shop_domain,
-        "access_token": spec.access_token,
+        "sealed_access_token": SEALER.seal(spec.access_token),
         "api_version": spec.api_version,
         "support_email": spec.support_email,
     }
@@ -91,7 +96,7 @@ def store_row(slug: str, **changes: Any) -> Store:
 
 async def add_store(db: AsyncSession, name: str, slug: str, **changes: Any) -> Store:
     """Create (or update) the store through the store service and commit."""
-    store = await upsert_store(db, store_spec(name, slug, **changes))
+    store = await upsert_store(db, store_spec(name, slug, **changes), SEALER)
     await db.commit()
     return store
 

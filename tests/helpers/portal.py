@@ -32,9 +32,11 @@ def portal_settings(database_url: str, **overrides: Any) -> Settings:
         "secret_key": TEST_SECRET,
         "database_url": database_url,
         "lookup_min_seconds": 0.0,
+        "encryption_keys": factories.TEST_ENCRYPTION_KEY,
     }
     values.update(overrides)
     values["secret_key"] = Secret(str(values["secret_key"]))
+    values["encryption_keys"] = Secret(str(values["encryption_keys"]))
     return Settings(**values)
 
 

@@ -24,7 +24,7 @@ from portal.stores.models import Store
 from portal.support.models import Resolution as ResolutionRow
 from sandbox.shopify.state import Order as SandboxOrder
 from tests.helpers.environment import PortalEnvironment
-from tests.helpers.factories import address_form
+from tests.helpers.factories import SEALER, address_form
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ def shopify_client(env: PortalEnvironment, http: httpx.AsyncClient, store: Store
     return ShopifyClient(
         http,
         shop_domain=store.shop_domain,
-        access_token=store.access_token,
+        access_token=SEALER.open(store.sealed_access_token),
         api_version=store.api_version,
         endpoint=env.settings.shopify_endpoint,
     )

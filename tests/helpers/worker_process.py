@@ -49,6 +49,7 @@ from tests.helpers.environment import (
     sandbox_services,
     store_spec,
 )
+from tests.helpers.factories import SEALER
 from tests.helpers.servers import free_port, serve
 from tests.helpers.smtp import start_smtp
 
@@ -320,7 +321,7 @@ async def _load_store(database_url: str, env: PortalEnvironment) -> None:
     engine = create_engine(database_url)
     try:
         async with session_factory(engine)() as db, db.begin():
-            await upsert_store(db, store_spec(env.shop))
+            await upsert_store(db, store_spec(env.shop), SEALER)
     finally:
         await engine.dispose()
 

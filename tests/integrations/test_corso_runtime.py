@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.datastructures import Secret
 
 from portal.runtime import Runtime, open_runtime
 from portal.settings import Settings
 from portal.stores.models import Store
 from sandbox.corso import CorsoWorld, create_corso_sandbox
 from sandbox.corso.samples import bare_claim
+from tests.helpers.factories import SEALER, TEST_ENCRYPTION_KEY
 from tests.helpers.servers import serve
 
 pytestmark = pytest.mark.anyio
@@ -25,7 +27,9 @@ ANN = "ann.lee@example.com"
 def store(client: tuple[str, str] | None, corso_store_id: int | None = None) -> Store:
     client_id, secret = client or (None, None)
     return Store(
-        corso_client_id=client_id, corso_client_secret=secret, corso_store_id=corso_store_id
+        corso_client_id=client_id,
+        sealed_corso_client_secret=SEALER.seal_optional(secret),
+        corso_store_id=corso_store_id,
     )
 
 
@@ -51,6 +55,7 @@ def settings(corso_url: str, tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'unused.db'}",
         corso_api_url=f"{corso_url}/v1",
         corso_auth_url=f"{corso_url}/oauth/token",
+        encryption_keys=Secret(TEST_ENCRYPTION_KEY),
     )
 
 

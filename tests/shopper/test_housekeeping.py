@@ -14,7 +14,7 @@ from portal.shopper.housekeeping import purge
 from portal.shopper.models import OrderVerification, ShopperSignOut, StoredDraft
 from portal.shopper.photos import ProcessedPhoto, open_photo, store_photo
 from portal.stores.service import upsert_store
-from tests.helpers.factories import store_spec
+from tests.helpers.factories import SEALER, store_spec
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -31,7 +31,7 @@ def photo(tmp_path: Path) -> str:
 async def test_stale_drafts_their_photos_and_old_verifications_go(
     db: AsyncSession, tmp_path: Path
 ) -> None:
-    store = await upsert_store(db, store_spec("Shop", "shop"))
+    store = await upsert_store(db, store_spec("Shop", "shop"), SEALER)
     old, fresh = photo(tmp_path), photo(tmp_path)
     for key, created, photo_id in (
         ("old", NOW - timedelta(days=3), old),

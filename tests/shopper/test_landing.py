@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.stores import service
+from tests.helpers.factories import SEALER
 from tests.helpers.factories import store_spec as spec
 from tests.helpers.portal import Portal
 
@@ -14,8 +15,8 @@ pytestmark = pytest.mark.anyio
 async def test_landing_page_finds_a_store_by_name_and_htmx_gets_only_the_results(
     db: AsyncSession, portal: Portal
 ) -> None:
-    await service.upsert_store(db, spec("Maple & Moss", "maple-and-moss"))
-    await service.upsert_store(db, spec("Harbor Outfitters", "harbor-outfitters"))
+    await service.upsert_store(db, spec("Maple & Moss", "maple-and-moss"), SEALER)
+    await service.upsert_store(db, spec("Harbor Outfitters", "harbor-outfitters"), SEALER)
     await db.commit()
     async with httpx.AsyncClient(base_url=portal.base_url) as client:
         page = await client.get("/", params={"q": "harbor"})

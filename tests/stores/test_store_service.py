@@ -4,16 +4,19 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.stores import service
+from tests.helpers.factories import SEALER
 from tests.helpers.factories import store_spec as spec
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_upsert_creates_then_updates_the_same_row(db: AsyncSession) -> None:
-    created = await service.upsert_store(db, spec("Maple & Moss", "maple-and-moss"))
+    created = await service.upsert_store(db, spec("Maple & Moss", "maple-and-moss"), SEALER)
     await db.commit()
     updated = await service.upsert_store(
-        db, spec("Maple & Moss", "maple-and-moss", claim_window_days=45, time_zone="Europe/Paris")
+        db,
+        spec("Maple & Moss", "maple-and-moss", claim_window_days=45, time_zone="Europe/Paris"),
+        SEALER,
     )
     await db.commit()
     assert updated.id == created.id
@@ -26,8 +29,8 @@ async def test_upsert_creates_then_updates_the_same_row(db: AsyncSession) -> Non
 
 
 async def test_search_finds_stores_by_part_of_the_name_case_insensitively(db: AsyncSession) -> None:
-    await service.upsert_store(db, spec("Maple & Moss", "maple-and-moss"))
-    await service.upsert_store(db, spec("Harbor Outfitters", "harbor-outfitters"))
+    await service.upsert_store(db, spec("Maple & Moss", "maple-and-moss"), SEALER)
+    await service.upsert_store(db, spec("Harbor Outfitters", "harbor-outfitters"), SEALER)
     await db.commit()
     found = await service.search_stores(db, "MAPLE")
     assert [s.slug for s in found] == ["maple-and-moss"]

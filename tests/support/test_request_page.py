@@ -182,7 +182,7 @@ def test_a_store_without_corso_credentials_says_so(
 async def _forget_corso_credentials(db: AsyncSession) -> None:
     async with db.begin():
         for store in await db.scalars(select(Store)):
-            store.corso_client_id = store.corso_client_secret = None
+            store.corso_client_id = store.sealed_corso_client_secret = None
 
 
 def test_panels_say_what_happened_when_shopify_and_corso_are_down(
