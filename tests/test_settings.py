@@ -6,6 +6,7 @@ import pytest
 
 from portal.app import create_app
 from portal.errors import SettingsError
+from portal.sealing import Sealer
 from portal.settings import Mode, Settings
 
 STRONG = "x" * 40
@@ -42,6 +43,17 @@ def test_app_refuses_to_start_with_a_placeholder_secret_outside_the_demo(secret:
     settings = Settings.from_env({"PORTAL_MODE": "production", "PORTAL_SECRET_KEY": secret})
     with pytest.raises(SettingsError, match="PORTAL_SECRET_KEY"):
         create_app(settings)
+
+
+def test_app_refuses_to_start_without_encryption_keys_outside_the_demo() -> None:
+    settings = Settings.from_env({"PORTAL_MODE": "production", "PORTAL_SECRET_KEY": STRONG})
+    with pytest.raises(SettingsError, match="PORTAL_ENCRYPTION_KEYS"):
+        create_app(settings)
+
+
+def test_encryption_keys_that_are_not_fernet_keys_are_refused_by_name() -> None:
+    with pytest.raises(SettingsError, match="PORTAL_ENCRYPTION_KEYS"):
+        Sealer.from_text("not-a-key")
 
 
 def test_demo_starts_with_the_placeholder_secret() -> None:

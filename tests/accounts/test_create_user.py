@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import StaffSession, User
 from portal.cli import main
+from tests.helpers.factories import TEST_ENCRYPTION_KEY
 from tests.helpers.portal import TEST_SECRET, Portal
 from tests.helpers.staff import PASSWORD, StaffBrowser
 
@@ -18,6 +19,7 @@ def command(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPat
     for name, value in {
         "PORTAL_MODE": "development",
         "PORTAL_SECRET_KEY": TEST_SECRET,
+        "PORTAL_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "PORTAL_DATABASE_URL": portal.database_url,
     }.items():
         monkeypatch.setenv(name, value)
