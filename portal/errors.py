@@ -7,6 +7,7 @@
     │   │   │   └── OutcomeUnknown          a mutation's answer was lost: applied or not?
     │   │   ├── ShopifyThrottled        THROTTLED for longer than the client is willing to wait
     │   │   ├── ShopifyAuthError        401/403/423: token, scope or shop problem
+    │   │   │   └── GrantRefused            the token endpoint refused a code or refresh token
     │   │   ├── ShopifyResponseError    nonsense: bad JSON, unexpected GraphQL errors
     │   │   │   ├── ShopifyMalformed        an answer without the shape the document asked for
     │   │   │   └── ShopifyGraphQLError     GraphQL ``errors``: the query or variables refused
@@ -91,6 +92,11 @@ class ShopifyThrottled(ShopifyError):
 
 class ShopifyAuthError(ShopifyError):
     pass
+
+
+class GrantRefused(ShopifyAuthError):
+    """Shopify's token endpoint refused the code, refresh token or client credentials: asking
+    again with the same values will not help."""
 
 
 class ShopifyResponseError(ShopifyError):

@@ -14,6 +14,7 @@ from portal.accounts import views as accounts
 from portal.billing import views as billing
 from portal.billing.webhook_views import shopify_webhook
 from portal.paths import STATIC_DIR
+from portal.shopify_app import views as shopify_app
 from portal.shopper import filing, status
 from portal.shopper import views as shopper
 from portal.support import queue_views
@@ -98,6 +99,8 @@ def build_routes(extra_routes: Sequence[BaseRoute] = ()) -> list[BaseRoute]:
         Route("/", shopper.landing, name="landing"),
         Route("/healthz", health, name="health"),
         Route("/webhooks/shopify", shopify_webhook, methods=["POST"], name="shopify_webhook"),
+        Route("/shopify/install", shopify_app.install, name="shopify_install"),
+        Route("/shopify/callback", shopify_app.callback, name="shopify_callback"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     routes.extend(extra_routes)

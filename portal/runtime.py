@@ -17,11 +17,13 @@ from portal import links
 from portal.db import create_engine, session_factory
 from portal.integrations.corso.client import CorsoClient
 from portal.integrations.shopify import ShopifyClient
+from portal.integrations.shopify.oauth import ShopifyOAuth
 from portal.mail.sender import Mailer
 from portal.sealing import Sealer
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.stores.models import Store
+from portal.stores.tokens import StoreTokens
 
 PHOTO_DECODERS = 2
 CorsoCredentials = tuple[str, str, tuple[tuple[str, str], ...]]  # id, secret, store query
@@ -48,12 +50,28 @@ class Runtime:
             request_id=request_id,
         )
 
+    @property
+    def shopify_oauth(self) -> ShopifyOAuth | None:
+        """The portal's Shopify app, when one is configured (client id and secret)."""
+        if not self.settings.has_shopify_app:
+            return None
+        return ShopifyOAuth(
+            self.http,
+            client_id=self.settings.shopify_client_id,
+            client_secret=str(self.settings.shopify_client_secret),
+            oauth_url=self.settings.shopify_oauth_url,
+        )
+
     def shopify(self, store: Store) -> ShopifyClient:
-        """A client for one store's shop; cheap, built on the shared HTTP client."""
+        """A client for one store's shop; cheap, built on the shared HTTP client. An expiring
+        token is refreshed as it needs to be (``portal.stores.tokens``)."""
+        tokens = StoreTokens(
+            store, sessions=self.sessions, sealer=self.sealer, oauth=self.shopify_oauth
+        )
         return ShopifyClient(
             self.http,
             shop_domain=store.shop_domain,
-            access_token=self.sealer.open(store.sealed_access_token),
+            access_token=tokens,
             api_version=store.api_version,
             endpoint=self.settings.shopify_endpoint,
             max_retries=self.settings.shopify_max_retries,

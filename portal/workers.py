@@ -20,6 +20,8 @@ from portal.jobs.models import Priority
 from portal.jobs.worker import Handler, Worker, new_worker_id
 from portal.models import import_all_models
 from portal.runtime import Runtime
+from portal.shopify_app.install import SYNC_WEBHOOKS
+from portal.shopify_app.subscriptions import sync_webhooks_job
 from portal.shopper.housekeeping import PURGE, schedule_purge
 from portal.shopper.jobs import purge_job
 from portal.support.actions import PRIMARY_REORDER_JOB, REFUND_JOB
@@ -37,6 +39,7 @@ def job_handlers() -> dict[str, Handler]:
         PRIMARY_REORDER_JOB: execute_primary_reorder,
         REFUND_JOB: execute_refund,
         PURGE: purge_job,
+        SYNC_WEBHOOKS: sync_webhooks_job,
     }
 
 

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import Engine, create_engine, func, select, table
 from sqlalchemy.orm import Session
+from starlette.datastructures import Secret
 
 from portal import links
 from portal.billing.months import month_of
@@ -383,7 +384,12 @@ def _real_ids(env: PortalEnvironment, reference: str) -> dict[str, list[str]]:
 def world(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp_path = tmp_path_factory.mktemp("fuzz")
     with portal_environment(
-        fuzz_database, tmp_path, lookup_min_seconds=0.0, run_worker=False
+        fuzz_database,
+        tmp_path,
+        lookup_min_seconds=0.0,
+        run_worker=False,
+        shopify_client_id="fuzz-app",
+        shopify_client_secret=Secret("fuzz-app-secret"),
     ) as env:
         for email, role, store in STAFF.values():
             create_user(fuzz_database, email, role, store=store)
@@ -461,6 +467,13 @@ ROUTES = [
     RouteSpec("health", "/healthz", ("GET",)),
     RouteSpec("static", "/static/{static}", ("GET",)),
     RouteSpec("webhook", "/webhooks/shopify", ("POST",), webhook=True),
+    RouteSpec("shopify_install", "/shopify/install", ("GET",), query=("shop", "hmac", "timestamp")),
+    RouteSpec(
+        "shopify_callback",
+        "/shopify/callback",
+        ("GET",),
+        query=("code", "hmac", "host", "shop", "state", "timestamp", "error"),
+    ),
     RouteSpec("lookup", "/{store}/", ("GET", "POST"), ("order_number", "email")),
     RouteSpec("theme", "/{store}/theme.css", ("GET",)),
     RouteSpec("verify", "/{store}/verify", ("GET", "POST"), ("verification", "code"), ("v",)),
@@ -514,12 +527,16 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 def test_every_route_is_fuzzed() -> None:
     """A route added to portal/routes.py without a line here fails this test."""
-    from portal.routes import billing_routes, shopper_routes, support_routes
+    from starlette.routing import Route
+
+    from portal.routes import billing_routes, build_routes, shopper_routes, support_routes
 
     covered = {PLACEHOLDER.sub("*", r.path) for r in ROUTES}
+    top = {r.path for r in build_routes() if isinstance(r, Route)}
     names = {"/support/invoices" + PLACEHOLDER.sub("*", r.path) for r in billing_routes()}
     names |= {("/support" + r.path).replace("{job_id:row_id}", "*") for r in support_routes()}
     names |= {"/*" + r.path for r in shopper_routes()}
+    names |= top
     names = {PLACEHOLDER.sub("*", n) for n in names}
     assert names <= covered, sorted(names - covered)
 

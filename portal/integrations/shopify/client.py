@@ -29,7 +29,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -85,6 +85,36 @@ Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
 
 
+class TokenSource(Protocol):
+    """Where the client gets its access token: ``current`` before each request (an expiring
+    token is refreshed a few minutes before it expires), ``renewed`` after Shopify answered 401
+    to ``rejected`` (None: there is nothing newer, the 401 stands)."""
+
+    async def current(self) -> str: ...
+
+    async def renewed(self, rejected: str) -> str | None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class StaticToken:
+    """A token that never changes (a custom app's Admin API token)."""
+
+    token: str
+
+    async def current(self) -> str:
+        return self.token
+
+    async def renewed(self, rejected: str) -> str | None:
+        return None
+
+
+class _Unauthorised(Exception):
+    def __init__(self, final: ShopifyAuthError, token: str) -> None:
+        super().__init__(str(final))
+        self.final = final
+        self.token = token
+
+
 class _Retry(Exception):
     """One attempt failed in a way worth retrying; ``final`` is raised when retries run out."""
 
@@ -108,6 +138,13 @@ class BillableLine:
 
 
 @dataclasses.dataclass(frozen=True)
+class WebhookSubscription:
+    id: str
+    topic: str  # the GraphQL enum spelling: ORDERS_CREATE
+    callback_url: str
+
+
+@dataclasses.dataclass(frozen=True)
 class BillableOrder:
     """An order reduced to what the monthly invoice needs (see ``iter_billable_orders``)."""
 
@@ -128,7 +165,7 @@ class ShopifyClient:
         http: httpx.AsyncClient,
         *,
         shop_domain: str,
-        access_token: str,
+        access_token: str | TokenSource,
         api_version: str,
         endpoint: str = DEFAULT_ENDPOINT,
         max_retries: int = 5,
@@ -141,7 +178,11 @@ class ShopifyClient:
             raise ValueError(f"not a Shopify API version: {api_version!r} (expected YYYY-MM)")
         self._http = http
         self._shop = shop_domain
-        self._token = access_token
+        self._tokens: TokenSource = (
+            StaticToken(access_token) if isinstance(access_token, str) else access_token
+        )
+        self.served_version: str | None = None
+        """The API version Shopify said it ran (``X-Shopify-API-Version``), once it answered."""
         self._version = api_version
         self._url = endpoint.format(shop=shop_domain, version=api_version)
         self._max_retries = max_retries
@@ -292,6 +333,50 @@ class ShopifyClient:
     async def shop(self) -> ShopInfo:
         data = await self._send(load("Shop"), {})
         return parse.guarded(parse.shop, data.get("shop"))
+
+    # --- webhook subscriptions ---------------------------------------------------------------
+
+    async def webhook_subscriptions(self) -> list[WebhookSubscription]:
+        """The app's subscriptions on this shop (HTTP endpoints; others are left out)."""
+        found: list[WebhookSubscription] = []
+        after: str | None = None
+        document = load("WebhookSubscriptions")
+        while True:
+            data = await self._send(document, {"first": 100, "after": after})
+            connection = parse.guarded(lambda d: d["webhookSubscriptions"], data)
+            for node in parse.guarded(parse.objects, connection):
+                endpoint = node.get("endpoint") or {}
+                if endpoint.get("__typename") == "WebhookHttpEndpoint":
+                    found.append(
+                        WebhookSubscription(
+                            id=parse.guarded(parse.text, node.get("id")),
+                            topic=parse.guarded(parse.text, node.get("topic")),
+                            callback_url=parse.guarded(parse.text, endpoint.get("callbackUrl")),
+                        )
+                    )
+            page = parse.guarded(lambda c: c["pageInfo"], connection)
+            if not page.get("hasNextPage"):
+                return found
+            after = parse.guarded(parse.text, page.get("endCursor"))
+
+    async def subscribe_webhook(self, *, topic: str, callback_url: str) -> str:
+        """Subscribe ``topic`` (enum spelling, e.g. ORDERS_CREATE) to ``callback_url``; the new
+        subscription's id. Safe to repeat: the caller lists first."""
+        data = await self._send(
+            load("WebhookSubscriptionCreate"),
+            {
+                "topic": topic,
+                "webhookSubscription": {"callbackUrl": callback_url, "format": "JSON"},
+            },
+        )
+        payload = parse.guarded(lambda d: d["webhookSubscriptionCreate"], data)
+        _raise_user_errors(payload)
+        created = payload.get("webhookSubscription") or {}
+        return parse.guarded(parse.text, created.get("id"))
+
+    async def unsubscribe_webhook(self, *, subscription_id: str) -> None:
+        data = await self._send(load("WebhookSubscriptionDelete"), {"id": subscription_id})
+        _raise_user_errors(parse.guarded(lambda d: d["webhookSubscriptionDelete"], data))
 
     # --- replacement orders ------------------------------------------------------------------
 
@@ -455,10 +540,17 @@ class ShopifyClient:
         """
         budget = RetryBudget(self._max_retries, self._max_wait)
         estimate = estimate_cost(document.ast, variables)
+        renewed = False
         while True:
             await self._wait_for_points(document.name, estimate, budget)
             try:
                 return await self._attempt(document, variables, estimate, replay_safe)
+            except _Unauthorised as refused:
+                # An expiring token may have been revoked or rotated by another process: one
+                # renewal, then the 401 stands (a 401 is answered before anything is applied).
+                if renewed or await self._tokens.renewed(refused.token) is None:
+                    raise refused.final from None
+                renewed = True
             except _Retry as retry:
                 delay = retry.delay
                 if delay is None:
@@ -484,27 +576,36 @@ class ShopifyClient:
             "variables": dict(variables),
             "operationName": document.name,
         }
+        token = await self._tokens.current()
         try:
-            response = await self._http.post(self._url, json=body, headers=self._headers())
+            response = await self._http.post(self._url, json=body, headers=_headers(token))
         except httpx.TransportError as exc:
             if not replay_safe and not isinstance(exc, _NEVER_SENT):
                 raise OutcomeUnknown(f"{document.name}: {type(exc).__name__}: {exc}") from exc
             raise _Retry(
                 ShopifyUnavailable(f"Shopify did not answer {self._shop}: {type(exc).__name__}")
             ) from exc
-        return self._read(response, document, estimate, replay_safe)
-
-    def _headers(self) -> dict[str, str]:
-        return {"X-Shopify-Access-Token": self._token, "Accept": "application/json"}
+        served = response.headers.get("X-Shopify-API-Version", "")
+        if _API_VERSION.match(served) or served == "unstable":
+            self.served_version = served
+        return self._read(response, document, estimate, replay_safe, token)
 
     def _read(
-        self, response: httpx.Response, document: Document, estimate: float, replay_safe: bool
+        self,
+        response: httpx.Response,
+        document: Document,
+        estimate: float,
+        replay_safe: bool,
+        token: str,
     ) -> dict[str, Any]:
         status = response.status_code
         if status in _AUTH_STATUSES:
-            raise ShopifyAuthError(
+            refused = ShopifyAuthError(
                 f"Shopify refused access to {self._shop} (HTTP {status}): {_error_text(response)}"
             )
+            if status == 401:
+                raise _Unauthorised(refused, token)
+            raise refused
         if status == 429:
             raise _Retry(
                 ShopifyUnavailable(f"Shopify rate-limited {self._shop} (HTTP 429)"),
@@ -537,6 +638,10 @@ class ShopifyClient:
         if not isinstance(data, dict):
             raise ShopifyResponseError("Shopify answered without data or errors")
         return data
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"X-Shopify-Access-Token": token, "Accept": "application/json"}
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class ShopInfo:
     domain: str
     currency: str
     iana_timezone: str
+    contact_email: str
 
 
 # --- orders ----------------------------------------------------------------------------------

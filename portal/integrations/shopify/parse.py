@@ -356,4 +356,5 @@ def shop(d: Any) -> ShopInfo:
         domain=text(d["myshopifyDomain"]),
         currency=text(d["currencyCode"]),
         iana_timezone=text(d["ianaTimezone"]),
+        contact_email=text(d["contactEmail"]),
     )
