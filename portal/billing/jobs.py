@@ -35,7 +35,12 @@ async def sync_month_job(ctx: JobContext) -> dict[str, Any]:
         return {"skipped": "store no longer exists"}
     client = ctx.services.shopify(store)
     report = await sync_orders(ctx.sessions, client, store, payload["month"])
-    return {"orders": report.orders, "protected": report.protected, "change": str(report.change)}
+    return {
+        "orders": report.orders,
+        "protected": report.protected,
+        "change": str(report.change),
+        "unread": report.unreadable,
+    }
 
 
 async def nightly_sync_job(ctx: JobContext) -> dict[str, Any]:

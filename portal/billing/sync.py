@@ -38,12 +38,26 @@ class SyncReport:
     protected: int = 0
     skipped: int = 0
     change: Decimal = ZERO
+    unreadable_before: datetime | None = None
+    """Orders created before this could not be read: the store did not grant read_all_orders
+    and Shopify shows only the last 60 days."""
+
+    @property
+    def unreadable(self) -> str | None:
+        if self.unreadable_before is None:
+            return None
+        return (
+            f"orders created in {self.month} before {self.unreadable_before:%Y-%m-%d %H:%M} UTC "
+            "could not be read: the store has not granted read_all_orders (Shopify shows only "
+            "the last 60 days)"
+        )
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.store_slug} {self.month}: {self.orders} orders read, {self.protected} "
             f"protected, {self.skipped} skipped; premiums changed by {self.change}"
         )
+        return text if self.unreadable is None else f"{text}; {self.unreadable}"
 
 
 def created_in(month: str, time_zone: str) -> str:
@@ -66,6 +80,9 @@ async def sync_orders(
 ) -> SyncReport:
     """Book every order ``store`` received in ``month``; one short transaction per order."""
     report = SyncReport(store.slug, month)
+    readable_from = store.orders_readable_from(now())
+    if readable_from is not None and month_bounds(month, store.time_zone)[0] < readable_from:
+        report.unreadable_before = readable_from
     async for order in client.iter_billable_orders(query=created_in(month, store.time_zone)):
         report.orders += 1
         async with sessions() as session:

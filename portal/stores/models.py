@@ -4,13 +4,14 @@ hold Fernet tokens, never the values themselves."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
+from portal.integrations.shopify.app_config import ALL_ORDERS_SCOPE, RECENT_ORDERS_DAYS
 
 
 class TokenKind(StrEnum):
@@ -73,6 +74,18 @@ class Store(Base):
     @property
     def scopes(self) -> frozenset[str]:
         return frozenset(s for s in self.granted_scopes.split(",") if s)
+
+    @property
+    def reads_all_orders(self) -> bool:
+        """Whether Shopify shows this store's orders of any age (``read_all_orders``); without
+        it only the last 60 days. A static token's scopes are not known: assumed to."""
+        if self.token_kind == TokenKind.STATIC.value and not self.granted_scopes:
+            return True
+        return ALL_ORDERS_SCOPE in self.scopes
+
+    def orders_readable_from(self, now: datetime) -> datetime | None:
+        """The oldest order creation time Shopify lets the portal read; None: no limit."""
+        return None if self.reads_all_orders else now - timedelta(days=RECENT_ORDERS_DAYS)
 
     def is_protection_variant(self, variant_id: str | None) -> bool:
         return variant_id is not None and variant_id in self.protection_variant_ids

@@ -81,7 +81,6 @@ class LineItem:
     quantity: int
     current_quantity: int
     refundable_quantity: int
-    fulfillable_quantity: int
     requires_shipping: bool
     unit_price: Money
     """What one unit cost after every discount (``discountedUnitPriceAfterAllDiscountsSet``)."""

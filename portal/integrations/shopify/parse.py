@@ -172,7 +172,6 @@ def line_item(d: Any) -> LineItem:
         quantity=integer(d["quantity"]),
         current_quantity=integer(d["currentQuantity"]),
         refundable_quantity=integer(d["refundableQuantity"]),
-        fulfillable_quantity=integer(d["fulfillableQuantity"]),
         requires_shipping=flag(d["requiresShipping"]),
         unit_price=money(d["discountedUnitPriceAfterAllDiscountsSet"]),
         total_discount=money(d["totalDiscountSet"]),
