@@ -54,7 +54,9 @@ async def sync_webhooks(runtime: Runtime, store_id: int) -> SyncReport:
         store = await db.scalar(select(Store).where(Store.id == store_id))
     if store is None:
         raise UnknownStore(f"store {store_id} does not exist")
-    report = await sync_store(runtime.shopify(store), callback_url(runtime))
+    client = runtime.shopify(store)
+    report = await sync_store(client, callback_url(runtime))
+    await note_served_version(runtime, store.id, client.served_version)
     log.info(
         "webhooks of %s: %d created, %d removed, %d kept",
         store.shop_domain,
@@ -63,6 +65,16 @@ async def sync_webhooks(runtime: Runtime, store_id: int) -> SyncReport:
         len(report.kept),
     )
     return report
+
+
+async def note_served_version(runtime: Runtime, store_id: int, served: str | None) -> None:
+    """Keep the version Shopify said it ran, when it is not the one the store asks for."""
+    if served is None:
+        return
+    async with runtime.sessions() as db, db.begin():
+        store = await db.get(Store, store_id)
+        if store is not None:
+            store.api_version_served = None if served == store.api_version else served
 
 
 async def sync_webhooks_job(ctx: JobContext) -> dict[str, Any]:

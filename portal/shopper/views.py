@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal import links
+from portal.clock import utcnow
 from portal.errors import IntegrationError, InvalidToken, TooManyLookups, VerificationError
 from portal.i18n import gettext as _
 from portal.shopper import session as shopper_session
@@ -88,9 +89,8 @@ async def verify(request: Request) -> Response:
 
 
 def _verify_page(request: Request, store: Store, form: CodeForm, status: int) -> Response:
-    return render(
-        request, "pages/shopper/verify.html", {"store": store, "form": form}, status_code=status
-    )
+    context = {"store": store, "form": form, "readable_from": store.orders_readable_from(utcnow())}
+    return render(request, "pages/shopper/verify.html", context, status_code=status)
 
 
 def _enter_order(request: Request, store: Store, order_id: str) -> Response:

@@ -29,3 +29,20 @@ def support_ends(version: str) -> date:
 
 def is_past_support(version: str, today: date) -> bool:
     return today >= support_ends(version)
+
+
+def support_warning(requested: str, served: str | None, today: date) -> str | None:
+    """Words for the admin when the store's version is past its support window or Shopify
+    answered with another version; None when all is well."""
+    if served and served != requested:
+        return (
+            f"The store asks for API version {requested}, but Shopify answers with {served}: "
+            f"{requested} is no longer supported. Move the store to a supported version."
+        )
+    if requested != "unstable" and is_past_support(requested, today):
+        return (
+            f"API version {requested} left Shopify's support window on "
+            f"{support_ends(requested):%d %B %Y}; Shopify serves the oldest supported version "
+            "instead. Move the store to a supported version."
+        )
+    return None
