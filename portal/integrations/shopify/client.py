@@ -538,6 +538,8 @@ class ShopifyClient:
         ``replay_safe=False`` (a mutation without an idempotency key): once the request may have
         reached Shopify, a lost answer raises ``OutcomeUnknown`` instead of being retried.
         """
+        if document.stem:  # the document as the version Shopify runs for this shop needs it
+            document = load(document.stem, self.served_version or self._version)
         budget = RetryBudget(self._max_retries, self._max_wait)
         estimate = estimate_cost(document.ast, variables)
         renewed = False
@@ -902,5 +904,6 @@ def _email_matches(candidate: Any, email: str | None) -> bool:
     if email is None:
         return True
     wanted = email.strip().casefold()
-    known = [candidate.get("email"), (candidate.get("customer") or {}).get("email")]
+    customer = candidate.get("customer")
+    known = [candidate.get("email"), parse.customer_email(customer) if customer else None]
     return any(isinstance(e, str) and e.strip().casefold() == wanted for e in known)

@@ -195,8 +195,16 @@ def customer(d: Any) -> Customer | None:
         first_name=optional_text(d.get("firstName")),
         last_name=optional_text(d.get("lastName")),
         display_name=optional_text(d.get("displayName")),
-        email=optional_text(d.get("email")),
+        email=customer_email(d),
     )
+
+
+def customer_email(d: Any) -> str | None:
+    """``defaultEmailAddress.emailAddress`` (2025-04 on), or the deprecated ``email``."""
+    default = d.get("defaultEmailAddress")
+    if isinstance(default, dict):
+        return optional_text(default.get("emailAddress"))
+    return optional_text(d.get("email"))
 
 
 def address(d: Any) -> Address | None:
