@@ -55,6 +55,7 @@ Apps (``sandbox/shopify/grants.py`` holds the OAuth rules, ``oauth.py`` the endp
                        compliance_url=None, organisation_shops=(), scopes=())  -> App
     world.access_token(domain, value) -> AccessToken | None   # live tokens, seeded one included
     world.installed(domain, client_id) -> bool
+    world.adopt_seeded_token(domain, client_id)  # the seeded token is that app's install
     world.uninstall(domain, client_id)      # revokes tokens, drops subscriptions, app/uninstalled
     world.create_subscription(domain, client_id, "ORDERS_CREATE", url, api_version="2025-04")
     world.subscriptions(domain, client_id) / world.delete_subscription(domain, client_id, id)
@@ -315,13 +316,23 @@ class ShopifyWorld:
             shop = self.find_shop(domain)
             if shop is None or not value:
                 return None
-            if hmac.compare_digest(value.encode(), shop.access_token.encode()):
-                return AccessToken(value, domain, client_id=None, scopes=None)
+            if shop.access_token and hmac.compare_digest(
+                value.encode(), shop.access_token.encode()
+            ):
+                return AccessToken(value, domain, client_id=shop.seeded_token_app, scopes=None)
             return self.grants.token(domain, value)
+
+    def adopt_seeded_token(self, domain: str, client_id: str) -> None:
+        """The shop's seeded token stands for an install of ``client_id`` (as if the app had
+        been installed before the world began): uninstalling that app revokes it."""
+        with self.lock:
+            self.shop(domain).seeded_token_app = client_id
 
     def installed(self, domain: str, client_id: str) -> bool:
         with self.lock:
-            return self.grants.installed(domain, client_id)
+            shop = self.shop(domain)
+            seeded = shop.seeded_token_app == client_id and bool(shop.access_token)
+            return seeded or self.grants.installed(domain, client_id)
 
     def uninstall(self, domain: str, client_id: str) -> None:
         """The merchant removes the app: its tokens stop working, its subscriptions are
@@ -330,6 +341,8 @@ class ShopifyWorld:
             shop = self.shop(domain)
             told = self._destinations(domain, "app/uninstalled", client_id=client_id)
             self.grants.revoke(domain, client_id)
+            if shop.seeded_token_app == client_id:
+                shop.access_token = ""
             for subscription in self.subscriptions(domain, client_id):
                 del self._subscriptions[subscription.id]
             self.publish(domain, "app/uninstalled", shop_payload(shop), to=told)
