@@ -175,7 +175,7 @@ def _grant(world: ShopifyWorld, shop: str, body: Mapping[str, str]) -> Grant:
     grant_type = body.get("grant_type", "authorization_code")
     if grant_type == "authorization_code":
         code = _required(body, "code")
-        expiring = body.get("expiring", "") in ("1", "true")
+        expiring = body.get("expiring", "").lower() in ("1", "true")
         return world.grants.exchange_code(shop, app, code, expiring=expiring)
     if grant_type == "refresh_token":
         return world.grants.refresh(shop, app, _required(body, "refresh_token"))

@@ -33,9 +33,6 @@ def webhook_subscriptions(
         for s in ctx.world.subscriptions(ctx.shop.domain, ctx.client_id)
         if (not topics or s.topic in topics) and callbackUrl in (None, s.callback_url)
     ]
-    page.pop("sortKey", None)
-    page.pop("format", None)
-    page.pop("query", None)
     return paginate(found, _by_id, reverse=reverse, **page).as_connection()
 
 
