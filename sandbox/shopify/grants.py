@@ -66,8 +66,11 @@ class AccessToken:
     def live(self, now: datetime) -> bool:
         return not self.revoked and (self.expires_at is None or now < self.expires_at)
 
+    def __post_init__(self) -> None:
+        self._rights = implied_scopes(self.scopes) if self.scopes is not None else None
+
     def allows(self, scope: str) -> bool:
-        return self.scopes is None or scope in implied_scopes(self.scopes)
+        return self._rights is None or scope in self._rights
 
     @property
     def scope_text(self) -> str:

@@ -34,6 +34,8 @@ from sandbox.shopify.state import (
 from sandbox.shopify.subscriptions import WebhookSubscription
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
+# The versions whose differences the schema models (which version serves a request is the
+# world's calendar's call: versions.py).
 SUPPORTED_VERSIONS = ("2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04")
 NODE_TYPES: dict[type, str] = {
     Order: "Order",
