@@ -456,7 +456,8 @@ class ShopifyWorld:
         app = self.grants.app(client_id)
         if app is None or app.compliance_url is None:
             raise UnknownRecord(f"no app {client_id} with a compliance URL")
-        return (Destination(app.compliance_url, app.client_secret, client_id, "2025-04"),)
+        version = self.api_versions.latest(self.now())
+        return (Destination(app.compliance_url, app.client_secret, client_id, version),)
 
     @staticmethod
     def _compliance_base(shop: Shop) -> dict[str, Any]:

@@ -262,6 +262,7 @@ def test_compliance_topics_go_to_the_compliance_url_as_documented(rig: Rig) -> N
     }
     assert sent["shop/redact"][1] == {"shop_id": shop_id, "shop_domain": DOMAIN}
     for _, headers, body in rig.receiver.received:
+        assert headers["x-shopify-api-version"] == "2026-10"  # the latest, on 2026-11-20
         assert hmac.compare_digest(
             headers["x-shopify-hmac-sha256"], webhook_hmac(body, "privacy-secret")
         )
