@@ -137,6 +137,35 @@ STORES: tuple[DemoStore, ...] = (
     ),
 )
 
+# A store the portal does not know yet: visitors install the portal app on it from /sandbox.
+NEW_STORE = DemoStore(
+    name="Juniper & Jay",
+    slug="juniper-and-jay",
+    currency="USD",
+    time_zone="America/Chicago",
+    corso_store_id=3303,
+    brand_color="#6b3fa0",
+    api_version="2026-01",
+    order_count=12,
+    first_order_number=3001,
+    products=(
+        DemoProduct(
+            "Hand-Poured Candle", "candle.svg", "28.00", ("Fig", "Cedar"), "Scent", sku="HPC"
+        ),
+        DemoProduct("Market Tote", "tote.svg", "22.00", sku="MKT"),
+        DemoProduct(
+            "Speckled Mug",
+            "mug.svg",
+            "19.00",
+            ("Cream", "Ink"),
+            "Color",
+            out_of_stock=("Ink",),
+            sku="SPM",
+        ),
+        DemoProduct("Terracotta Planter", "planter.svg", "36.00", sku="TCP"),
+    ),
+)
+
 FIRST_NAMES = (
     "Ava",
     "Liam",

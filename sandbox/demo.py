@@ -3,7 +3,8 @@
 ``build_demo_world(now=..., base_url=...)`` seeds sandbox Shopify (products with stock, orders over
 the last 90 days with fulfillments and tracking, most carrying the protection item) and sandbox
 Corso (claims across customers, one customer with several pages of them), and returns the store
-rows the portal needs.
+rows the portal needs. It registers the demo's Shopify app (its seeded stores' tokens stand for
+installs of it) and seeds one more shop the portal does not know yet, to install the app on.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sandbox.catalog import (
     CARRIERS,
     FIRST_NAMES,
     LAST_NAMES,
+    NEW_STORE,
     PROTECTION_TIERS,
     STORES,
     DemoProduct,
@@ -38,7 +40,7 @@ from sandbox.shopify.state import (
     Variant,
     VariantSeed,
 )
-from sandbox.world import DemoAccount, SandboxWorld
+from sandbox.world import DemoAccount, NewStore, SandboxWorld
 
 DEFAULT_SEED = 20261124
 DAYS_OF_HISTORY = 90
@@ -94,6 +96,7 @@ def build_demo_world(
         claim_sources, seed=seed, now=now, heavy_customer_email=HEAVY_CLAIMS_CUSTOMER
     ):
         corso.add_claim(claim)
+    client_id = _register_demo_app(shopify, base_url, [s.shop_domain for s in specs])
     world = SandboxWorld(
         shopify=shopify,
         corso=corso,
@@ -101,8 +104,44 @@ def build_demo_world(
         base_url=base_url,
         stores=specs,
         accounts=demo_accounts(),
+        new_stores=[_seed_new_store(shopify, NEW_STORE, base_url, random.Random(seed + 1), now)],
+        app_client_id=client_id,
     )
     return world, specs
+
+
+def _register_demo_app(shopify: ShopifyWorld, base_url: str, installed_on: list[str]) -> str:
+    """The demo portal's Shopify app; the seeded stores' tokens stand for installs of it."""
+    from sandbox.demo_server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET  # imports this module
+
+    shopify.register_app(
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        redirect_urls=[f"{base_url}/shopify/callback"],
+        compliance_url=f"{base_url}/webhooks/shopify",
+    )
+    for domain in installed_on:
+        shopify.adopt_seeded_token(domain, DEMO_CLIENT_ID)
+    return DEMO_CLIENT_ID
+
+
+def _seed_new_store(
+    shopify: ShopifyWorld, store: DemoStore, base_url: str, rng: random.Random, now: datetime
+) -> NewStore:
+    """A shop with its own products, protection included, and a few orders, most protected;
+    its seeded token is no app's, so only an install gives the portal access."""
+    shopify.add_shop(
+        store.shop_domain,
+        access_token=_token(rng.randint(0, 10**9), store.slug),
+        name=store.name,
+        currency=store.currency,
+        iana_timezone=store.time_zone,
+        email=store.support_email,
+    )
+    catalog = _seed_catalog(shopify, store, base_url)
+    _seed_orders(shopify, store, catalog, _shoppers(rng, store)[:6], rng, now)
+    protection = [v.gid for v in catalog.protection]
+    return NewStore(store.name, store.slug, store.shop_domain, protection)
 
 
 def demo_accounts() -> list[DemoAccount]:

@@ -21,6 +21,8 @@ def sandbox_routes(world: SandboxWorld) -> list[BaseRoute]:
         Route("/orders.json", views.orders_json, name="orders_json"),
         Route("/mailbox.json", views.mailbox_json, name="mailbox_json"),
         Route("/services.json", views.services_json, name="services_json"),
+        Route("/shops/{shop}/uninstall", views.uninstall, methods=["POST"], name="uninstall"),
+        Route("/shops/{shop}/compliance", views.compliance, methods=["POST"], name="compliance"),
         Mount("/shopify", app=create_shopify_sandbox(world.shopify), name="shopify"),
         Mount("/corso", app=create_corso_sandbox(world.corso), name="corso"),
     ]

@@ -1,4 +1,9 @@
-"""Demo-only pages: orders to try (/sandbox), mail sent (/sandbox/mailbox), and the same as JSON."""
+"""Demo-only pages: orders to try and each shop's app controls (/sandbox), mail sent
+(/sandbox/mailbox), and the same as JSON.
+
+The app controls act on sandbox Shopify as a merchant or Shopify would: uninstall the portal app
+(``POST /sandbox/shops/{shop}/uninstall``) and send a compliance webhook for a customer
+(``POST /sandbox/shops/{shop}/compliance``, ``topic`` and ``email``)."""
 
 from __future__ import annotations
 
@@ -10,15 +15,17 @@ from typing import Any
 
 import jinja2
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from portal.csrf import token_is_valid
 from portal.paths import TEMPLATES_DIR
 from portal.stores.service import StoreSpec
 from portal.web import is_htmx
 from portal.web import templates as portal_templates
-from sandbox.shopify.state import Order
-from sandbox.world import SandboxWorld
+from sandbox.shopify.state import Order, Shop
+from sandbox.shopify.subscriptions import COMPLIANCE_TOPICS
+from sandbox.world import NewStore, SandboxWorld
 
 TRY_PER_KIND = 4
 
@@ -45,7 +52,7 @@ class TryableOrder:
         }
 
 
-def tryable_orders(world: SandboxWorld, store: StoreSpec) -> list[TryableOrder]:
+def tryable_orders(world: SandboxWorld, store: StoreSpec | NewStore) -> list[TryableOrder]:
     """Every order of a demo store, newest first, with what matters to a visitor."""
     protection = set(store.protection_variant_ids)
     orders = world.shopify.orders(store.shop_domain)
@@ -92,6 +99,43 @@ def render(request: Request, name: str, context: dict[str, Any]) -> Response:
 
 
 @dataclass(frozen=True)
+class ShopPanel:
+    """One sandbox shop's app controls on /sandbox."""
+
+    domain: str
+    name: str
+    installed: bool
+    install_url: str
+    customer_emails: list[str]
+
+
+def shop_panels(world: SandboxWorld) -> list[ShopPanel]:
+    client_id = world.app_client_id
+    return [
+        ShopPanel(
+            domain=shop.domain,
+            name=shop.name,
+            installed=bool(client_id) and world.shopify.installed(shop.domain, client_id or ""),
+            install_url=world.install_url(shop.domain),
+            customer_emails=_customer_emails(shop),
+        )
+        for shop in world.shopify.shops()
+    ]
+
+
+def _customer_emails(shop: Shop) -> list[str]:
+    return sorted({c.email for c in shop.customers.values() if c.email})
+
+
+NOTICES = {
+    "uninstalled": "The portal app was uninstalled from {shop}: its tokens no longer work.",
+    "customers/data_request": "customers/data_request sent for {shop}.",
+    "customers/redact": "customers/redact sent for {shop}.",
+    "shop/redact": "shop/redact sent for {shop}.",
+}
+
+
+@dataclass(frozen=True)
 class SandboxPages:
     """The /sandbox pages of one sandbox world."""
 
@@ -100,7 +144,65 @@ class SandboxPages:
     async def home(self, request: Request) -> Response:
         world = self.world
         stores = [(spec, suggestions(tryable_orders(world, spec))) for spec in world.stores]
-        return render(request, "pages/sandbox.html", {"stores": stores, "world": world})
+        new_stores = [(new, tryable_orders(world, new)) for new in world.new_stores]
+        context = {
+            "stores": stores,
+            "new_stores": new_stores,
+            "world": world,
+            "shops": shop_panels(world),
+            "compliance_topics": COMPLIANCE_TOPICS,
+            "notice": self._notice(request),
+        }
+        return render(request, "pages/sandbox.html", context)
+
+    def _notice(self, request: Request) -> str | None:
+        shop = self.world.shopify.find_shop(request.query_params.get("shop", ""))
+        template = NOTICES.get(request.query_params.get("done", ""))
+        return template.format(shop=shop.name) if shop and template else None
+
+    async def uninstall(self, request: Request) -> Response:
+        """The merchant removes the portal app from a shop."""
+        shop, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        assert shop is not None and self.world.app_client_id is not None
+        self.world.shopify.uninstall(shop.domain, self.world.app_client_id)
+        return self._done(request, "uninstalled", shop)
+
+    async def compliance(self, request: Request) -> Response:
+        """Shopify sends a compliance webhook (a customer's data request or a redaction)."""
+        shop, refused = await self._checked(request)
+        if refused is not None:
+            return refused
+        assert shop is not None and self.world.app_client_id is not None
+        form = await request.form()
+        topic, email = str(form.get("topic", "")), str(form.get("email", "")).strip()
+        client_id = self.world.app_client_id
+        if topic == "shop/redact":
+            self.world.shopify.redact_shop(shop.domain, client_id)
+        elif topic in COMPLIANCE_TOPICS and "@" in email:
+            send = {
+                "customers/data_request": self.world.shopify.request_customer_data,
+                "customers/redact": self.world.shopify.redact_customer,
+            }[topic]
+            send(shop.domain, client_id, email)
+        else:
+            return PlainTextResponse("Pick a compliance topic and a customer email.", 400)
+        return self._done(request, topic, shop)
+
+    async def _checked(self, request: Request) -> tuple[Shop | None, Response | None]:
+        form = await request.form()
+        token = form.get("csrf_token")
+        if not token_is_valid(request, token if isinstance(token, str) else None):
+            return None, PlainTextResponse("The form expired: reload the page.", 403)
+        shop = self.world.shopify.find_shop(request.path_params["shop"])
+        if shop is None or self.world.app_client_id is None:
+            return None, PlainTextResponse("No such shop.", 404)
+        return shop, None
+
+    def _done(self, request: Request, done: str, shop: Shop) -> Response:
+        url = request.url_for("sandbox:home").include_query_params(done=done, shop=shop.domain)
+        return RedirectResponse(str(url), status_code=303)
 
     async def mailbox(self, request: Request) -> Response:
         emails = list(reversed(self.world.mailbox.all()))

@@ -24,6 +24,16 @@ class DemoAccount:
     password: str
 
 
+@dataclass(frozen=True)
+class NewStore:
+    """A demo shop the portal does not know until a visitor installs the portal app on it."""
+
+    name: str
+    slug: str
+    shop_domain: str
+    protection_variant_ids: list[str]
+
+
 @dataclass
 class SandboxWorld:
     shopify: ShopifyWorld
@@ -32,6 +42,12 @@ class SandboxWorld:
     base_url: str
     stores: list[StoreSpec] = field(default_factory=list)
     accounts: list[DemoAccount] = field(default_factory=list)
+    new_stores: list[NewStore] = field(default_factory=list)
+    app_client_id: str | None = None  # the portal's Shopify app, as the sandbox knows it
+
+    def install_url(self, shop_domain: str) -> str:
+        """Where a merchant starts installing the portal app (the portal's install route)."""
+        return f"{self.base_url}/shopify/install?shop={shop_domain}"
 
     def shopify_endpoint(self, shop_domain: str, api_version: str) -> str:
         return f"{self.base_url}/sandbox/shopify/{shop_domain}/admin/api/{api_version}/graphql.json"

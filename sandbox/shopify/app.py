@@ -1,15 +1,17 @@
-"""The sandbox Shopify Admin GraphQL API as an ASGI app.
+"""The sandbox Shopify Admin API as an ASGI app.
 
     app = create_shopify_sandbox(world)
-    POST /{shop}/admin/api/{version}/graphql.json   (X-Shopify-Access-Token: <the shop's token>)
+    POST /{shop}/admin/api/{version}/graphql.json   (X-Shopify-Access-Token: <a live token>)
+    GET|POST /{shop}/admin/oauth/authorize, POST /{shop}/admin/oauth/access_token  (oauth.py)
 
-An unknown shop or API version answers 404, a missing or wrong token 401, exactly as Shopify
-does; faults switched on through ``world.faults(shop)`` are applied before anything else.
+An unknown shop or a never-released API version answers 404, a missing, wrong, expired or
+revoked token 401, exactly as Shopify does; a retired version is served by the oldest supported
+one, and every answer names the version that served it in ``X-Shopify-API-Version``. Faults
+switched on through ``world.faults(shop)`` are applied before anything else.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
@@ -23,8 +25,10 @@ from starlette.types import Receive, Scope, Send
 
 from sandbox.shopify.execution import GraphQLRequest, Outcome, run
 from sandbox.shopify.faults import Faults
-from sandbox.shopify.schema import SUPPORTED_VERSIONS
+from sandbox.shopify.grants import AccessToken
+from sandbox.shopify.oauth import oauth_routes
 from sandbox.shopify.state import Shop, ShopifyWorld
+from sandbox.shopify.versions import HEADER as VERSION_HEADER
 
 UNAUTHORISED = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 ACCESS_HEADER = "x-shopify-access-token"
@@ -57,35 +61,55 @@ def create_shopify_sandbox(world: ShopifyWorld) -> Starlette:
     async def graphql(request: Request) -> Response:
         return await _answer(world, request)
 
-    return Starlette(routes=[Route(GRAPHQL_PATH, graphql, methods=["POST"])])
+    graphql_route = Route(GRAPHQL_PATH, graphql, methods=["POST"])
+    return Starlette(routes=[graphql_route, *oauth_routes(world)])
 
 
 async def _answer(world: ShopifyWorld, request: Request) -> Response:
     shop = world.find_shop(request.path_params["shop"])
-    if shop is None or request.path_params["version"] not in SUPPORTED_VERSIONS:
+    version = world.api_versions.served(request.path_params["version"], world.now())
+    if shop is None or version is None:
         return JSONResponse({"errors": "Not Found"}, status_code=404)
+    response = await _served(world, shop, version, request)
+    response.headers[VERSION_HEADER] = version
+    return response
+
+
+async def _served(world: ShopifyWorld, shop: Shop, version: str, request: Request) -> Response:
     faults = world.faults(shop.domain)
     if faults.latency > 0:
         await anyio.sleep(faults.latency)
     failure = faults.take_failure()
     if failure is not None:
         return JSONResponse(failure.body, status_code=failure.status, headers=failure.headers)
-    if not _authorised(shop, request):
+    token = _token(world, shop, request)
+    if token is None:
         return JSONResponse({"errors": UNAUTHORISED}, status_code=401)
-    return await _execute(world, shop, request, faults)
+    return await _execute(world, shop, version, token, request, faults)
 
 
-def _authorised(shop: Shop, request: Request) -> bool:
-    given = request.headers.get(ACCESS_HEADER, "")
-    return hmac.compare_digest(given.encode(), shop.access_token.encode())
+def _token(world: ShopifyWorld, shop: Shop, request: Request) -> AccessToken | None:
+    """The live token the request carries, marked used (which ends its refresh token's grace)."""
+    with world.lock:
+        token = world.access_token(shop.domain, request.headers.get(ACCESS_HEADER, ""))
+        if token is not None:
+            token.used = True
+        return token
 
 
-async def _execute(world: ShopifyWorld, shop: Shop, request: Request, faults: Faults) -> Response:
+async def _execute(
+    world: ShopifyWorld,
+    shop: Shop,
+    version: str,
+    token: AccessToken,
+    request: Request,
+    faults: Faults,
+) -> Response:
     graphql_request = _graphql_request(await request.body())
     if graphql_request is None:
         body = {"errors": {"query": "Required parameter missing or invalid"}}
         return JSONResponse(body, status_code=400)
-    outcome = run(world, shop, request.path_params["version"], graphql_request)
+    outcome = run(world, shop, version, graphql_request, token=token)
     if outcome.mutation_applied and faults.take_drop():
         return _dropped(outcome)
     return JSONResponse(outcome.payload, status_code=outcome.status)

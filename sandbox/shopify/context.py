@@ -1,11 +1,17 @@
-"""What every resolver of one request can see: the world, the shop, the API version."""
+"""What every resolver of one request can see: the world, the shop, the API version served and
+the token (its app and scopes)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from sandbox.shopify.grants import AccessToken
 from sandbox.shopify.state import LineItem, Order, Shop, ShopifyWorld, Transaction
+
+ALL_ORDERS_SCOPE = "read_all_orders"
+RECENT_ORDERS = timedelta(days=60)
 
 
 @dataclass
@@ -13,6 +19,7 @@ class RequestContext:
     world: ShopifyWorld
     shop: Shop
     version: str
+    token: AccessToken | None = None
     search_reports: list[dict[str, Any]] = field(default_factory=list)
     _line_owners: dict[int, Order] | None = None
     _transaction_owners: dict[int, Order] | None = None
@@ -43,3 +50,20 @@ class RequestContext:
 
     def api_at_least(self, version: str) -> bool:
         return self.version >= version
+
+    @property
+    def client_id(self) -> str | None:
+        return self.token.client_id if self.token else None
+
+    def allows(self, scope: str) -> bool:
+        return self.token is None or self.token.allows(scope)
+
+    def visible(self, order: Order) -> bool:
+        """Without ``read_all_orders`` an app sees only orders created in the last 60 days."""
+        if self.allows(ALL_ORDERS_SCOPE):
+            return True
+        return order.created_at >= self.world.now() - RECENT_ORDERS
+
+    def visible_order(self, order_id: int | None) -> Order | None:
+        found = self.shop.orders.get(order_id) if order_id is not None else None
+        return found if found is not None and self.visible(found) else None

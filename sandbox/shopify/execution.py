@@ -19,10 +19,12 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from sandbox.shopify.access import enforce_scopes
 from sandbox.shopify.bucket import LeakyBucket
 from sandbox.shopify.context import RequestContext
 from sandbox.shopify.cost import MAX_QUERY_COST, CostWalker
 from sandbox.shopify.fields import default_resolver
+from sandbox.shopify.grants import AccessToken
 from sandbox.shopify.schema import schema_for_version
 from sandbox.shopify.state import Shop, ShopifyWorld
 
@@ -52,7 +54,15 @@ def _checked(version: str, query: str) -> tuple[DocumentNode, tuple[GraphQLError
     return document, tuple(validate(schema_for_version(version), document))
 
 
-def run(world: ShopifyWorld, shop: Shop, version: str, request: GraphQLRequest) -> Outcome:
+def run(
+    world: ShopifyWorld,
+    shop: Shop,
+    version: str,
+    request: GraphQLRequest,
+    *,
+    token: AccessToken | None = None,
+) -> Outcome:
+    """Answer ``request`` as ``version`` with the rights of ``token`` (None: every scope)."""
     bucket = world.bucket(shop.domain)
     try:
         document, errors = _checked(version, request.query)
@@ -68,25 +78,25 @@ def run(world: ShopifyWorld, shop: Shop, version: str, request: GraphQLRequest) 
     if isinstance(coerced, list):
         return _errors(coerced, bucket)
     walker = CostWalker(schema, _fragments(document), coerced)
-    return _priced(world, shop, version, request, document, operation, walker)
+    context = RequestContext(world, shop, version, token=token)
+    return _priced(context, request, document, operation, walker)
 
 
 def _priced(
-    world: ShopifyWorld,
-    shop: Shop,
-    version: str,
+    context: RequestContext,
     request: GraphQLRequest,
     document: DocumentNode,
     operation: OperationDefinitionNode,
     walker: CostWalker,
 ) -> Outcome:
-    bucket = world.bucket(shop.domain)
+    world = context.world
+    bucket = world.bucket(context.shop.domain)
     requested = walker.requested(operation)
     if requested > MAX_QUERY_COST:
         return Outcome(_max_cost_exceeded(requested, bucket))
     if not bucket.try_take(requested):
         return Outcome(_throttled(requested, bucket))
-    context = RequestContext(world, shop, version)
+    limited = context.token is not None and context.token.scopes is not None
     with world.changing():
         result = execute_sync(
             walker.schema,
@@ -95,6 +105,7 @@ def _priced(
             variable_values=request.variables,
             operation_name=request.operation_name,
             field_resolver=default_resolver,
+            middleware=[enforce_scopes] if limited else None,
         )
     actual = walker.actual(operation, result.data)
     bucket.give_back(requested - actual)

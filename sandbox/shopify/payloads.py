@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.shopify.records import Order, Refund, money_str
+from sandbox.shopify.records import Customer, Order, Refund, Shop, money_str
 
 
 def order_payload(order: Order) -> dict[str, Any]:
@@ -71,3 +71,23 @@ def refund_payload(refund: Refund) -> dict[str, Any]:
             for t in refund.transactions
         ],
     }
+
+
+def shop_payload(shop: Shop) -> dict[str, Any]:
+    """A REST-shaped shop, as in ``app/uninstalled`` and ``shop/update`` bodies."""
+    email = shop.email or f"owner@{shop.domain}"
+    return {
+        "id": shop.id,
+        "name": shop.name,
+        "email": email,
+        "customer_email": shop.contact_email or email,
+        "domain": shop.domain,
+        "myshopify_domain": shop.domain,
+        "currency": shop.currency,
+        "iana_timezone": shop.iana_timezone,
+    }
+
+
+def customer_payload(customer: Customer) -> dict[str, Any]:
+    """The customer of a compliance webhook: id, email and phone."""
+    return {"id": customer.id, "email": customer.email, "phone": customer.phone}

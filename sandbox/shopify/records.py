@@ -437,6 +437,8 @@ class Shop:
     bucket_size: float = 1000.0
     restore_rate: float = 100.0
     email: str | None = None
+    contact_email: str | None = None
+    seeded_token_app: str | None = None  # the app whose install the seeded token stands for
     locations: list[Location] = field(default_factory=list)
     products: dict[int, Product] = field(default_factory=dict)
     variants: dict[int, Variant] = field(default_factory=dict)

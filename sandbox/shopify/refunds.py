@@ -22,6 +22,7 @@ from sandbox.shopify.state import (
     Shop,
     Transaction,
     money_str,
+    order_payload,
     refund_payload,
 )
 
@@ -368,6 +369,7 @@ def create_refund(
     if request.notify:
         _notify(world, shop, order, refund)
     world.publish(shop.domain, "refunds/create", refund_payload(refund))
+    world.publish(shop.domain, "orders/updated", order_payload(order))
     return refund
 
 

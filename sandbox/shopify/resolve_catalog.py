@@ -74,6 +74,11 @@ def shop_email(shop: Shop, info: Info) -> str:
     return shop.email or f"owner@{shop.domain}"
 
 
+@field("Shop", "contactEmail")
+def shop_contact_email(shop: Shop, info: Info) -> str:
+    return shop.contact_email or shop_email(shop, info)
+
+
 # --- products ----------------------------------------------------------------------------------
 
 

@@ -12,16 +12,20 @@ from graphql import GraphQLError, get_directive_values
 
 from sandbox.shopify import orders as order_creation
 from sandbox.shopify import refunds
+from sandbox.shopify.access import check_node_kind
 from sandbox.shopify.connections import SortKey, paginate
 from sandbox.shopify.context import RequestContext
 from sandbox.shopify.fields import Info, context, field
 from sandbox.shopify.ids import number_of, parse_gid
+from sandbox.shopify.product_search import parse_product_search
 from sandbox.shopify.scalars import format_datetime
 from sandbox.shopify.search import parse_order_search
 from sandbox.shopify.state import (
     IdempotentResult,
+    LineItem,
     Order,
     Product,
+    Refund,
     Shop,
     Variant,
     money,
@@ -71,8 +75,52 @@ def orders(
     if search.warnings:
         path = list(info.path.as_list())
         ctx.search_reports.append({"path": path, "query": query, "warnings": search.warnings})
-    found = [order for order in ctx.shop.orders.values() if search.matches(order)]
+    found = [o for o in ctx.shop.orders.values() if ctx.visible(o) and search.matches(o)]
     return paginate(found, ORDER_SORT_KEYS[sortKey], reverse=reverse, **page).as_connection()
+
+
+PRODUCT_SORT_KEYS: dict[str, Callable[[Product], SortKey]] = {
+    "ID": lambda p: (p.id,),
+    "RELEVANCE": lambda p: (p.id,),
+    "TITLE": lambda p: (p.title.casefold(), p.id),
+    "CREATED_AT": lambda p: (_moment(p.created_at), p.id),
+    "UPDATED_AT": lambda p: (_moment(p.created_at), p.id),
+}
+
+
+@field("QueryRoot", "products")
+def products(
+    root: Any,
+    info: Info,
+    query: str | None = None,
+    sortKey: str = "ID",
+    reverse: bool = False,
+    **page: Any,
+) -> dict[str, Any]:
+    matches = parse_product_search(query)
+    found = [p for p in context(info).shop.products.values() if matches(p)]
+    return paginate(found, PRODUCT_SORT_KEYS[sortKey], reverse=reverse, **page).as_connection()
+
+
+@field("QueryRoot", "currentAppInstallation")
+def current_app_installation(root: Any, info: Info) -> dict[str, Any]:
+    ctx = context(info)
+    token = ctx.token
+    scopes = token.scopes if token is not None and token.scopes is not None else ALL_SCOPES
+    handles = [{"handle": s, "description": SCOPE_DESCRIPTIONS.get(s, s)} for s in scopes]
+    installation = f"gid://shopify/AppInstallation/{ctx.shop.id}"
+    return {"id": installation, "accessScopes": handles}
+
+
+SCOPE_DESCRIPTIONS = {
+    "read_orders": "Read orders, transactions, and fulfillments",
+    "write_orders": "Modify orders, transactions, and fulfillments",
+    "read_all_orders": "Read all orders (not just the last 60 days)",
+    "read_products": "Read products, variants, and collections",
+    "read_inventory": "Read inventory",
+    "read_customers": "Read customer details and customer groups",
+}
+ALL_SCOPES = tuple(SCOPE_DESCRIPTIONS)
 
 
 @field("QueryRoot", "order")
@@ -102,8 +150,22 @@ def node(root: Any, info: Info, id: str) -> Any:
             extensions={"code": "argumentLiteralsIncompatible", "typeName": "CoercionError"},
         )
     kind, number = parsed
+    ctx = context(info)
+    check_node_kind(ctx, kind, info.field_name)
     lookup = NODE_LOOKUPS.get(kind)
-    return lookup(context(info).shop, number) if lookup else None
+    found = lookup(ctx.shop, number) if lookup else None
+    return found if _visible(ctx, found) else None
+
+
+def _visible(ctx: RequestContext, found: Any) -> bool:
+    """Orders, and their line items and refunds, outside the token's window are not there."""
+    if isinstance(found, Order):
+        return ctx.visible(found)
+    if isinstance(found, Refund):
+        return ctx.visible_order(found.order_id) is not None
+    if isinstance(found, LineItem):
+        return ctx.visible(ctx.order_of_line(found.id))
+    return True
 
 
 @field("QueryRoot", "nodes")
@@ -202,8 +264,7 @@ def _fingerprint(data: dict[str, Any]) -> str:
 
 def _refund_outcome(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     """``{"order_id", "refund_id", "errors"}``: what happened, kept for idempotent replays."""
-    order_id = number_of(data["orderId"], "Order")
-    found = ctx.shop.orders.get(order_id) if order_id is not None else None
+    found = ctx.visible_order(number_of(data["orderId"], "Order"))
     if found is None:
         error = refunds.UserError(("orderId",), "Order does not exist.")
         return {"order_id": None, "refund_id": None, "errors": [error]}

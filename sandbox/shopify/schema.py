@@ -11,10 +11,11 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     build_schema,
 )
 
-from sandbox.shopify import resolve_catalog, resolve_orders, resolve_root
+from sandbox.shopify import resolve_catalog, resolve_orders, resolve_root, resolve_webhooks
 from sandbox.shopify.fields import RESOLVERS
 from sandbox.shopify.scalars import install_scalars
 from sandbox.shopify.state import (
@@ -30,8 +31,11 @@ from sandbox.shopify.state import (
     Transaction,
     Variant,
 )
+from sandbox.shopify.subscriptions import WebhookSubscription
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
+# The versions whose differences the schema models (which version serves a request is the
+# world's calendar's call: versions.py).
 SUPPORTED_VERSIONS = ("2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04")
 NODE_TYPES: dict[type, str] = {
     Order: "Order",
@@ -45,10 +49,11 @@ NODE_TYPES: dict[type, str] = {
     Refund: "Refund",
     Location: "Location",
     Shop: "Shop",
+    WebhookSubscription: "WebhookSubscription",
     resolve_catalog.InventoryItemView: "InventoryItem",
     resolve_catalog.InventoryLevelView: "InventoryLevel",
 }
-assert resolve_orders and resolve_root  # imported for their registered resolvers
+assert resolve_orders and resolve_root and resolve_webhooks  # imported for their resolvers
 
 
 def sdl() -> str:
@@ -85,6 +90,9 @@ def _attach_type_resolvers(schema: GraphQLSchema) -> None:
     node = schema.type_map["Node"]
     assert isinstance(node, GraphQLInterfaceType)
     node.resolve_type = node_type
+    endpoint = schema.type_map["WebhookSubscriptionEndpoint"]
+    assert isinstance(endpoint, GraphQLUnionType)
+    endpoint.resolve_type = lambda value, *_: value["__typename"]
 
 
 def node_type(value: Any, *_: Any) -> str | None:

@@ -70,14 +70,14 @@ def parse_order_search(text: str | None, timezone: str = "UTC") -> OrderSearch:
         elif word == "NOT":
             negate_next = True
         elif word != "AND":
-            search.alternatives[-1].append(_term(word, negate_next))
+            search.alternatives[-1].append(parse_term(word, negate_next))
             negate_next = False
     search.alternatives = [terms for terms in search.alternatives if terms]
     search.warnings = _warnings(search)
     return search
 
 
-def _term(word: str, negated: bool) -> Term:
+def parse_term(word: str, negated: bool) -> Term:
     if word.startswith("-") and len(word) > 1:
         word, negated = word[1:], True
     found = FIELD_TERM.match(word)

@@ -43,14 +43,32 @@ and every record has a ``.gid``. Ids are deterministic: each kind counts up from
 Behaviour switches: ``world.faults(domain)`` (see ``faults.py``), ``world.bucket(domain)`` (the
 leaky bucket, created on first use from the shop's size and restore rate).
 Observers: ``unsubscribe = world.subscribe(callback)``; ``callback(shop_domain, topic, payload)`` is
-called after each change, outside the lock, with topics ``orders/create``, ``orders/cancelled``,
-``refunds/create`` and a REST-shaped (snake_case) payload.
+called after each change, outside the lock, with topics ``orders/create``, ``orders/updated`` (any
+change to an order: fulfillment, cancel, refund), ``orders/cancelled``, ``refunds/create``,
+``app/uninstalled`` and the compliance topics, and a REST-shaped (snake_case) payload.
+``world.subscribe_events(callback)`` hears the same as ``WorldEvent``s that also name their
+destinations: the webhook subscriptions of the topic when it happened (see below).
+
+Apps (``sandbox/shopify/grants.py`` holds the OAuth rules, ``oauth.py`` the endpoints)::
+
+    world.register_app("client-id", "client-secret", redirect_urls=["https://app/callback"],
+                       compliance_url=None, organisation_shops=(), scopes=())  -> App
+    world.access_token(domain, value) -> AccessToken | None   # live tokens, seeded one included
+    world.installed(domain, client_id) -> bool
+    world.adopt_seeded_token(domain, client_id)  # the seeded token is that app's install
+    world.uninstall(domain, client_id)      # revokes tokens, drops subscriptions, app/uninstalled
+    world.create_subscription(domain, client_id, "ORDERS_CREATE", url, api_version="2025-04")
+    world.subscriptions(domain, client_id) / world.delete_subscription(domain, client_id, id)
+    world.request_customer_data(domain, client_id, email)   # customers/data_request
+    world.redact_customer(domain, client_id, email)         # customers/redact
+    world.redact_shop(domain, client_id)                    # shop/redact
 
 Money is ``Decimal`` inside, accepted as ``str`` or ``Decimal`` (never ``float``).
 """
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import threading
 import time
@@ -65,7 +83,13 @@ from portal.clock import utcnow
 from sandbox.mailbox import Mailbox
 from sandbox.shopify.bucket import LeakyBucket
 from sandbox.shopify.faults import Faults
-from sandbox.shopify.payloads import order_payload, refund_payload
+from sandbox.shopify.grants import AccessToken, App, Grants
+from sandbox.shopify.payloads import (
+    customer_payload,
+    order_payload,
+    refund_payload,
+    shop_payload,
+)
 from sandbox.shopify.records import (
     CENT,
     ZERO,
@@ -92,6 +116,14 @@ from sandbox.shopify.records import (
     money,
     money_str,
 )
+from sandbox.shopify.subscriptions import (
+    TAKEN,
+    TOPICS,
+    Destination,
+    WebhookSubscription,
+    WorldEvent,
+)
+from sandbox.shopify.versions import ApiVersions
 
 __all__ = [
     "CENT",
@@ -127,6 +159,7 @@ __all__ = [
 ]
 
 Listener = Callable[[str, str, dict[str, Any]], None]
+EventListener = Callable[[WorldEvent], None]
 FIRST_IDS: dict[str, int] = {
     "Shop": 1,
     "Location": 70001,
@@ -141,6 +174,8 @@ FIRST_IDS: dict[str, int] = {
     "OrderTransaction": 15001,
     "Refund": 17001,
     "RefundLineItem": 19001,
+    "WebhookSubscription": 23001,
+    "DataRequest": 29001,
 }
 
 
@@ -166,9 +201,13 @@ class ShopifyWorld:
         self._faults: dict[str, Faults] = {}
         self._buckets: dict[str, LeakyBucket] = {}
         self._listeners: list[Listener] = []
+        self._event_listeners: list[EventListener] = []
         self._counters = {kind: itertools.count(first) for kind, first in FIRST_IDS.items()}
-        self._pending: list[tuple[str, str, dict[str, Any]]] = []
+        self._pending: list[WorldEvent] = []
         self._depth = threading.local()
+        self.grants = Grants(now=self.now)
+        self.api_versions = ApiVersions()
+        self._subscriptions: dict[int, WebhookSubscription] = {}
 
     # clocks and ids
 
@@ -196,10 +235,31 @@ class ShopifyWorld:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
-    def publish(self, domain: str, topic: str, payload: dict[str, Any]) -> None:
-        """Queue an event; it is delivered when the outermost ``changing()`` block ends."""
+    def subscribe_events(self, listener: EventListener) -> Callable[[], None]:
+        """Call ``listener(event)`` after every change, the event naming its destinations."""
         with self.lock:
-            self._pending.append((domain, topic, payload))
+            self._event_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self.lock:
+                if listener in self._event_listeners:
+                    self._event_listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(
+        self,
+        domain: str,
+        topic: str,
+        payload: dict[str, Any],
+        *,
+        to: Sequence[Destination] | None = None,
+    ) -> None:
+        """Queue an event for the subscriptions of its topic (or for ``to``); it is delivered
+        when the outermost ``changing()`` block ends."""
+        with self.lock:
+            destinations = tuple(to) if to is not None else self._destinations(domain, topic)
+            self._pending.append(WorldEvent(domain, topic, payload, destinations))
 
     @contextmanager
     def changing(self) -> Iterator[None]:
@@ -212,13 +272,212 @@ class ShopifyWorld:
             finally:
                 self._depth.value -= 1
                 events = self._take_pending() if outermost else []
-        for domain, topic, payload in events:
+        for event in events:
             for listener in list(self._listeners):
-                listener(domain, topic, payload)
+                listener(event.shop, event.topic, event.payload)
+            for event_listener in list(self._event_listeners):
+                event_listener(event)
 
-    def _take_pending(self) -> list[tuple[str, str, dict[str, Any]]]:
+    def _take_pending(self) -> list[WorldEvent]:
         events, self._pending = self._pending, []
         return events
+
+    # apps and their credentials
+
+    def register_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        redirect_urls: Sequence[str],
+        compliance_url: str | None = None,
+        organisation_shops: Sequence[str] = (),
+        scopes: Sequence[str] = (),
+    ) -> App:
+        """The app a portal is, as registered with Shopify (its Partner Dashboard settings)."""
+        app = App(
+            client_id,
+            client_secret,
+            tuple(redirect_urls),
+            compliance_url,
+            frozenset(organisation_shops),
+            tuple(scopes),
+        )
+        with self.lock:
+            return self.grants.register(app)
+
+    def app(self, client_id: str) -> App | None:
+        with self.lock:
+            return self.grants.app(client_id)
+
+    def access_token(self, domain: str, value: str) -> AccessToken | None:
+        """The live token ``value`` of the shop: the seeded one (every scope) or an app's."""
+        with self.lock:
+            shop = self.find_shop(domain)
+            if shop is None or not value:
+                return None
+            if shop.access_token and hmac.compare_digest(
+                value.encode(), shop.access_token.encode()
+            ):
+                return AccessToken(value, domain, client_id=shop.seeded_token_app, scopes=None)
+            return self.grants.token(domain, value)
+
+    def adopt_seeded_token(self, domain: str, client_id: str) -> None:
+        """The shop's seeded token stands for an install of ``client_id`` (as if the app had
+        been installed before the world began): uninstalling that app revokes it."""
+        with self.lock:
+            self.shop(domain).seeded_token_app = client_id
+
+    def installed(self, domain: str, client_id: str) -> bool:
+        with self.lock:
+            shop = self.shop(domain)
+            seeded = shop.seeded_token_app == client_id and bool(shop.access_token)
+            return seeded or self.grants.installed(domain, client_id)
+
+    def uninstall(self, domain: str, client_id: str) -> None:
+        """The merchant removes the app: its tokens stop working, its subscriptions are
+        deleted, and those of them for ``app/uninstalled`` hear about it."""
+        with self.changing():
+            shop = self.shop(domain)
+            told = self._destinations(domain, "app/uninstalled", client_id=client_id)
+            self.grants.revoke(domain, client_id)
+            if shop.seeded_token_app == client_id:
+                shop.access_token = ""
+            for subscription in self.subscriptions(domain, client_id):
+                del self._subscriptions[subscription.id]
+            self.publish(domain, "app/uninstalled", shop_payload(shop), to=told)
+
+    # webhook subscriptions
+
+    def create_subscription(
+        self,
+        domain: str,
+        client_id: str | None,
+        topic: str,
+        callback_url: str,
+        *,
+        api_version: str,
+        format: str = "JSON",
+    ) -> WebhookSubscription:
+        """Subscribe an app to a topic (``ORDERS_CREATE``); ValueError if the app already has
+        this topic at this URL."""
+        with self.lock:
+            self.shop(domain)
+            if topic not in TOPICS:
+                raise ValueError(f"topic {topic} is not served by the sandbox")
+            for existing in self.subscriptions(domain, client_id):
+                if existing.topic == topic and existing.callback_url == callback_url:
+                    raise ValueError(TAKEN)
+            subscription = WebhookSubscription(
+                self.new_id("WebhookSubscription"),
+                domain,
+                client_id,
+                topic,
+                callback_url,
+                api_version,
+                self.now(),
+                format,
+            )
+            self._subscriptions[subscription.id] = subscription
+            return subscription
+
+    def subscriptions(self, domain: str, client_id: str | None) -> list[WebhookSubscription]:
+        with self.lock:
+            return [
+                s
+                for s in self._subscriptions.values()
+                if s.shop == domain and s.client_id == client_id
+            ]
+
+    def delete_subscription(self, domain: str, client_id: str | None, number: int) -> bool:
+        with self.lock:
+            found = self._subscriptions.get(number)
+            if found is None or found.shop != domain or found.client_id != client_id:
+                return False
+            del self._subscriptions[number]
+            return True
+
+    def _destinations(
+        self, domain: str, topic: str, *, client_id: str | None = None
+    ) -> tuple[Destination, ...]:
+        chosen = [
+            s
+            for s in self._subscriptions.values()
+            if s.shop == domain
+            and s.rest_topic == topic
+            and (client_id is None or s.client_id == client_id)
+        ]
+        return tuple(self._destination(s) for s in chosen)
+
+    def _destination(self, subscription: WebhookSubscription) -> Destination:
+        app = self.grants.app(subscription.client_id) if subscription.client_id else None
+        return Destination(
+            subscription.callback_url,
+            app.client_secret if app else "",
+            subscription.client_id,
+            subscription.api_version,
+        )
+
+    # mandatory compliance webhooks, sent to the app's compliance URL
+
+    def request_customer_data(self, domain: str, client_id: str, email: str) -> dict[str, Any]:
+        """A customer asked the merchant for their data: ``customers/data_request``."""
+        with self.changing():
+            shop = self.shop(domain)
+            payload = {
+                **self._compliance_base(shop),
+                "orders_requested": self._order_ids_of(shop, email),
+                "customer": self._compliance_customer(shop, email),
+                "data_request": {"id": self.new_id("DataRequest")},
+            }
+            self.publish(domain, "customers/data_request", payload, to=self._compliance(client_id))
+            return payload
+
+    def redact_customer(self, domain: str, client_id: str, email: str) -> dict[str, Any]:
+        """The merchant asked to erase a customer's data: ``customers/redact``."""
+        with self.changing():
+            shop = self.shop(domain)
+            payload = {
+                **self._compliance_base(shop),
+                "customer": self._compliance_customer(shop, email),
+                "orders_to_redact": self._order_ids_of(shop, email),
+            }
+            self.publish(domain, "customers/redact", payload, to=self._compliance(client_id))
+            return payload
+
+    def redact_shop(self, domain: str, client_id: str) -> dict[str, Any]:
+        """48 hours after an uninstall Shopify asks the app to erase the shop: ``shop/redact``."""
+        with self.changing():
+            payload = self._compliance_base(self.shop(domain))
+            self.publish(domain, "shop/redact", payload, to=self._compliance(client_id))
+            return payload
+
+    def _compliance(self, client_id: str) -> tuple[Destination, ...]:
+        app = self.grants.app(client_id)
+        if app is None or app.compliance_url is None:
+            raise UnknownRecord(f"no app {client_id} with a compliance URL")
+        version = self.api_versions.latest(self.now())
+        return (Destination(app.compliance_url, app.client_secret, client_id, version),)
+
+    @staticmethod
+    def _compliance_base(shop: Shop) -> dict[str, Any]:
+        return {"shop_id": shop.id, "shop_domain": shop.domain}
+
+    @staticmethod
+    def _compliance_customer(shop: Shop, email: str) -> dict[str, Any]:
+        found = shop.customers.get(email.casefold())
+        if found is None:
+            return {"id": None, "email": email, "phone": None}
+        return customer_payload(found)
+
+    @staticmethod
+    def _order_ids_of(shop: Shop, email: str) -> list[int]:
+        wanted = email.casefold()
+        return [
+            o.id
+            for o in sorted(shop.orders.values(), key=lambda o: o.id)
+            if (o.email or "").casefold() == wanted
+        ]
 
     # shops
 
@@ -233,6 +492,7 @@ class ShopifyWorld:
         bucket_size: float = 1000.0,
         restore_rate: float = 100.0,
         email: str | None = None,
+        contact_email: str | None = None,
         locations: Sequence[str] = ("Main warehouse",),
     ) -> Shop:
         shop = Shop(
@@ -244,6 +504,7 @@ class ShopifyWorld:
             bucket_size=bucket_size,
             restore_rate=restore_rate,
             email=email,
+            contact_email=contact_email,
         )
         with self.changing():
             if domain in self._shops:
@@ -539,6 +800,7 @@ class ShopifyWorld:
                 )
             order.fulfillments.append(fulfillment)
             order.touch(fulfillment.created_at)
+            self.publish(domain, "orders/updated", order_payload(order))
             return fulfillment
 
     def _shipped(
@@ -569,6 +831,7 @@ class ShopifyWorld:
             order.cancel_reason = reason
             order.closed_at = order.cancelled_at
             order.touch(order.cancelled_at)
+            self.publish(domain, "orders/updated", order_payload(order))
             self.publish(domain, "orders/cancelled", order_payload(order))
             return order
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,9 +87,13 @@ class Catalogue:
 
 
 def seeded_world(
-    *, clock: FakeClock | None = None, bucket_size: float = 1000, restore_rate: float = 100
+    *,
+    clock: FakeClock | None = None,
+    bucket_size: float = 1000,
+    restore_rate: float = 100,
+    now: Callable[[], datetime] | None = None,
 ) -> tuple[ShopifyWorld, Catalogue]:
-    world = ShopifyWorld(now=lambda: NOW, monotonic=clock or FakeClock())
+    world = ShopifyWorld(now=now or (lambda: NOW), monotonic=clock or FakeClock())
     world.add_shop(
         DOMAIN,
         access_token=TOKEN,

@@ -106,3 +106,27 @@ def test_the_same_seed_and_day_give_the_same_data(
     assert first == second
     store = specs[0].corso_store_id or 0
     assert world.corso.claims_of_store(store) == again.corso.claims_of_store(store)
+
+
+def test_the_demo_app_is_installed_on_the_seeded_stores_and_a_new_store_awaits_it(
+    demo: tuple[SandboxWorld, list[StoreSpec]],
+) -> None:
+    from sandbox.demo_server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    world, specs = demo
+    app = world.shopify.app(DEMO_CLIENT_ID)
+    assert app is not None and app.client_secret == DEMO_CLIENT_SECRET
+    assert app.redirect_urls == ("http://127.0.0.1:8000/shopify/callback",)
+    assert app.compliance_url == "http://127.0.0.1:8000/webhooks/shopify"
+    assert world.app_client_id == DEMO_CLIENT_ID
+    assert all(world.shopify.installed(spec.shop_domain, DEMO_CLIENT_ID) for spec in specs)
+    [new] = world.new_stores
+    assert new.shop_domain not in {spec.shop_domain for spec in specs}
+    assert not world.shopify.installed(new.shop_domain, DEMO_CLIENT_ID)
+    protection = set(new.protection_variant_ids)
+    orders = world.shopify.orders(new.shop_domain)
+    variants = [
+        {f"gid://shopify/ProductVariant/{li.variant_id}" for li in o.line_items} for o in orders
+    ]
+    protected = [ids for ids in variants if ids & protection]
+    assert len(orders) >= 5 and len(protected) >= 3

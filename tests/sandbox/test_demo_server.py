@@ -3,6 +3,7 @@ it advertises, all over real HTTP on loopback."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,14 +12,16 @@ import httpx
 import pytest
 
 from portal.settings import Settings
-from sandbox.demo_server import prepare_demo
+from sandbox.demo import HEAVY_CLAIMS_CUSTOMER
+from sandbox.demo_server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, prepare_demo
 from sandbox.mail_sink import start_mail_sink
 from sandbox.routes import create_demo_app
+from sandbox.world import SandboxWorld
 from tests.helpers.servers import free_port, serve
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SandboxWorld]]:
     database = tmp_path_factory.mktemp("demo") / "demo.db"
     port = free_port()
     settings, world = prepare_demo(
@@ -28,9 +31,14 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = settings.with_overrides(smtp_port=sink.port)
     try:
         with serve(create_demo_app(settings, world), port=port) as base_url:
-            yield base_url
+            yield base_url, world
     finally:
         sink.stop()
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo: tuple[str, SandboxWorld]) -> str:
+    return demo[0]
 
 
 def test_landing_page_lists_the_demo_stores(demo_url: str) -> None:
@@ -129,3 +137,81 @@ def test_demo_staff_accounts_are_shown_and_sign_in(demo_url: str) -> None:
     assert answer.status_code == 303
     assert "agent@demo.example" in client.get("/support/").text
     client.close()
+
+
+NEW_SHOP = "juniper-and-jay.myshopify.com"
+
+
+def test_each_shop_offers_install_uninstall_and_compliance(demo_url: str) -> None:
+    page = httpx.get(demo_url + "/sandbox/").text
+    for shop in ("maple-and-moss", "harbor-outfitters", "juniper-and-jay"):
+        assert f'href="{demo_url}/shopify/install?shop={shop}.myshopify.com"' in page
+        assert f'action="{demo_url}/sandbox/shops/{shop}.myshopify.com/uninstall"' in page
+    assert page.count(">Uninstall the app</button>") == 3
+    for topic in ("customers/data_request", "customers/redact", "shop/redact"):
+        assert page.count(f'value="{topic}"') == 3
+    assert "Juniper &amp; Jay (install the app first)" in page and "<td>#3001</td>" in page
+
+
+def sandbox_form(client: httpx.Client) -> str:
+    page = client.get("/sandbox/").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    return token.group(1)
+
+
+def test_uninstalling_from_the_sandbox_page_revokes_the_apps_token(
+    demo: tuple[str, SandboxWorld],
+) -> None:
+    demo_url, world = demo
+    client_id, secret = DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    with httpx.Client(base_url=demo_url) as client:
+        with world.shopify.lock:
+            code = world.shopify.grants.issue_code(NEW_SHOP, client_id, ("read_orders",))
+        oauth = f"/sandbox/shopify/{NEW_SHOP}/admin/oauth/access_token"
+        body = {"client_id": client_id, "client_secret": secret, "code": code}
+        token = client.post(oauth, data=body).json()["access_token"]
+        graphql = f"/sandbox/shopify/{NEW_SHOP}/admin/api/2026-01/graphql.json"
+
+        def ask() -> int:
+            headers = {"X-Shopify-Access-Token": token}
+            return client.post(
+                graphql, json={"query": "{ shop { name } }"}, headers=headers
+            ).status_code
+
+        assert ask() == 200
+        assert world.shopify.installed(NEW_SHOP, client_id)
+
+        refused = client.post(f"/sandbox/shops/{NEW_SHOP}/uninstall", data={"csrf_token": "x"})
+        assert refused.status_code == 403
+        answer = client.post(
+            f"/sandbox/shops/{NEW_SHOP}/uninstall", data={"csrf_token": sandbox_form(client)}
+        )
+        assert answer.status_code == 303
+        assert ask() == 401
+        notice = client.get(answer.headers["location"]).text
+        assert "The portal app was uninstalled from Juniper &amp; Jay" in notice
+
+
+def test_compliance_buttons_send_the_topic(demo: tuple[str, SandboxWorld]) -> None:
+    demo_url, world = demo
+    sent: list[tuple[str, dict[str, Any]]] = []
+    unsubscribe = world.shopify.subscribe(
+        lambda shop, topic, payload: sent.append((topic, payload))
+    )
+    try:
+        with httpx.Client(base_url=demo_url) as client:
+            form = {"csrf_token": sandbox_form(client), "email": HEAVY_CLAIMS_CUSTOMER}
+            path = f"/sandbox/shops/{NEW_SHOP}/compliance"
+            for topic in ("customers/data_request", "customers/redact", "shop/redact"):
+                assert client.post(path, data={**form, "topic": topic}).status_code == 303
+            assert client.post(path, data={**form, "topic": "orders/create"}).status_code == 400
+    finally:
+        unsubscribe()
+    assert [topic for topic, _ in sent] == [
+        "customers/data_request",
+        "customers/redact",
+        "shop/redact",
+    ]
+    assert sent[0][1]["customer"]["email"] == HEAVY_CLAIMS_CUSTOMER
+    assert sent[0][1]["shop_domain"] == NEW_SHOP

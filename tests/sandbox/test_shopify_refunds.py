@@ -185,7 +185,7 @@ async def test_subscribers_hear_about_the_refund() -> None:
     topics: list[str] = []
     world.subscribe(lambda shop, topic, payload: topics.append(topic))
     await refund(world, refund_input(order))
-    assert topics == ["refunds/create"]
+    assert topics == ["refunds/create", "orders/updated"]
 
 
 async def test_refunding_more_items_than_remain_is_refused() -> None:
@@ -294,6 +294,7 @@ async def test_different_keys_make_different_refunds() -> None:
 
 async def test_the_directive_is_unknown_before_2026_01() -> None:
     world, order = paid_order()
+    world.api_versions.support_months = 24  # 2025-10 is retired by the world's date otherwise
     payload = await idempotent_refund(world, refund_input(order), "key-1", version="2025-10")
     assert "idempotent" in payload["errors"][0]["message"]
     assert order.refunds == []

@@ -121,6 +121,7 @@ def test_cancel_order_and_the_observer_hook() -> None:
     add_jane_order(world, catalogue)
     assert [(shop, topic) for shop, topic, _ in events] == [
         (DOMAIN, "orders/create"),
+        (DOMAIN, "orders/updated"),
         (DOMAIN, "orders/cancelled"),
     ]
     assert events[1][2]["cancel_reason"] == "fraud"

@@ -103,8 +103,8 @@ def test_an_unknown_shop_is_not_found(
     assert post(client, domain="nobody.myshopify.com").status_code == 404
 
 
-@pytest.mark.parametrize("version", ["2024-10", "2025-02", "unstable", "latest"])
-def test_an_unknown_api_version_is_not_found(
+@pytest.mark.parametrize("version", ["2019-01", "2025-02", "2099-01", "unstable", "latest"])
+def test_a_never_released_api_version_is_not_found(
     sandbox: tuple[ShopifyWorld, Catalogue, httpx.Client], version: str
 ) -> None:
     _, _, client = sandbox
