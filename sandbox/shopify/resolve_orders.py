@@ -263,6 +263,11 @@ def line_money(line: LineItem, info: Info) -> dict[str, Any]:
     return bag(getattr(line, LINE_MONEY[info.field_name]), currency)
 
 
+@field("Customer", "defaultEmailAddress")
+def customer_email_address(customer: Any, info: Info) -> dict[str, str] | None:
+    return None if customer.email is None else {"emailAddress": customer.email}
+
+
 @field("LineItem", "image")
 def line_image(line: LineItem, info: Info) -> dict[str, Any] | None:
     return image(line.image_url, line.title)

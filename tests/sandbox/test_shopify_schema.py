@@ -99,6 +99,11 @@ def _compare_interfaces(name: str, ours: Any, theirs: Any) -> list[str]:
     ]
 
 
+# Fields 2025-04 added, which the portal reads on 2025-04 and later only (its documents for
+# 2025-01 use the deprecated field instead: portal/integrations/shopify/documents/until/).
+ADDED_AFTER = {"2025-01": {"field Customer.defaultEmailAddress is not real"}}
+
+
 @pytest.mark.parametrize("version", ["2025-04", "2025-01"])
 def test_every_declaration_exists_in_the_real_schema(
     version: str, shopify_schemas: dict[str, GraphQLSchema]
@@ -106,7 +111,7 @@ def test_every_declaration_exists_in_the_real_schema(
     real = shopify_schemas.get(version)
     if real is None:
         pytest.skip(f"the real {version} schema is not on disk")
-    assert differences(real) == []
+    assert set(differences(real)) == ADDED_AFTER.get(version, set())
 
 
 def test_the_roots_have_the_real_names(shopify_schemas: dict[str, GraphQLSchema]) -> None:
