@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from portal import links
 from portal.db import create_engine, session_factory
+from portal.errors import StoreInactive
 from portal.integrations.corso.client import CorsoClient
 from portal.integrations.shopify import ShopifyClient
 from portal.mail.sender import Mailer
@@ -49,7 +50,11 @@ class Runtime:
         )
 
     def shopify(self, store: Store) -> ShopifyClient:
-        """A client for one store's shop; cheap, built on the shared HTTP client."""
+        """A client for one store's shop; cheap, built on the shared HTTP client. A store that
+        uninstalled the app gets none (``StoreInactive``): its token is revoked anyway, and
+        every job or page that would call Shopify for it stops here with that reason."""
+        if not store.is_active:
+            raise StoreInactive(store.name, store.support_email)
         return ShopifyClient(
             self.http,
             shop_domain=store.shop_domain,
