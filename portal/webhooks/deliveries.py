@@ -24,7 +24,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -186,7 +186,7 @@ def _with_order(key: str) -> Callable[[Delivery, dict[str, Any]], Delivery]:
         order_id = order_gid(payload.get(key))
         if order_id is None:
             raise MalformedDelivery(f"{delivery.topic} without an order id")
-        return Delivery(**{**vars(delivery), "order_id": order_id})
+        return replace(delivery, order_id=order_id)
 
     return read
 
@@ -218,7 +218,7 @@ def _customer_request(orders_key: str) -> Callable[[Delivery, dict[str, Any]], D
             facts["data_request_id"] = _shopify_id(data_request.get("id"))
         if not (facts["email"] or facts["orders"]):
             raise MalformedDelivery(f"{delivery.topic} names neither an email nor an order")
-        return Delivery(**{**vars(delivery), "facts": facts})
+        return replace(delivery, facts=facts)
 
     return read
 

@@ -28,10 +28,12 @@ def deliver(
     shop: str = SHOP,
     secret: str = WEBHOOK_SECRET,
     signature: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """POST ``payload`` as Shopify would, signed with ``secret`` (or with ``signature``)."""
     body, good = signed(payload, secret=secret)
     headers = {
+        **(headers or {}),
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
         "X-Shopify-Shop-Domain": shop,

@@ -20,6 +20,7 @@ from portal.jobs.email import SEND_EMAIL
 from portal.jobs.models import Job, JobStatus
 from portal.reorders.models import ReorderRequest
 from portal.signing import Signer
+from sandbox.shopify.payloads import order_payload
 from tests.billing.portal_helpers import WEBHOOK_SECRET, eventually, premiums
 from tests.helpers.environment import PortalEnvironment
 from tests.helpers.factories import reorder_request
@@ -153,8 +154,6 @@ def test_a_repeated_uninstall_keeps_the_first_moment(env: PortalEnvironment) -> 
 def test_orders_of_an_uninstalled_store_queue_nothing(env: PortalEnvironment) -> None:
     _uninstall(env)
     order = env.shop.order()
-    from sandbox.shopify.payloads import order_payload
-
     answer = deliver(env.base_url, "orders/create", order_payload(order), webhook_id="late")
     assert answer.status_code == 200
     assert all_rows(env.settings.database_url, Job, Job.kind == REFRESH_ORDER) == []
@@ -164,4 +163,21 @@ def test_a_reinstall_opens_the_pages_again(env: PortalEnvironment) -> None:
     _uninstall(env)
     assert httpx.get(env.url("/")).status_code == 410
     change_store(env.settings.database_url, env.slug, uninstalled_at=None)  # as OAuth does
+    assert httpx.get(env.url("/")).status_code == 200
+
+
+def test_an_uninstall_from_before_the_latest_install_is_ignored(env: PortalEnvironment) -> None:
+    installed = utcnow()
+    change_store(env.settings.database_url, env.slug, installed_at=installed)
+    earlier = (installed - timedelta(hours=1)).isoformat()
+    answer = deliver(
+        env.base_url,
+        "app/uninstalled",
+        {"id": 1},
+        webhook_id="un-old",
+        headers={"X-Shopify-Triggered-At": earlier},
+    )
+    assert answer.status_code == 200
+    store = store_row(env.settings.database_url, env.slug)
+    assert store is not None and store.is_active
     assert httpx.get(env.url("/")).status_code == 200
