@@ -19,9 +19,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from portal.billing.webhook_views import MAX_BODY_BYTES
 from portal.csrf import CsrfMiddleware
-from portal.errors_pages import http_error, server_error
+from portal.errors import StoreInactive
+from portal.errors_pages import http_error, server_error, store_inactive
 from portal.i18n import LocaleMiddleware
 from portal.limits import BodySizeLimitMiddleware
 from portal.models import import_all_models
@@ -35,6 +35,7 @@ from portal.security import (
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.web import templates
+from portal.webhooks.views import MAX_BODY_BYTES
 from portal.workers import worker_running
 
 # Machine-to-machine endpoints: signed by other means (HMAC, tokens), never posted by browsers.
@@ -85,7 +86,11 @@ def create_app(
             Middleware(CsrfMiddleware, exempt_prefixes=(*CSRF_EXEMPT, *machine_prefixes)),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            StoreInactive: store_inactive,
+            Exception: server_error,
+        },
     )
     app.state.templates = templates
     return app

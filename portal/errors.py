@@ -261,7 +261,16 @@ class InstallRefused(Refused):
 
 
 class StoreInactive(Refused):
-    """The store uninstalled the app: its pages say so and its jobs stop."""
+    """The store uninstalled the app: its pages say so and its jobs stop. ``store_name`` and
+    ``support_email`` are what its shoppers are shown."""
+
+    def __init__(self, store_name: str, support_email: str = "") -> None:
+        super().__init__(
+            f"{store_name} uninstalled the app: nothing is asked of Shopify or sent to its "
+            "shoppers until it is installed again"
+        )
+        self.store_name = store_name
+        self.support_email = support_email
 
 
 class ActionRefused(Refused):

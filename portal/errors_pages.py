@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from portal.errors import StoreInactive
 from portal.security import add_missing, security_headers
 from portal.web import render
 
@@ -44,3 +45,11 @@ async def server_error(request: Request, exc: Exception) -> Response:
     # Starlette answers this outside every middleware: the headers are added here.
     add_missing(response.raw_headers, security_headers(request.scope))
     return response
+
+
+async def store_inactive(request: Request, exc: Exception) -> Response:
+    """410 for every page of a store that uninstalled the app (and for an agent's action on
+    one that would have called its Shopify): it is gone, and says whom to ask instead."""
+    assert isinstance(exc, StoreInactive)
+    context = {"store_name": exc.store_name, "support_email": exc.support_email}
+    return render(request, "pages/errors/store_inactive.html", context, status_code=410)

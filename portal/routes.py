@@ -12,13 +12,14 @@ from starlette.staticfiles import StaticFiles
 
 from portal.accounts import views as accounts
 from portal.billing import views as billing
-from portal.billing.webhook_views import shopify_webhook
+from portal.compliance import views as compliance
 from portal.paths import STATIC_DIR
 from portal.shopify_app import views as shopify_app
 from portal.shopper import filing, status
 from portal.shopper import views as shopper
 from portal.support import queue_views
 from portal.support import views as support
+from portal.webhooks.views import shopify_webhook
 
 GET_POST = ["GET", "POST"]
 
@@ -80,6 +81,17 @@ def support_routes() -> list[BaseRoute]:
             name="retry_job",
         ),
         Route("/photos/{photo_id}", support.photo, name="photo"),
+        Route("/compliance/", compliance.index, name="compliance"),
+        Route(
+            "/compliance/{compliance_id:row_id}",
+            compliance.request_page,
+            name="compliance_request",
+        ),
+        Route(
+            "/compliance/{compliance_id:row_id}/report.json",
+            compliance.report_json,
+            name="compliance_report",
+        ),
     ]
 
 

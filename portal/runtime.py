@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from portal import links
 from portal.db import create_engine, session_factory
+from portal.errors import StoreInactive
 from portal.integrations.corso.client import CorsoClient
 from portal.integrations.shopify import ShopifyClient
 from portal.integrations.shopify.oauth import ShopifyOAuth
@@ -64,7 +65,11 @@ class Runtime:
 
     def shopify(self, store: Store) -> ShopifyClient:
         """A client for one store's shop; cheap, built on the shared HTTP client. An expiring
-        token is refreshed as it needs to be (``portal.stores.tokens``)."""
+        token is refreshed as it needs to be (``portal.stores.tokens``). A store that
+        uninstalled the app gets none (``StoreInactive``): its token is revoked anyway, and
+        every job or page that would call Shopify for it stops here with that reason."""
+        if not store.is_active:
+            raise StoreInactive(store.name, store.support_email)
         tokens = StoreTokens(
             store, sessions=self.sessions, sealer=self.sealer, oauth=self.shopify_oauth
         )

@@ -12,9 +12,10 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal.billing.jobs import nightly_sync_job, refresh_order_job, sync_month_job
-from portal.billing.sync import NIGHTLY_SYNC, SYNC_MONTH, schedule_nightly_sync
-from portal.billing.webhooks import REFRESH_ORDER
+from portal.billing.sync import NIGHTLY_SYNC, REFRESH_ORDER, SYNC_MONTH, schedule_nightly_sync
 from portal.clock import utcnow
+from portal.compliance.jobs import customer_redact_job, data_request_job, shop_redact_job
+from portal.compliance.service import CUSTOMER_REDACT_JOB, DATA_REQUEST_JOB, SHOP_REDACT_JOB
 from portal.jobs.email import SEND_EMAIL, send_email_job
 from portal.jobs.models import Priority
 from portal.jobs.worker import Handler, Worker, new_worker_id
@@ -31,6 +32,9 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 def job_handlers() -> dict[str, Handler]:
+    """Every job kind a worker takes. A kind missing here is never claimed: such jobs wait,
+    queued, for a worker that knows them (``shopper.order_protected`` until its handler is
+    added)."""
     return {
         SEND_EMAIL: send_email_job,
         REFRESH_ORDER: refresh_order_job,
@@ -40,6 +44,9 @@ def job_handlers() -> dict[str, Handler]:
         REFUND_JOB: execute_refund,
         PURGE: purge_job,
         SYNC_WEBHOOKS: sync_webhooks_job,
+        DATA_REQUEST_JOB: data_request_job,
+        CUSTOMER_REDACT_JOB: customer_redact_job,
+        SHOP_REDACT_JOB: shop_redact_job,
     }
 
 

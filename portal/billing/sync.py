@@ -25,6 +25,8 @@ from portal.jobs import queue
 from portal.jobs.models import Priority
 from portal.stores.models import Store
 
+REFRESH_ORDER = "billing.refresh_order"
+"""Read one order from Shopify as it is now and book its premium (queued by webhooks)."""
 SYNC_MONTH = "billing.sync_month"
 NIGHTLY_SYNC = "billing.nightly_sync"
 NIGHTLY_HOUR_UTC = 3
@@ -138,9 +140,10 @@ async def schedule_nightly_sync(session: AsyncSession, *, now: datetime) -> None
 
 
 async def queue_month_syncs(session: AsyncSession, *, run: str, now: datetime) -> int:
-    """Queue a sync of this month and the last for every store, once per ``run``; returns how
-    many stores."""
-    stores = (await session.scalars(select(Store).order_by(Store.id))).all()
+    """Queue a sync of this month and the last for every installed store, once per ``run``;
+    returns how many stores."""
+    installed = select(Store).where(Store.uninstalled_at.is_(None)).order_by(Store.id)
+    stores = (await session.scalars(installed)).all()
     for store in stores:
         current = month_of(now, store.time_zone)
         for month in (previous_month(current), current):

@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.errors import IntegrationError
+from portal.errors import IntegrationError, StoreInactive
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import Order
 from portal.runtime import Runtime
@@ -22,12 +22,16 @@ def runtime(request: Request) -> Runtime:
     return value
 
 
-async def store_from_path(request: Request) -> Store:
+async def store_from_path(request: Request, *, even_uninstalled: bool = False) -> Store:
+    """The store named in the URL: 404 when there is none, and ``StoreInactive`` (answered
+    with the 410 "no longer here" page) when it uninstalled the app, for every shopper page."""
     slug = str(request.path_params["store"])[:64]
     async with session(request) as db:
         store = await stores.get_by_slug(db, slug)
     if store is None:
         raise HTTPException(404)
+    if not (store.is_active or even_uninstalled):
+        raise StoreInactive(store.name, store.support_email)
     return store
 
 

@@ -79,4 +79,4 @@ async def _queue_confirmation(
     link = runtime.status_link(store, filed.id)
     context = {"store": store, "reorder": filed, "status_link": link}
     email = render_email("request_received", context, to=filed.email)
-    await queue_email(session, email, dedupe_key=f"request-received:{filed.id}")
+    await queue_email(session, email, store_id=store.id, dedupe_key=f"request-received:{filed.id}")

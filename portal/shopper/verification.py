@@ -211,7 +211,7 @@ async def _send_code(session: AsyncSession, store: Store, order: Order, to: str,
         "support_email": store.support_email,
         "minutes": int(CODE_TTL.total_seconds() // 60),
     }
-    await queue_email(session, render_email("verification_code", context, to=to))
+    await queue_email(session, render_email("verification_code", context, to=to), store_id=store.id)
 
 
 async def _no_sooner_than(seconds: float, started: float) -> None:

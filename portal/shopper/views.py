@@ -34,7 +34,7 @@ async def landing(request: Request) -> Response:
 
 async def theme(request: Request) -> Response:
     """The store's colours as a stylesheet (the CSP allows no inline styles)."""
-    store = await store_from_path(request)
+    store = await store_from_path(request, even_uninstalled=True)
     css = f":root {{ --accent: {store.brand_color}; }}\n"
     return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
 

@@ -91,7 +91,7 @@ class StoreTokens:
             if store is None:
                 raise ShopifyAuthError(f"store {self._store_id} no longer exists")
             if not store.is_active:
-                raise StoreInactive(f"{store.shop_domain} uninstalled the app")
+                raise StoreInactive(store.name, store.support_email)
             stored = self._sealer.open(store.sealed_access_token)
             fresh_enough = (
                 store.access_token_expires_at is None

@@ -147,7 +147,7 @@ async def email_shopper(
         {"store": store, "reorder": reorder, "status_link": status_link, **context},
         to=reorder.email,
     )
-    await queue_email(session, email, dedupe_key=dedupe_key)
+    await queue_email(session, email, store_id=store.id, dedupe_key=dedupe_key)
 
 
 # --- the three paths ---------------------------------------------------------------------------

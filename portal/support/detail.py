@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
-from portal.errors import IntegrationError
+from portal.errors import IntegrationError, StoreInactive
 from portal.integrations.shopify.models import Order, Variant
 from portal.jobs.models import Job, JobStatus
 from portal.reorders.models import ReorderRequest, RequestItem
@@ -91,6 +91,8 @@ async def _panel(work: Awaitable[T]) -> Panel[T]:
             problem=f"{exc.service} could not be reached or refused: {exc}. "
             "Reload to try again; nothing was changed."
         )
+    except StoreInactive:
+        return Panel(problem="The store uninstalled the app: its Shopify is not asked.")
 
 
 async def load_request(

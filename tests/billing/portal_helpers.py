@@ -90,7 +90,7 @@ def count(env: PortalEnvironment, model: Any) -> int:
 
 def webhook_jobs(env: PortalEnvironment) -> int:
     """Jobs queued by webhooks (the worker's own nightly run left aside)."""
-    from portal.billing.webhooks import REFRESH_ORDER
+    from portal.billing.sync import REFRESH_ORDER
     from portal.jobs.models import Job
 
     statement = select(func.count()).select_from(Job).where(Job.kind == REFRESH_ORDER)

@@ -130,7 +130,7 @@ def test_a_webhook_body_over_a_megabyte_is_refused_before_it_is_read(
 ) -> None:
     import httpx
 
-    from portal.billing.webhook_views import MAX_BODY_BYTES
+    from portal.webhooks.views import MAX_BODY_BYTES
 
     answer = httpx.post(
         env.base_url + "/webhooks/shopify",

@@ -7,12 +7,12 @@ from starlette.datastructures import Headers, MultiDict
 
 from portal import links
 from portal.billing.export import _text
-from portal.billing.webhooks import delivery_of, fingerprint
 from portal.db import MAX_ROW_ID
 from portal.errors import InvalidToken, MalformedDelivery, PortalError
 from portal.security import has_nul
 from portal.signing import Purpose, Signer
 from portal.support.forms import AlternativeForm, NoteForm
+from portal.webhooks.deliveries import delivery_of, fingerprint
 
 SIGNER = Signer("s" * 40)
 

@@ -48,7 +48,13 @@ from tests.helpers.environment import PortalEnvironment, portal_environment
 from tests.helpers.shopper_flow import ShopperFlow, csrf_of
 from tests.helpers.staff import StaffBrowser, create_user
 
-MAIN_TABLES = ("reorder_requests", "resolutions", "jobs", "request_events")
+MAIN_TABLES = (
+    "reorder_requests",
+    "resolutions",
+    "jobs",
+    "request_events",
+    "compliance_requests",
+)
 ROLES = ("anonymous", "shopper", "agent", "admin", "merchant")
 STAFF = {
     "agent": ("fuzz-agent@example.com", "agent", None),
@@ -516,6 +522,9 @@ ROUTES = [
     ),
     RouteSpec("retry_job", "/support/requests/{reference}/jobs/{job_id}/retry", ("POST",)),
     RouteSpec("photo", "/support/photos/{photo_id}", ("GET",)),
+    RouteSpec("compliance", "/support/compliance/", ("GET",)),
+    RouteSpec("compliance_request", "/support/compliance/{compliance_id}", ("GET",)),
+    RouteSpec("compliance_report", "/support/compliance/{compliance_id}/report.json", ("GET",)),
     RouteSpec("invoices", "/support/invoices/", ("GET",)),
     RouteSpec("invoice_months", "/support/invoices/{store}/", ("GET",)),
     RouteSpec("invoice", "/support/invoices/{store}/{month}", ("GET",)),
@@ -523,6 +532,7 @@ ROUTES = [
     RouteSpec("invoice_close", "/support/invoices/{store}/{month}/close", ("POST",)),
 ]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+CONVERTED = re.compile(r"\{\w+:\w+\}")  # a path parameter with a convertor: {job_id:row_id}
 
 
 def test_every_route_is_fuzzed() -> None:
@@ -534,7 +544,7 @@ def test_every_route_is_fuzzed() -> None:
     covered = {PLACEHOLDER.sub("*", r.path) for r in ROUTES}
     top = {r.path for r in build_routes() if isinstance(r, Route)}
     names = {"/support/invoices" + PLACEHOLDER.sub("*", r.path) for r in billing_routes()}
-    names |= {("/support" + r.path).replace("{job_id:row_id}", "*") for r in support_routes()}
+    names |= {CONVERTED.sub("*", "/support" + r.path) for r in support_routes()}
     names |= {"/*" + r.path for r in shopper_routes()}
     names |= top
     names = {PLACEHOLDER.sub("*", n) for n in names}

@@ -1,5 +1,5 @@
-"""``POST /webhooks/shopify``: Shopify's deliveries for the premiums ledger, answered at once
-(the rules are in ``portal.billing.webhooks``).
+"""``POST /webhooks/shopify``: every Shopify delivery, answered at once (the rules are in
+``portal.webhooks.deliveries``).
 
 Answers: 200 accepted, repeated or not of interest; 401 signature missing or wrong (nothing is
 stored); 400 a signed delivery without the headers or body Shopify always sends; 413 too large.
@@ -10,23 +10,29 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from portal.billing import webhooks
 from portal.clock import utcnow
 from portal.errors import MalformedDelivery, SignatureRefused
+from portal.runtime import Runtime
 from portal.web import session, settings_of
+from portal.webhooks import deliveries
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
 async def shopify_webhook(request: Request) -> Response:
     body = await request.body()  # BodySizeLimitMiddleware caps it at MAX_BODY_BYTES
-    secret = str(settings_of(request).shopify_client_secret)
+    runtime: Runtime = request.state.runtime
+    app_secret = str(settings_of(request).shopify_client_secret)
+    async with session(request) as db:
+        secret = await deliveries.signing_secret(
+            db, request.headers, app_secret=app_secret, sealer=runtime.sealer
+        )
     try:
-        delivery = webhooks.signed_delivery(request.headers, body, secret=secret)
+        delivery = deliveries.signed_delivery(request.headers, body, secret=secret)
     except SignatureRefused:
         return PlainTextResponse("Signature refused.", status_code=401)
     except MalformedDelivery as exc:
         return PlainTextResponse(str(exc), status_code=400)
     async with session(request) as db:
-        outcome = await webhooks.accept(db, delivery, now=utcnow())
+        outcome = await deliveries.accept(db, delivery, now=utcnow())
     return PlainTextResponse(outcome.value)

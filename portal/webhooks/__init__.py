@@ -1,0 +1,1 @@
+"""Shopify's webhooks: one endpoint, a table of topics (``deliveries.TOPICS``)."""
