@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.billing.models import ClosedInvoice, Premium, PremiumAdjustment
@@ -173,9 +173,15 @@ def first_open_month_after(month: str, closed: Collection[str]) -> str:
 
 
 async def lock_store(session: AsyncSession, store_id: int) -> None:
-    """Serialise ledger writes and closing for one store (PostgreSQL; SQLite has one writer)."""
+    """Serialise ledger writes and closing for one store: the store row's lock on PostgreSQL;
+    on SQLite, which has one writer, a write first, so the transaction holds the write lock
+    before it reads (two jobs booking one order at once would otherwise both insert it)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(Store.id).where(Store.id == store_id).with_for_update())
+    else:
+        await session.execute(
+            update(Store).where(Store.id == store_id).values(token_version=Store.token_version)
+        )
 
 
 async def book_order(

@@ -78,7 +78,9 @@ def test_the_sandbox_shops_webhooks_keep_the_premiums_current(
     eventually(lambda: premiums(env) == expected)
     assert sender.wait_until_idle()
     assert sender.log.dropped == []
-    assert count(env, ShopifyWebhook) == 5
+    # orders/create x3, orders/updated for each fulfillment, the refund and the cancellation,
+    # refunds/create, orders/cancelled: each delivery recorded once.
+    assert count(env, ShopifyWebhook) == len(sender.log.delivered) >= 7
 
 
 def test_a_repeated_webhook_is_counted_once(env: PortalEnvironment) -> None:

@@ -137,6 +137,7 @@ def shop_data() -> dict[str, Any]:
             "myshopifyDomain": SHOP,
             "currencyCode": "USD",
             "ianaTimezone": "America/New_York",
+            "contactEmail": "hello@maple.example",
         }
     }
 
@@ -563,10 +564,11 @@ def variant_node(variant_id: str) -> dict[str, Any]:
 async def test_shop_info(harness: Harness) -> None:
     harness.script.answers = [ok(shop_data())]
     info = await harness.client().shop()
-    assert (info.name, info.currency, info.iana_timezone) == (
+    assert (info.name, info.currency, info.iana_timezone, info.contact_email) == (
         "Maple & Moss",
         "USD",
         "America/New_York",
+        "hello@maple.example",
     )
 
 
