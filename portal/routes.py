@@ -81,6 +81,7 @@ def support_routes() -> list[BaseRoute]:
             name="retry_job",
         ),
         Route("/photos/{photo_id}", support.photo, name="photo"),
+        Route("/stores/connect", shopify_app.connect, methods=GET_POST, name="connect_store"),
         Route("/compliance/", compliance.index, name="compliance"),
         Route(
             "/compliance/{compliance_id:row_id}",

@@ -15,6 +15,7 @@ refusal raises ``InstallRefused`` with words for the admin, and no store is writ
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -103,17 +104,20 @@ def callback_url(runtime: Runtime) -> str:
 
 async def complete(runtime: Runtime, callback: Callback, *, browser: str) -> Store:
     oauth = _oauth(runtime)
+    if callback.get("error"):
+        # Declined: nothing to trust or store either way; the state is used up if it is good.
+        shop = normalise_shop(callback.get("shop"))
+        with contextlib.suppress(InstallRefused):
+            await _use_state(runtime, callback, shop=shop, browser=browser)
+        raise InstallRefused(
+            f"The app was not installed: access to {shop} was declined in Shopify."
+        )
     if not oauth.is_signed_by_shopify(callback.pairs):
         raise InstallRefused(
             "This address was not signed by Shopify, so the installation was not trusted. "
             "Start it again from the store's admin or the portal."
         )
     shop = normalise_shop(callback.get("shop"))
-    if callback.get("error"):
-        await _use_state(runtime, callback, shop=shop, browser=browser)
-        raise InstallRefused(
-            f"The app was not installed: access to {shop} was declined in Shopify."
-        )
     await _use_state(runtime, callback, shop=shop, browser=browser)
     code = callback.get("code")
     if not _CODE.fullmatch(code):

@@ -1,24 +1,27 @@
-"""``/shopify/install`` and ``/shopify/callback``: installing the portal's app on a store.
+"""Installing the portal's app on a store: ``/shopify/install`` (the app's URL, which Shopify
+opens with a signed query), ``/support/stores/connect`` (an admin names the shop) and
+``/shopify/callback``.
 
-Install starts the authorization code grant for a shop named in the query. It is open to a
-merchant arriving from Shopify (the query is then signed by Shopify: checked) and to a signed-in
-admin (the "Connect a Shopify store" form on the same page); anyone else is told to sign in.
-A random cookie (``portal_install``, 10 minutes, only sent to /shopify) binds the ``state`` to
-the browser that started; the callback checks both (``portal.shopify_app.install``).
+Both starts begin the authorization code grant; anyone else is told how to start. A random
+cookie (``portal_install``, 10 minutes, only sent to /shopify) binds the ``state`` to the
+browser that started; the callback checks both (``portal.shopify_app.install``).
 """
 
 from __future__ import annotations
 
 import secrets
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from portal.accounts.guard import signed_in_staff
+from portal.accounts.forms import SignOutForm
+from portal.accounts.guard import StaffUser, require_staff
 from portal.clock import utcnow
 from portal.errors import InstallRefused
 from portal.runtime import Runtime
 from portal.shopify_app import install as installs
+from portal.shopify_app.forms import ConnectStoreForm
 from portal.web import render, session, settings_of
 
 COOKIE = "portal_install"
@@ -28,26 +31,46 @@ SETTINGS_PATH = "/support/stores/{slug}/settings"
 
 
 async def install(request: Request) -> Response:
+    """A merchant arriving from Shopify (the app's URL, signed by Shopify) starts the grant."""
     runtime: Runtime = request.state.runtime
-    if not settings_of(request).has_shopify_app:
+    oauth = runtime.shopify_oauth
+    if oauth is None:
         return _page(request, message=_NO_APP, status_code=503)
     pairs = request.query_params.multi_items()[:MAX_QUERY_PAIRS]
-    signed = any(k == "hmac" for k, _ in pairs)
-    shopify_oauth = runtime.shopify_oauth
-    if signed and (shopify_oauth is None or not shopify_oauth.is_signed_by_shopify(pairs)):
+    if not any(k == "hmac" for k, _ in pairs):
+        return _page(request, message=_ADMINS_ONLY, status_code=403, sign_in=True)
+    if not oauth.is_signed_by_shopify(pairs):
         return _page(request, message=_NOT_SIGNED, status_code=400)
-    staff = None if signed else await signed_in_staff(request)
-    if not signed and (staff is None or not staff.is_admin):
-        return _page(request, message=_ADMINS_ONLY, status_code=403, sign_in=staff is None)
-    raw_shop = request.query_params.get("shop", "")
-    if not raw_shop:
-        return _page(request, staff=staff)
     try:
-        shop = installs.normalise_shop(raw_shop[:255])
+        shop = installs.normalise_shop(request.query_params.get("shop", "")[:255])
     except InstallRefused as refused:
-        return _page(
-            request, staff=staff, message=refused.message, shop=raw_shop[:255], status_code=400
-        )
+        return _page(request, message=refused.message, status_code=400)
+    return await _start(request, runtime, shop)
+
+
+async def connect(request: Request) -> Response:
+    """The admin's "Connect a Shopify store" form: names the shop, then starts the grant."""
+    staff = await require_staff(request)
+    if not staff.is_admin:
+        raise HTTPException(403, "Only admins connect stores.")
+    runtime: Runtime = request.state.runtime
+    if runtime.shopify_oauth is None:
+        return _page(request, staff=staff, message=_NO_APP, status_code=503)
+    form = await ConnectStoreForm.from_request(request)
+    if request.method == "GET":
+        form.shop.data = request.query_params.get("shop", "")[:255]
+        return _page(request, staff=staff, form=form)
+    if not form.validate():
+        return _page(request, staff=staff, form=form, status_code=400)
+    try:
+        shop = installs.normalise_shop(form.shop.data or "")
+    except InstallRefused as refused:
+        form.shop.errors = [refused.message]
+        return _page(request, staff=staff, form=form, status_code=400)
+    return await _start(request, runtime, shop)
+
+
+async def _start(request: Request, runtime: Runtime, shop: str) -> Response:
     browser = secrets.token_urlsafe(32)
     async with session(request) as db:
         state = await installs.begin(db, shop=shop, browser=browser, now=utcnow())
@@ -89,19 +112,28 @@ _NOT_SIGNED = (
     "This install link was not signed by Shopify. Open the app from the store's Shopify admin, "
     "or ask the portal's admin to connect the store."
 )
-_ADMINS_ONLY = "Only an admin of this portal can connect a Shopify store. Sign in as an admin."
+_ADMINS_ONLY = (
+    "Open the app from the store's Shopify admin, or sign in to the portal as an admin and "
+    "use Connect a Shopify store."
+)
 
 
 def _page(
     request: Request,
     *,
-    staff: object = None,
+    staff: StaffUser | None = None,
+    form: ConnectStoreForm | None = None,
     message: str | None = None,
-    shop: str = "",
     sign_in: bool = False,
     status_code: int = 200,
 ) -> Response:
-    context = {"staff": staff, "message": message, "shop": shop, "sign_in": sign_in}
+    context = {
+        "staff": staff,
+        "form": form,
+        "message": message,
+        "sign_in": sign_in,
+        "sign_out": SignOutForm(meta={"csrf_context": request}),
+    }
     return render(request, "pages/shopify_app/install.html", context, status_code=status_code)
 
 

@@ -259,6 +259,17 @@ class Grants:
                 code.used = True
         return live
 
+    def expire(self, shop: str, client_id: str) -> int:
+        """End every live access token of ``client_id`` on ``shop`` now, as if its hour had
+        passed (refresh tokens keep working); how many there were."""
+        now = self.now()
+        ended = 0
+        for token in self.tokens.values():
+            if token.shop == shop and token.client_id == client_id and token.live(now):
+                token.expires_at = now
+                ended += 1
+        return ended
+
     def installed(self, shop: str, client_id: str) -> bool:
         now = self.now()
         return any(

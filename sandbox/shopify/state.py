@@ -328,6 +328,11 @@ class ShopifyWorld:
         with self.lock:
             self.shop(domain).seeded_token_app = client_id
 
+    def expire_access_tokens(self, domain: str, client_id: str) -> int:
+        """The app's access tokens on the shop run out now (the refresh tokens do not)."""
+        with self.lock:
+            return self.grants.expire(domain, client_id)
+
     def installed(self, domain: str, client_id: str) -> bool:
         with self.lock:
             shop = self.shop(domain)

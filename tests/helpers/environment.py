@@ -196,6 +196,7 @@ def environment_settings(
     """The portal's settings against the sandboxes at ``sandbox`` and the SMTP server."""
     values: dict[str, Any] = {
         "shopify_endpoint": sandbox + "/shopify/{shop}/admin/api/{version}/graphql.json",
+        "shopify_oauth_url": sandbox + "/shopify/{shop}/admin/oauth",
         "corso_api_url": sandbox + "/corso/v1",
         "corso_auth_url": sandbox + "/corso/oauth/token",
         "base_url": f"http://127.0.0.1:{port}",
