@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.backoff import JOB_RETRY
@@ -42,7 +43,9 @@ async def enqueue(
     max_attempts: int = 8,
     priority: int = Priority.NORMAL,
 ) -> Job:
-    """Add a job in the caller's transaction; with a ``dedupe_key`` an existing job is returned."""
+    """Add a job in the caller's transaction; with a ``dedupe_key`` an existing job is returned,
+    also when another process adds the same job at the same moment (two workers starting at
+    once both schedule tonight's sync)."""
     if dedupe_key is not None:
         existing = await session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
         if existing is not None:
@@ -57,8 +60,19 @@ async def enqueue(
         max_attempts=max_attempts,
         run_after=run_after or utcnow(),
     )
-    session.add(job)
-    await session.flush()
+    if dedupe_key is None:
+        session.add(job)
+        await session.flush()
+        return job
+    try:
+        async with session.begin_nested():
+            session.add(job)
+            await session.flush()
+    except IntegrityError:
+        existing = await session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
+        if existing is None:
+            raise
+        return existing
     return job
 
 

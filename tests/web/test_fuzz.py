@@ -522,6 +522,7 @@ ROUTES = [
     ),
     RouteSpec("retry_job", "/support/requests/{reference}/jobs/{job_id}/retry", ("POST",)),
     RouteSpec("photo", "/support/photos/{photo_id}", ("GET",)),
+    RouteSpec("connect_store", "/support/stores/connect", ("GET", "POST"), ("shop",), ("shop",)),
     RouteSpec("compliance", "/support/compliance/", ("GET",)),
     RouteSpec("compliance_request", "/support/compliance/{compliance_id}", ("GET",)),
     RouteSpec("compliance_report", "/support/compliance/{compliance_id}/report.json", ("GET",)),
