@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from graphql import GraphQLError
 from sandbox.shopify.connections import SortKey, paginate
 from sandbox.shopify.fields import Info, context, field, image
 from sandbox.shopify.ids import gid
+from sandbox.shopify.product_search import parse_product_search
 from sandbox.shopify.state import Location, Product, Shop, Variant, money_str
 
 QUANTITY_NAMES = (
@@ -69,12 +71,38 @@ def shop_currency(shop: Shop, info: Info) -> str:
     return shop.currency
 
 
-@field("Shop", "email")
+@field("Shop", "email", "contactEmail")
 def shop_email(shop: Shop, info: Info) -> str:
     return shop.email or f"owner@{shop.domain}"
 
 
 # --- products ----------------------------------------------------------------------------------
+
+PRODUCT_SORT_KEYS: dict[str, Callable[[Product], SortKey]] = {
+    "ID": lambda p: (p.id,),
+    "RELEVANCE": lambda p: (p.id,),
+    "TITLE": lambda p: (p.title.casefold(), p.id),
+    "VENDOR": lambda p: (p.vendor.casefold(), p.id),
+    "PRODUCT_TYPE": lambda p: (p.product_type.casefold(), p.id),
+    "CREATED_AT": lambda p: (p.id,),
+    "UPDATED_AT": lambda p: (p.id,),
+    "PUBLISHED_AT": lambda p: (p.id,),
+    "INVENTORY_TOTAL": lambda p: (sum(v.inventory_quantity for v in p.variants), p.id),
+}
+
+
+@field("QueryRoot", "products")
+def products(
+    root: Any,
+    info: Info,
+    query: str | None = None,
+    sortKey: str = "ID",
+    reverse: bool = False,
+    **page: Any,
+) -> dict[str, Any]:
+    matches = parse_product_search(query)
+    found = [p for p in context(info).shop.products.values() if matches(p)]
+    return paginate(found, PRODUCT_SORT_KEYS[sortKey], reverse=reverse, **page).as_connection()
 
 
 @field("Product", "hasOnlyDefaultVariant")
