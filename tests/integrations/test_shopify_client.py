@@ -137,6 +137,7 @@ def shop_data() -> dict[str, Any]:
             "myshopifyDomain": SHOP,
             "currencyCode": "USD",
             "ianaTimezone": "America/New_York",
+            "contactEmail": "hello@maple.example",
         }
     }
 
