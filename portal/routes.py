@@ -16,7 +16,7 @@ from portal.billing.webhook_views import shopify_webhook
 from portal.paths import STATIC_DIR
 from portal.shopper import filing, status
 from portal.shopper import views as shopper
-from portal.support import queue_views
+from portal.support import queue_views, store_views
 from portal.support import views as support
 
 GET_POST = ["GET", "POST"]
@@ -46,6 +46,7 @@ def shopper_routes() -> list[BaseRoute]:
     return [
         Route("/", shopper.lookup, methods=GET_POST, name="lookup"),
         Route("/theme.css", shopper.theme, name="theme"),
+        Route("/logo", shopper.logo, name="logo"),
         Route("/verify", shopper.verify, methods=GET_POST, name="verify"),
         Route("/r/{token}", shopper.order_link, methods=GET_POST, name="order_link"),
         Route("/sign-out", shopper.sign_out, methods=["POST"], name="sign_out"),
@@ -79,6 +80,19 @@ def support_routes() -> list[BaseRoute]:
             name="retry_job",
         ),
         Route("/photos/{photo_id}", support.photo, name="photo"),
+        Route("/stores/", store_views.store_list, name="stores"),
+        Route(
+            "/stores/{store}/settings",
+            store_views.settings_page,
+            methods=GET_POST,
+            name="store_settings",
+        ),
+        Route(
+            "/stores/{store}/protection-product",
+            store_views.protection_product,
+            methods=["POST"],
+            name="protection_product",
+        ),
     ]
 
 

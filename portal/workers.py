@@ -21,7 +21,8 @@ from portal.jobs.worker import Handler, Worker, new_worker_id
 from portal.models import import_all_models
 from portal.runtime import Runtime
 from portal.shopper.housekeeping import PURGE, schedule_purge
-from portal.shopper.jobs import purge_job
+from portal.shopper.jobs import order_protected_job, purge_job
+from portal.shopper.protected import ORDER_PROTECTED
 from portal.support.actions import PRIMARY_REORDER_JOB, REFUND_JOB
 from portal.support.execution import execute_primary_reorder, execute_refund
 
@@ -37,6 +38,7 @@ def job_handlers() -> dict[str, Handler]:
         PRIMARY_REORDER_JOB: execute_primary_reorder,
         REFUND_JOB: execute_refund,
         PURGE: purge_job,
+        ORDER_PROTECTED: order_protected_job,
     }
 
 
