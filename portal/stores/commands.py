@@ -27,6 +27,7 @@ from portal.errors import (
     NotFound,
     PortalError,
     Refused,
+    SettingsError,
     ShopifyAuthError,
     StoreRefused,
     UnknownStore,
@@ -63,6 +64,8 @@ class OneLineParser(argparse.ArgumentParser):
 def add_stores_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``portal stores <action>`` to the ``portal`` command."""
     parser = commands.add_parser("stores", help="add, list, show, update and reseal stores")
+    # The portal command's subparsers are plain ArgumentParsers; this group answers in one line.
+    parser.__class__ = OneLineParser
     actions = parser.add_subparsers(required=True, metavar="action", parser_class=OneLineParser)
     for sub in SUBCOMMANDS:
         sub_parser = actions.add_parser(sub.name, help=sub.help, description=sub.help)
@@ -75,7 +78,14 @@ def _runner(run: Run) -> Callable[[argparse.Namespace, Settings], int]:
         settings.check()
         try:
             lines = asyncio.run(run(args, settings))
-        except (StoreRefused, InvalidInput, NotFound, Refused, ShopifyAuthError) as exc:
+        except (
+            StoreRefused,
+            InvalidInput,
+            NotFound,
+            Refused,
+            ShopifyAuthError,
+            SettingsError,
+        ) as exc:
             print(f"portal stores: {_one_line(exc)}", file=sys.stderr)
             return BAD_INPUT
         except PortalError as exc:
