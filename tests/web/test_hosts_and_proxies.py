@@ -16,6 +16,7 @@ from starlette.routing import Route
 from portal.app import create_app
 from portal.signing import Purpose, Signer
 from tests.helpers.environment import PortalEnvironment
+from tests.helpers.factories import TEST_ENCRYPTION_KEY
 from tests.helpers.portal import TEST_SECRET, portal_settings, running_portal
 from tests.helpers.servers import free_port, serve
 from tests.helpers.shopper_flow import ShopperFlow
@@ -131,6 +132,7 @@ def test_portal_serve_does_not_name_its_server(database_url: str, tmp_path: Path
         **os.environ,
         "PORTAL_MODE": "development",
         "PORTAL_SECRET_KEY": TEST_SECRET,
+        "PORTAL_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "PORTAL_DATABASE_URL": database_url,
         "PORTAL_PORT": str(port),
         "PORTAL_UPLOAD_DIR": str(tmp_path / "uploads"),
