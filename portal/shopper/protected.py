@@ -75,7 +75,9 @@ async def email_if_protected(runtime: Runtime, payload: dict[str, Any]) -> dict[
         expires_at=closes,
     )
     async with runtime.sessions() as session:
-        email = render_email("order_protected", _context(store, order, link, closes), to=to)
+        lookup = f"{runtime.settings.base_url.rstrip('/')}/{store.slug}/"
+        context = {**_context(store, order, link, closes), "lookup_url": lookup}
+        email = render_email("order_protected", context, to=to)
         key = f"order-protected:{store.id}:{_order_number(order.id)}"
         await queue_email(session, email, dedupe_key=key)
         await session.commit()

@@ -130,23 +130,21 @@ class StoreChanges:
 
 def checked_changes(changes: StoreChanges, store: Store) -> StoreChanges:
     """``changes`` with every value cleaned, or ``StoreRefused`` naming the first bad one."""
-    client_id = changes.corso_client_id
     secret = changes.corso_client_secret or None
     cleaned = StoreChanges(
         support_email=_maybe(rules.email, changes.support_email),
-        support_phone=None
-        if changes.support_phone is None
-        else rules.phone(changes.support_phone) or "",
+        support_phone=_removable(rules.phone, changes.support_phone),
         claim_window_days=_maybe(rules.claim_days, changes.claim_window_days),
         claim_windows=_maybe(rules.claim_windows, changes.claim_windows),
         brand_color=_maybe(rules.color, changes.brand_color),
-        corso_client_id=None if client_id is None else rules.corso_client_id(client_id) or "",
+        corso_client_id=_removable(rules.corso_client_id, changes.corso_client_id),
         corso_client_secret=_maybe(lambda v: rules.secret(v, "corso_client_secret"), secret),
         protected_order_email=changes.protected_order_email,
         logo_path=changes.logo_path,
         remove_logo=changes.remove_logo,
     )
-    client_after = store.corso_client_id if client_id is None else cleaned.corso_client_id
+    client_id = cleaned.corso_client_id
+    client_after = store.corso_client_id if client_id is None else client_id
     if cleaned.corso_client_secret and not client_after:
         raise StoreRefused("corso_client_secret", "Give the Corso client id with its secret.")
     return cleaned
@@ -239,7 +237,13 @@ async def _reseal_one(session: AsyncSession, sealer: Sealer, store_id: int) -> i
 
 
 def _maybe(check: Callable[[T], T], value: T | None) -> T | None:
+    """``value`` checked; None (leave the setting as it is) stays None."""
     return None if value is None else check(value)
+
+
+def _removable(check: Callable[[str], str | None], value: str | None) -> str | None:
+    """Like ``_maybe`` for a setting that may be removed: a blank value becomes ""."""
+    return None if value is None else check(value) or ""
 
 
 def _escape_like(text: str) -> str:
