@@ -46,9 +46,9 @@ def read_order_link(signer: Signer, token: str, *, now: datetime | None = None) 
 
 
 def _order_link_end(data: dict[str, object], signed_at: datetime) -> datetime:
-    expires = data.get("x")
-    if expires is None:
+    if "x" not in data:
         return signed_at + timedelta(seconds=MAX_AGE_SECONDS[Purpose.ORDER_LINK])
+    expires = data["x"]
     if type(expires) is not int or not 0 < expires < 2**40:
         raise InvalidToken("malformed order link")
     return datetime.fromtimestamp(expires, UTC)
