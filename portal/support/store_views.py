@@ -94,11 +94,7 @@ async def _with_search(
         )
     search = {"query": query, "results": results, "problem": problem, "searched": bool(query)}
     if is_htmx(request):
-        context = {
-            "store": store,
-            "search": search,
-            "choose": ProtectionProductForm(meta={"csrf_context": request}),
-        }
+        context = {"store": store, "search": search}
         return render(request, "partials/support/product_results.html", context)
     return _page(request, staff, store, form, notice=notice, search=search)
 
@@ -181,7 +177,6 @@ def _page(
         "notice": notice,
         "problem": problem,
         "search": search or {"query": "", "results": [], "problem": None, "searched": False},
-        "choose": ProtectionProductForm(meta={"csrf_context": request}),
         "snippet_link": link,
         "snippet_html": f'<a href="{link}">Report a lost, stolen or damaged parcel</a>',
         "corso_secret_set": store.sealed_corso_client_secret is not None,
