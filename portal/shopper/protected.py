@@ -1,11 +1,16 @@
-""" "Your order is protected": when a store has the email switched on, a new order carrying its
-protection product gets an email with a signed link that opens the order, already verified,
+"""The "your order is protected" email: when a store has it switched on, a new order carrying
+its protection product gets an email with a signed link that opens the order, already verified,
 until the order's claim window closes.
 
 Another part of the portal (the orders/create webhook) queues ``ORDER_PROTECTED`` with
 ``queue_order_protected``; the worker's handler (``portal.shopper.jobs``) calls
-``email_if_protected``. The email is queued with a
-key per order, so however often the job runs, the buyer hears once.
+``email_if_protected``. The email is queued with a key per order, so however often the job
+runs, the buyer hears once.
+
+The link's end is the window's end as the rules count it when the email goes out: from the
+latest shipment, or from the order while nothing has shipped (``claim_window_end``). A parcel
+that ships later opens a later window than the link knows; the shopper then finds the order
+from the lookup page, which the email and the expired link's page both point to.
 """
 
 from __future__ import annotations
