@@ -389,6 +389,7 @@ def test_portal_link_prints_a_link_that_opens_the_order(
     for name, value in {
         "PORTAL_MODE": "development",
         "PORTAL_SECRET_KEY": str(settings.secret_key),
+        "PORTAL_ENCRYPTION_KEYS": str(settings.encryption_keys),
         "PORTAL_DATABASE_URL": settings.database_url,
         "PORTAL_BASE_URL": settings.base_url,
         "PORTAL_SHOPIFY_ENDPOINT": settings.shopify_endpoint,
