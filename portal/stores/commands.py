@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.db import create_engine, session_factory
@@ -78,19 +79,12 @@ def _runner(run: Run) -> Callable[[argparse.Namespace, Settings], int]:
         settings.check()
         try:
             lines = asyncio.run(run(args, settings))
-        except (
-            StoreRefused,
-            InvalidInput,
-            NotFound,
-            Refused,
-            ShopifyAuthError,
-            SettingsError,
-        ) as exc:
-            print(f"portal stores: {_one_line(exc)}", file=sys.stderr)
-            return BAD_INPUT
+        except (InvalidInput, NotFound, Refused, ShopifyAuthError, SettingsError) as exc:
+            return _refused(_one_line(exc), BAD_INPUT)
         except PortalError as exc:
-            print(f"portal stores: {_one_line(exc)}", file=sys.stderr)
-            return SERVICE_DOWN
+            return _refused(_one_line(exc), SERVICE_DOWN)
+        except SQLAlchemyError as exc:
+            return _refused(f"the database could not be used ({type(exc).__name__})", SERVICE_DOWN)
         for line in lines:
             print(line)
         return 0
@@ -98,11 +92,20 @@ def _runner(run: Run) -> Callable[[argparse.Namespace, Settings], int]:
     return command
 
 
+def _refused(line: str, code: int) -> int:
+    print(f"portal stores: {line}", file=sys.stderr)
+    return code
+
+
+OPTIONS = {"claim_windows": "--claim-window"}
+"""The option a refused setting came from, where its name is not the setting's."""
+
+
 def _one_line(exc: Exception) -> str:
-    text = exc.message if isinstance(exc, StoreRefused) else str(exc)
     if isinstance(exc, StoreRefused):
-        text = f"--{exc.field.replace('_', '-')}: {text}"
-    return " ".join(text.split())
+        option = OPTIONS.get(exc.field, "--" + exc.field.replace("_", "-"))
+        return " ".join(f"{option}: {exc.message}".split())
+    return " ".join(str(exc).split())
 
 
 @asynccontextmanager
