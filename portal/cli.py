@@ -1,4 +1,4 @@
-"""The ``portal`` command: migrate, serve, worker, link, create-user, sync-orders, invoices,
+"""The ``portal`` command: migrate, serve, worker, link, create-user, sync-orders, invoices, stores,
 and any command another installed package adds through the ``portal.commands`` entry point
 group (the sandbox package adds ``demo``)."""
 
@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 
 from portal.errors import AccountError, PortalError, SettingsError
 from portal.settings import Settings
+from portal.stores.commands import add_stores_command
 
 Command = Callable[[argparse.Namespace, Settings], int]
 # An installed package's ``portal.commands`` entry point: adds its subcommand to the parser.
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     close.add_argument("--by", default="portal invoices close", help="who closes it")
     close.set_defaults(command=_close_invoice)
 
+    add_stores_command(commands)
     _add_installed_commands(commands)
     return parser
 

@@ -53,6 +53,7 @@
         ├── InvoiceError                an invoice cannot be closed as asked
         ├── InstallRefused              a Shopify install callback not trusted or not completed
         ├── StoreInactive               the store uninstalled the app: no pages, no jobs
+        ├── StoreRefused                a store setting refused: ``field`` and ``message`` say why
         └── CurrencyMismatch            an order in another currency than its store bills in
 
 ``retryable = True`` marks transient failures (``Unavailable``, ``Throttled``, ``RetryLater``):
@@ -271,6 +272,16 @@ class StoreInactive(Refused):
         )
         self.store_name = store_name
         self.support_email = support_email
+
+
+class StoreRefused(Refused):
+    """A store setting (settings page or ``portal stores``) that cannot be accepted; ``field``
+    names the setting and ``message`` says why, in words for the admin. Nothing is stored."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
 class ActionRefused(Refused):

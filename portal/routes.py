@@ -17,7 +17,7 @@ from portal.paths import STATIC_DIR
 from portal.shopify_app import views as shopify_app
 from portal.shopper import filing, status
 from portal.shopper import views as shopper
-from portal.support import queue_views
+from portal.support import queue_views, store_views
 from portal.support import views as support
 from portal.webhooks.views import shopify_webhook
 
@@ -48,6 +48,7 @@ def shopper_routes() -> list[BaseRoute]:
     return [
         Route("/", shopper.lookup, methods=GET_POST, name="lookup"),
         Route("/theme.css", shopper.theme, name="theme"),
+        Route("/logo", shopper.logo, name="logo"),
         Route("/verify", shopper.verify, methods=GET_POST, name="verify"),
         Route("/r/{token}", shopper.order_link, methods=GET_POST, name="order_link"),
         Route("/sign-out", shopper.sign_out, methods=["POST"], name="sign_out"),
@@ -92,6 +93,19 @@ def support_routes() -> list[BaseRoute]:
             "/compliance/{compliance_id:row_id}/report.json",
             compliance.report_json,
             name="compliance_report",
+        ),
+        Route("/stores/", store_views.store_list, name="stores"),
+        Route(
+            "/stores/{store}/settings",
+            store_views.settings_page,
+            methods=GET_POST,
+            name="store_settings",
+        ),
+        Route(
+            "/stores/{store}/protection-product",
+            store_views.protection_product,
+            methods=["POST"],
+            name="protection_product",
         ),
     ]
 

@@ -6,6 +6,7 @@ Tokens carry opaque ids only (never an email or a name). itsdangerous' errors be
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -25,7 +26,7 @@ class Purpose(StrEnum):
 
 
 MAX_AGE_SECONDS: dict[Purpose, int] = {
-    Purpose.ORDER_LINK: 60 * 60 * 24 * 60,
+    Purpose.ORDER_LINK: 60 * 60 * 24 * 60,  # unless the link names its own end (links.py)
     Purpose.STATUS_LINK: 60 * 60 * 24 * 180,
     Purpose.SHOPPER_SESSION: 30 * 60,  # idle: the cookie is signed again on each page
     Purpose.CSRF: 60 * 60 * 12,
@@ -44,10 +45,19 @@ class Signer:
         return self._serializer(purpose).dumps(payload)
 
     def unsign(self, purpose: Purpose, token: str, *, max_age: int | None = None) -> Any:
+        return self.unsign_timed(purpose, token, max_age=max_age)[0]
+
+    def unsign_timed(
+        self, purpose: Purpose, token: str, *, max_age: int | None = None
+    ) -> tuple[Any, datetime]:
+        """The payload and when it was signed (aware, UTC)."""
         age = MAX_AGE_SECONDS[purpose] if max_age is None else max_age
         try:
-            return self._serializer(purpose).loads(token, max_age=age)
+            payload, signed_at = self._serializer(purpose).loads(
+                token, max_age=age, return_timestamp=True
+            )
         except SignatureExpired as exc:
             raise ExpiredToken(f"{purpose.value} token expired") from exc
         except BadSignature as exc:
             raise InvalidToken(f"invalid {purpose.value} token") from exc
+        return payload, signed_at

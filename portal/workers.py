@@ -24,7 +24,8 @@ from portal.runtime import Runtime
 from portal.shopify_app.install import SYNC_WEBHOOKS
 from portal.shopify_app.subscriptions import sync_webhooks_job
 from portal.shopper.housekeeping import PURGE, schedule_purge
-from portal.shopper.jobs import purge_job
+from portal.shopper.jobs import order_protected_job, purge_job
+from portal.shopper.protected import ORDER_PROTECTED
 from portal.support.actions import PRIMARY_REORDER_JOB, REFUND_JOB
 from portal.support.execution import execute_primary_reorder, execute_refund
 
@@ -47,6 +48,7 @@ def job_handlers() -> dict[str, Handler]:
         DATA_REQUEST_JOB: data_request_job,
         CUSTOMER_REDACT_JOB: customer_redact_job,
         SHOP_REDACT_JOB: shop_redact_job,
+        ORDER_PROTECTED: order_protected_job,
     }
 
 

@@ -62,6 +62,11 @@ def require_can_act(user: StaffUser) -> None:
         raise HTTPException(403, "Merchant users can look but not change anything.")
 
 
+def require_admin(user: StaffUser) -> None:
+    if not user.is_admin:
+        raise HTTPException(403, "Only admins change this.")
+
+
 def require_store_visible(user: StaffUser, store_id: int) -> None:
     """Another store's request answers 404, as if it did not exist."""
     if not user.can_see_store(store_id):

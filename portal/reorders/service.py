@@ -111,17 +111,32 @@ def eligibility_problems(
                 "This order has not shipped yet."
             )
         )
-    deadline = claim_window_start(order) + timedelta(days=store.claim_window_days)
+    days = claim_window_days(store, issue_type)
+    deadline = claim_window_start(order) + timedelta(days=days)
     if now > deadline:
         problems.append(
             _(
                 "Requests for this order had to be made within %(days)s days of shipping, "
                 "by %(date)s.",
-                days=store.claim_window_days,
+                days=days,
                 date=deadline.strftime("%d %B %Y"),
             )
         )
     return problems
+
+
+def claim_window_days(store: Store, issue_type: IssueType | None) -> int:
+    """The store's window for ``issue_type``; before the shopper says what happened, the
+    longest of them (the order is open while any issue may still be reported)."""
+    if issue_type is None:
+        return store.longest_claim_window
+    return store.claim_window_for(issue_type.name)
+
+
+def claim_window_end(order: Order, store: Store) -> datetime:
+    """When the last of the store's claim windows for ``order`` closes, counted as the rules
+    count it now (from the latest shipment, or from the order when nothing has shipped)."""
+    return claim_window_start(order) + timedelta(days=store.longest_claim_window)
 
 
 async def open_reorder_for(

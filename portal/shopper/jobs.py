@@ -1,5 +1,6 @@
-"""The nightly clean-up the worker runs: the shopper's abandoned drafts, photos and old
-verifications (``portal.shopper.housekeeping``), and sign-in failures no brake looks at."""
+"""The shopper area's jobs: the nightly clean-up of abandoned drafts, photos and old
+verifications (``portal.shopper.housekeeping``) and of sign-in failures no brake looks at; and
+the "your order is protected" email (``portal.shopper.protected``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from portal.accounts import service as accounts
 from portal.clock import utcnow
 from portal.jobs.worker import JobContext
 from portal.shopper.housekeeping import purge, schedule_purge
+from portal.shopper.protected import email_if_protected
 
 
 async def purge_job(ctx: JobContext) -> dict[str, Any]:
@@ -21,3 +23,8 @@ async def purge_job(ctx: JobContext) -> dict[str, Any]:
         await schedule_purge(session, now=now)
         await session.commit()
     return done
+
+
+async def order_protected_job(ctx: JobContext) -> dict[str, Any]:
+    """Job ``shopper.order_protected``, payload ``{"store_id", "order_id"}``."""
+    return await email_if_protected(ctx.services, ctx.job.payload)

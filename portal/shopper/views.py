@@ -3,8 +3,9 @@ already verified through a signed link from an order email."""
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from portal import links
 from portal.clock import utcnow
@@ -14,11 +15,14 @@ from portal.shopper import session as shopper_session
 from portal.shopper import verification
 from portal.shopper.common import runtime, service_unavailable, store_from_path
 from portal.shopper.forms import CodeForm, ContinueForm, LookupForm
+from portal.stores import logos
 from portal.stores import service as stores
 from portal.stores.models import Store
 from portal.web import is_htmx, render, session
 
 MAX_QUERY_LENGTH = 100
+MAX_PREFILLED_ORDER = 40
+MAX_PREFILLED_EMAIL = 254
 
 
 async def landing(request: Request) -> Response:
@@ -39,9 +43,22 @@ async def theme(request: Request) -> Response:
     return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
 
+async def logo(request: Request) -> Response:
+    """The store's logo, as the settings page stored it (re-encoded PNG)."""
+    store = await store_from_path(request)
+    path = logos.logo_file(runtime(request).settings.upload_dir, store.logo_path)
+    if path is None:
+        raise HTTPException(404)
+    return FileResponse(
+        path, media_type=logos.CONTENT_TYPE, headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
 async def lookup(request: Request) -> Response:
     store = await store_from_path(request)
     form = await LookupForm.from_request(request)
+    if request.method == "GET":
+        _prefill(request, form)
     if request.method == "GET" or not form.validate():
         status = 200 if request.method == "GET" else 400
         return _lookup_page(request, store, form, status)
@@ -61,6 +78,15 @@ async def lookup(request: Request) -> Response:
         v=verification_id
     )
     return RedirectResponse(str(url), status_code=303)
+
+
+def _prefill(request: Request, form: LookupForm) -> None:
+    """The order number and email from a link in the order confirmation (``?order=#1001&
+    email=...``), cut to size; nothing is looked up until the shopper presses the button."""
+    order = " ".join(request.query_params.get("order", "")[:MAX_PREFILLED_ORDER].split())
+    email = request.query_params.get("email", "")[:MAX_PREFILLED_EMAIL].strip()
+    form.order_number.data = order.replace("\x00", "") or None
+    form.email.data = email.replace("\x00", "") or None
 
 
 def _lookup_page(

@@ -51,7 +51,8 @@ class Store(Base):
     protection_product_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     protection_variant_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     claim_window_days: Mapped[int] = mapped_column(Integer, default=30)
-    # Per issue type (e.g. {"LOST": 45}); a type not named uses claim_window_days.
+    # Per issue type, by the name of portal.reorders.models.IssueType (e.g. {"LOST": 45}); a
+    # type not named uses claim_window_days.
     claim_windows: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     support_email: Mapped[str] = mapped_column(String(320))
     support_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -91,8 +92,14 @@ class Store(Base):
         return variant_id is not None and variant_id in self.protection_variant_ids
 
     def claim_window_for(self, issue_type: str) -> int:
-        """Days after the latest shipment within which ``issue_type`` may be reported."""
-        return int(self.claim_windows.get(issue_type, self.claim_window_days))
+        """Days after the latest shipment within which ``issue_type`` (an ``IssueType``'s name
+        or value: ``LOST`` or ``Lost``) may be reported."""
+        return int(self.claim_windows.get(issue_type.upper(), self.claim_window_days))
+
+    @property
+    def longest_claim_window(self) -> int:
+        """The most days any issue type may be reported after (an order is open until then)."""
+        return max([self.claim_window_days, *self.claim_windows.values()])
 
 
 class InstallState(Base):

@@ -39,6 +39,7 @@ from portal.compliance import service as compliance
 from portal.errors import MalformedDelivery, SealBroken, SignatureRefused
 from portal.jobs import queue
 from portal.sealing import Sealer
+from portal.shopper.protected import queue_order_protected
 from portal.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,6 @@ TOPIC = re.compile(r"[a-z_]{1,64}/[a-z_]{1,64}")
 TRIGGERED_AT = re.compile(r"[0-9T:.+Z-]{10,40}")
 SHOPIFY_ID = re.compile(r"[0-9]{1,20}")
 MAX_ORDERS = 10_000
-
-ORDER_PROTECTED = "shopper.order_protected"
-"""Email the shopper that their order is protected (handled in ``portal.shopper``): queued for
-every new order of a store with ``protected_order_email`` on; the worker leaves it queued until
-a handler for it is registered."""
 
 
 class Outcome(StrEnum):
@@ -239,13 +235,8 @@ async def _refresh_order(db: AsyncSession, store: Store, delivery: Delivery, now
 
 async def _order_created(db: AsyncSession, store: Store, delivery: Delivery, now: datetime) -> None:
     await _refresh_order(db, store, delivery, now)
-    if store.protected_order_email:
-        await queue.enqueue(
-            db,
-            ORDER_PROTECTED,
-            {"store_id": store.id, "order_id": delivery.order_id},
-            dedupe_key=f"order-protected:{store.id}:{delivery.order_id}",
-        )
+    if store.protected_order_email and delivery.order_id is not None:
+        await queue_order_protected(db, store_id=store.id, order_id=delivery.order_id)
 
 
 async def _uninstalled(db: AsyncSession, store: Store, delivery: Delivery, now: datetime) -> None:

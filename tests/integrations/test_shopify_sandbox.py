@@ -457,3 +457,27 @@ async def test_lost_refund_answer_leaves_exactly_one_refund(sandbox: Sandbox, ve
     sends = sandbox.traffic.operations().count("RefundCreate")
     # with @idempotent the same request is replayed; without it, the note shows it was applied
     assert sends == (2 if version == "2026-01" else 1)
+
+
+async def test_search_products_finds_by_part_of_the_title(sandbox: Sandbox) -> None:
+    found = await sandbox.client().search_products(query="scarf")
+    assert [(p.title, p.status) for p in found] == [("Wool scarf", "ACTIVE")]
+    assert [v.id for v in found[0].variants] == [sandbox.scarf.gid]
+    assert await sandbox.client().search_products(query="nothing like it") == []
+
+
+async def test_get_product_variants_reads_every_page_of_variants(sandbox: Sandbox) -> None:
+    many = sandbox.world.add_product(
+        DOMAIN,
+        title="Shipping Protection",
+        variants=[
+            VariantSeed(title=f"Tier {n}", sku=f"SP-{n}", price="1.00", tracked=False)
+            for n in range(260)
+        ],
+    )
+    product = await sandbox.client().get_product_variants(product_id=str(many.id))
+    assert product is not None and product.title == "Shipping Protection"
+    assert product.variant_ids == [v.gid for v in many.variants]
+    assert sandbox.traffic.operations().count("ProductVariantIds") >= 2
+    missing = await sandbox.client().get_product_variants(product_id="gid://shopify/Product/1")
+    assert missing is None

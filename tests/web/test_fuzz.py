@@ -448,6 +448,21 @@ REQUEST_FORM = (
     "country_code",
     "phone",
 )
+STORE_SETTINGS_FIELDS = (
+    "brand_color",
+    "remove_logo",
+    "support_email",
+    "support_phone",
+    "claim_window_days",
+    "window_lost",
+    "window_stolen",
+    "window_damaged",
+    "window_wrong_item",
+    "window_missing_item",
+    "corso_client_id",
+    "corso_client_secret",
+    "protected_order_email",
+)
 ACTION_FIELDS = {
     "note": ("text",),
     "ask": ("question",),
@@ -465,6 +480,7 @@ class RouteSpec:
     query: tuple[str, ...] = ()
     signs_out: bool = False  # a valid CSRF token would end the visitor's session
     uploads: bool = False
+    file_field: str = "photos"  # the form's file input, when it ``uploads``
     webhook: bool = False
 
 
@@ -482,6 +498,7 @@ ROUTES = [
     ),
     RouteSpec("lookup", "/{store}/", ("GET", "POST"), ("order_number", "email")),
     RouteSpec("theme", "/{store}/theme.css", ("GET",)),
+    RouteSpec("logo", "/{store}/logo", ("GET",)),
     RouteSpec("verify", "/{store}/verify", ("GET", "POST"), ("verification", "code"), ("v",)),
     RouteSpec("order_link", "/{store}/r/{order_token}", ("GET", "POST")),
     RouteSpec("sign_out", "/{store}/sign-out", ("POST",), signs_out=True),
@@ -526,6 +543,22 @@ ROUTES = [
     RouteSpec("compliance", "/support/compliance/", ("GET",)),
     RouteSpec("compliance_request", "/support/compliance/{compliance_id}", ("GET",)),
     RouteSpec("compliance_report", "/support/compliance/{compliance_id}/report.json", ("GET",)),
+    RouteSpec("stores", "/support/stores/", ("GET",)),
+    RouteSpec(
+        "store_settings",
+        "/support/stores/{store}/settings",
+        ("GET", "POST"),
+        STORE_SETTINGS_FIELDS,
+        ("q", "done"),
+        uploads=True,
+        file_field="logo",
+    ),
+    RouteSpec(
+        "protection_product",
+        "/support/stores/{store}/protection-product",
+        ("POST",),
+        ("product_id",),
+    ),
     RouteSpec("invoices", "/support/invoices/", ("GET",)),
     RouteSpec("invoice_months", "/support/invoices/{store}/", ("GET",)),
     RouteSpec("invoice", "/support/invoices/{store}/{month}", ("GET",)),
@@ -637,13 +670,13 @@ def attempts(draw: st.DrawFn, spec: RouteSpec, world: World, role: str) -> Attem
             data[name] = [draw(hostile_text), draw(hostile_text)]  # sent twice
         else:
             data[name] = draw(hostile_text)
-    if spec.uploads:
+    if spec.uploads and spec.file_field == "photos":
         quantities = [*world.real["qty"], "qty_" + "9" * 30, "qty_-1", "qty_", "qty_1e3"]
         for name in draw(st.lists(st.sampled_from(quantities), max_size=4, unique=True)):
             data[name] = draw(hostile_text)
     files = None
     if spec.uploads and draw(st.booleans()):
-        files = [("photos", f) for f in draw(junk_files)] or None
+        files = [(spec.file_field, f) for f in draw(junk_files)] or None
     return Attempt(method, path, query, data, files, headers)
 
 

@@ -13,12 +13,9 @@ from starlette.datastructures import Secret
 from portal.billing.models import ShopifyWebhook
 from portal.billing.sync import REFRESH_ORDER
 from portal.compliance.models import ComplianceRequest
-from portal.jobs.models import Job, JobStatus
-from portal.jobs.worker import Worker
-from portal.runtime import open_runtime
+from portal.jobs.models import Job
+from portal.shopper.protected import ORDER_PROTECTED
 from portal.stores.models import Store
-from portal.webhooks.deliveries import ORDER_PROTECTED
-from portal.workers import job_handlers
 from sandbox.shopify.payloads import order_payload
 from tests.billing.portal_helpers import WEBHOOK_SECRET, eventually, premiums
 from tests.helpers import factories
@@ -48,21 +45,6 @@ def test_a_new_order_queues_its_premium_and_the_protected_order_email_once(
     [store] = all_rows(env.settings.database_url, Store)
     assert protected.payload == {"store_id": store.id, "order_id": order.gid}
     assert len(_jobs(env.settings.database_url, REFRESH_ORDER)) == 1
-
-
-def test_the_worker_leaves_a_job_it_has_no_handler_for_queued(env: PortalEnvironment) -> None:
-    change_store(env.settings.database_url, env.slug, protected_order_email=True)
-    order = env.shop.order()
-    deliver(env.base_url, "orders/create", order_payload(order), webhook_id="n-2")
-    eventually(lambda: premiums(env))
-
-    async def run_a_worker() -> None:
-        async with open_runtime(env.settings) as runtime:
-            await Worker(runtime.sessions, job_handlers(), services=runtime).run_until_idle()
-
-    asyncio.run(run_a_worker())
-    [protected] = _jobs(env.settings.database_url, ORDER_PROTECTED)
-    assert protected.status == JobStatus.QUEUED and protected.attempts == 0
 
 
 def test_without_the_setting_no_protected_order_email_is_queued(env: PortalEnvironment) -> None:

@@ -56,6 +56,9 @@ from portal.integrations.shopify.models import (
     Money,
     NewOrder,
     Order,
+    ProductMatch,
+    ProductVariantRef,
+    ProductWithVariants,
     Refund,
     RefundLine,
     RefundTransaction,
@@ -377,6 +380,36 @@ class ShopifyClient:
     async def unsubscribe_webhook(self, *, subscription_id: str) -> None:
         data = await self._send(load("WebhookSubscriptionDelete"), {"id": subscription_id})
         _raise_user_errors(parse.guarded(lambda d: d["webhookSubscriptionDelete"], data))
+
+    async def search_products(self, *, query: str, first: int = 10) -> list[ProductMatch]:
+        """Products matching a Shopify product search (a bare word matches part of the title),
+        by title, at most ``first`` of them, each with its first few variants."""
+        variables = {"query": query, "first": max(1, min(first, 50))}
+        data = await self._send(load("ProductSearch"), variables)
+        nodes = parse.guarded(lambda d: parse.objects(d["products"]), data)
+        return [parse.guarded(parse.product_match, n) for n in nodes]
+
+    async def get_product_variants(self, *, product_id: str) -> ProductWithVariants | None:
+        """The product with every one of its variants, page by page; None if there is none."""
+        document = load("ProductVariantIds")
+        gid = _gid("Product", product_id)
+        title: str | None = None
+        variants: list[ProductVariantRef] = []
+        after: str | None = None
+        while True:
+            data, _, _ = await self._sized(
+                document, _sized_by_first({"id": gid, "after": after}), cap=MAX_INPUT_ITEMS
+            )
+            product = data.get("product")
+            if product is None:
+                return None
+            title = parse.guarded(lambda p: parse.text(p["title"]), product)
+            connection = parse.guarded(lambda p: p["variants"], product)
+            nodes = parse.guarded(parse.objects, connection)
+            variants.extend(parse.guarded(parse.variant_ref, v) for v in nodes)
+            after = parse.guarded(_next_cursor, connection)
+            if after is None:
+                return ProductWithVariants(id=gid, title=title, variants=tuple(variants))
 
     # --- replacement orders ------------------------------------------------------------------
 

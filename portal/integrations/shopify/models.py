@@ -66,6 +66,36 @@ class ShopInfo:
     currency: str
     iana_timezone: str
     contact_email: str
+    """The shop's public contact address (``Shop.contactEmail``): where customers write."""
+
+
+@dataclass(frozen=True)
+class ProductVariantRef:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ProductMatch:
+    """A product as a search shows it: its first few variants, not necessarily all."""
+
+    id: str
+    title: str
+    status: str
+    variants: tuple[ProductVariantRef, ...]
+
+
+@dataclass(frozen=True)
+class ProductWithVariants:
+    """A product with every one of its variants."""
+
+    id: str
+    title: str
+    variants: tuple[ProductVariantRef, ...]
+
+    @property
+    def variant_ids(self) -> list[str]:
+        return [v.id for v in self.variants]
 
 
 # --- orders ----------------------------------------------------------------------------------

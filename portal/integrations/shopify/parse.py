@@ -22,6 +22,8 @@ from portal.integrations.shopify.models import (
     LineItem,
     Money,
     Order,
+    ProductMatch,
+    ProductVariantRef,
     Refund,
     RefundLineItem,
     ShopInfo,
@@ -364,4 +366,17 @@ def shop(d: Any) -> ShopInfo:
         currency=text(d["currencyCode"]),
         iana_timezone=text(d["ianaTimezone"]),
         contact_email=text(d["contactEmail"]),
+    )
+
+
+def variant_ref(d: Any) -> ProductVariantRef:
+    return ProductVariantRef(id=text(d["id"]), title=text(d["title"]))
+
+
+def product_match(d: Any) -> ProductMatch:
+    return ProductMatch(
+        id=text(d["id"]),
+        title=text(d["title"]),
+        status=text(d["status"]),
+        variants=tuple(variant_ref(v) for v in objects(d["variants"])),
     )
