@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 
 from portal.errors import AccountError, PortalError, SettingsError
 from portal.settings import Settings
+from portal.shopify_app.commands import SUBCOMMANDS as SHOPIFY_APP_COMMANDS
 from portal.stores.commands import add_stores_command
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -81,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     close.add_argument("--by", default="portal invoices close", help="who closes it")
     close.set_defaults(command=_close_invoice)
 
-    add_stores_command(commands)
+    add_stores_command(commands, more=SHOPIFY_APP_COMMANDS)
     _add_installed_commands(commands)
     return parser
 

@@ -34,13 +34,13 @@ from portal.errors import (
     UnknownStore,
 )
 from portal.integrations.shopify import ShopifyClient, ShopInfo
+from portal.integrations.shopify.versions import DEFAULT as DEFAULT_API_VERSION
 from portal.sealing import Sealer
 from portal.settings import Settings
 from portal.stores import rules
 from portal.stores import service as stores
 from portal.stores.models import Store, TokenKind
 
-DEFAULT_API_VERSION = "2025-04"
 BAD_INPUT = 2
 SERVICE_DOWN = 1
 
@@ -62,13 +62,19 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(BAD_INPUT, f"{self.prog}: {message}\n")
 
 
-def add_stores_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``portal stores <action>`` to the ``portal`` command."""
-    parser = commands.add_parser("stores", help="add, list, show, update and reseal stores")
+def add_stores_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    more: tuple[Subcommand, ...] = (),
+) -> None:
+    """Add ``portal stores <action>`` to the ``portal`` command; ``more`` are subcommands from
+    areas above the stores (installing through Shopify's app, webhook subscriptions)."""
+    parser = commands.add_parser(
+        "stores", help="add, list, show, update, reseal stores and sync their webhooks"
+    )
     # The portal command's subparsers are plain ArgumentParsers; this group answers in one line.
     parser.__class__ = OneLineParser
     actions = parser.add_subparsers(required=True, metavar="action", parser_class=OneLineParser)
-    for sub in SUBCOMMANDS:
+    for sub in (*SUBCOMMANDS, *more):
         sub_parser = actions.add_parser(sub.name, help=sub.help, description=sub.help)
         sub.arguments(sub_parser)
         sub_parser.set_defaults(command=_runner(sub.run))
@@ -363,5 +369,4 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("show", "show a store's settings (never its secrets)", _show_arguments, _show),
     Subcommand("update", "change a store's settings", _update_arguments, _update),
     Subcommand("reseal", "seal every stored secret under the first key", _no_arguments, _reseal),
-    # Subcommand("sync-webhooks", ...): the next one goes here.
 )
