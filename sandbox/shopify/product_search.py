@@ -3,8 +3,8 @@
 ``shipping protection``, ``title:Shipping*``, ``status:active``, ``vendor:"Maple & Moss"``: terms
 separated by spaces must all match, ``OR`` offers alternatives, ``-term`` negates. A bare word
 matches part of the title, vendor, product type, handle or a variant's SKU, ignoring case; a
-field term matches the whole value or one of its words (a prefix, with ``*``). Supported fields: title, vendor,
-product_type, handle, status, sku, id; others are ignored, as Shopify does.
+field term matches the whole value or one of its words (a prefix, with ``*``). Supported fields:
+title, vendor, product_type, handle, status, sku, id; others are ignored, as Shopify does.
 """
 
 from __future__ import annotations
