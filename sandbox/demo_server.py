@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import httpx
 import uvicorn
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -18,11 +22,12 @@ from portal.billing.sync import enqueue_month_sync
 from portal.clock import utcnow
 from portal.db import create_engine, is_sqlite, session_factory
 from portal.errors import AccountRefused
+from portal.integrations.shopify.oauth import query_signature
 from portal.migrate import upgrade
 from portal.sealing import Sealer
 from portal.settings import Mode, Settings
 from portal.stores.models import Store
-from portal.stores.service import StoreSpec, upsert_store
+from portal.stores.service import StoreSpec, get_by_domain
 from sandbox.demo import DAYS_OF_HISTORY, build_demo_world
 from sandbox.mail_sink import start_mail_sink
 from sandbox.routes import create_demo_app
@@ -61,17 +66,74 @@ def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> 
 def prepare_demo(
     settings: Settings, *, host: str, port: int, keep: bool
 ) -> tuple[Settings, SandboxWorld]:
-    """Build the sandbox world, (re)create and migrate the demo database, load the stores."""
+    """Build the sandbox world, (re)create and migrate the demo database. The stores come once
+    the portal is listening (``bootstrap_demo``): they install the app as merchants do."""
     base_url = f"http://{host}:{port}"
-    world, specs = build_demo_world(now=utcnow(), base_url=base_url)
+    world, _ = build_demo_world(now=utcnow(), base_url=base_url)
     settings = demo_settings(settings, base_url=base_url, world=world)
     if not keep:
         _remove_sqlite_database(settings.database_url)
     upgrade(settings.database_url, encryption_keys=DEMO_ENCRYPTION_KEY)
-    asyncio.run(load_stores(settings.database_url, specs))
+    return settings, world
+
+
+def bootstrap_demo(settings: Settings, world: SandboxWorld) -> None:
+    """With the portal listening: each demo store installs the app through Shopify's
+    authorization code grant, its owner sets it up (protection product, claim window, Corso
+    credentials, brand), then the staff accounts and the month syncs are added."""
+    with httpx.Client(timeout=30, follow_redirects=False) as owner:
+        for spec in world.stores:
+            install_as_merchant(owner, settings, spec.shop_domain)
+    asyncio.run(set_up_stores(settings.database_url, world.stores))
     asyncio.run(create_demo_accounts(settings.database_url, world))
     asyncio.run(queue_premium_sync(settings.database_url, now=utcnow()))
-    return settings, world
+
+
+def install_as_merchant(browser: httpx.Client, settings: Settings, shop_domain: str) -> str:
+    """What a merchant's browser does: open the app from the Shopify admin (a launch signed by
+    Shopify), approve on the consent page, come back to the portal. Returns where the portal
+    sent them (the store's settings page)."""
+    launch = {"shop": shop_domain, "timestamp": str(int(time.time()))}
+    signature = query_signature(list(launch.items()), DEMO_CLIENT_SECRET)
+    query = urlencode({**launch, "hmac": signature})
+    started = browser.get(f"{settings.base_url}/shopify/install?{query}")
+    if started.status_code != 303:
+        raise RuntimeError(f"the portal did not start installing {shop_domain}: {started.text}")
+    authorize = started.headers["location"]
+    asked = dict(parse_qsl(urlsplit(authorize).query))
+    form = {k: asked[k] for k in ("client_id", "scope", "redirect_uri", "state")}
+    approved = browser.post(authorize.split("?")[0], data={**form, "decision": "approve"})
+    if approved.status_code != 302:
+        raise RuntimeError(f"the sandbox did not approve {shop_domain}: {approved.text}")
+    finished = browser.get(approved.headers["location"])
+    if finished.status_code != 303:
+        raise RuntimeError(f"the portal refused the install of {shop_domain}: {finished.text}")
+    return str(finished.headers["location"])
+
+
+async def set_up_stores(database_url: str, specs: list[StoreSpec]) -> None:
+    """The demo stores' settings, as their admins would save them on the settings page."""
+    sealer = Sealer([DEMO_ENCRYPTION_KEY])
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            for spec in specs:
+                store = await get_by_domain(session, spec.shop_domain)
+                if store is None:
+                    raise RuntimeError(f"{spec.shop_domain} was not installed")
+                store.slug = spec.slug
+                store.api_version = spec.api_version
+                store.protection_product_id = spec.extra.get("protection_product_id")
+                store.protection_variant_ids = list(spec.protection_variant_ids)
+                store.claim_window_days = spec.claim_window_days
+                store.support_email = spec.support_email
+                store.support_phone = spec.support_phone
+                store.brand_color = spec.brand_color
+                store.corso_store_id = spec.corso_store_id
+                store.corso_client_id = spec.corso_client_id
+                store.sealed_corso_client_secret = sealer.seal_optional(spec.corso_client_secret)
+    finally:
+        await engine.dispose()
 
 
 def _remove_sqlite_database(url: str) -> None:
@@ -89,17 +151,6 @@ async def create_demo_accounts(database_url: str, world: SandboxWorld) -> None:
         new_user = NewUser(email=account.email, role=account.role, store_slug=account.store_slug)
         with contextlib.suppress(AccountRefused):
             await create_user(database_url, new_user, account.password)
-
-
-async def load_stores(database_url: str, specs: list[StoreSpec]) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            sealer = Sealer([DEMO_ENCRYPTION_KEY])
-            for spec in specs:
-                await upsert_store(session, spec, sealer)
-    finally:
-        await engine.dispose()
 
 
 async def queue_premium_sync(database_url: str, *, now: datetime) -> None:
@@ -129,13 +180,11 @@ def _demo_months(now: datetime, time_zone: str) -> list[str]:
     return months
 
 
-def start_webhooks(settings: Settings, world: SandboxWorld) -> WebhookSender:
-    """Sandbox Shopify tells the demo portal about every order change, signed."""
-    return WebhookSender(
-        world.shopify,
-        url=f"{settings.base_url}/webhooks/shopify",
-        secret=str(settings.shopify_client_secret),
-    ).start()
+def start_webhooks(world: SandboxWorld) -> WebhookSender:
+    """Sandbox Shopify delivers each change to the app subscriptions of its topic (the portal
+    subscribes when a store installs it), signed with the app's secret; compliance topics go to
+    the app's compliance URL."""
+    return WebhookSender(world.shopify).start()
 
 
 def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
@@ -143,14 +192,9 @@ def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
     sink = start_mail_sink(world.mailbox, host="127.0.0.1")
     settings = settings.with_overrides(smtp_host="127.0.0.1", smtp_port=sink.port)
     app = create_demo_app(settings, world)
-    webhooks = start_webhooks(settings, world)
-    print(
-        f"\n  Reorder portal demo: {settings.base_url}/"
-        f"\n  Orders to try and the mailbox: {settings.base_url}/sandbox\n",
-        flush=True,
-    )
-    try:
-        uvicorn.run(
+    webhooks = start_webhooks(world)
+    server = uvicorn.Server(
+        uvicorn.Config(
             app,
             host=host,
             port=port,
@@ -158,6 +202,27 @@ def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
             proxy_headers=False,
             server_header=False,
         )
+    )
+
+    def bootstrap() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.05)
+        try:
+            bootstrap_demo(settings, world)
+        except Exception:
+            server.should_exit = True
+            raise
+        print(
+            f"\n  Reorder portal demo: {settings.base_url}/"
+            f"\n  Orders to try and the mailbox: {settings.base_url}/sandbox\n",
+            flush=True,
+        )
+
+    threading.Thread(target=bootstrap, name="demo-bootstrap", daemon=True).start()
+    try:
+        server.run()
     finally:
         webhooks.stop()
         sink.stop()

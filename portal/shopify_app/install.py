@@ -217,7 +217,7 @@ async def _shop_info(runtime: Runtime, shop: str, access_token: str) -> ShopInfo
 
 
 async def _free_slug(db: AsyncSession, info: ShopInfo) -> str:
-    base = _slugify(info.name) or _slugify(info.domain.split(".")[0]) or "store"
+    base = _slugify(info.domain.split(".")[0]) or _slugify(info.name) or "store"
     slug, n = base, 1
     while (
         slug in RESERVED_SLUGS

@@ -19,7 +19,7 @@ from portal.db import create_engine, session_factory
 from portal.jobs.models import Job, JobStatus
 from portal.settings import Settings
 from portal.stores.models import Store
-from sandbox.demo_server import prepare_demo, start_webhooks
+from sandbox.demo_server import bootstrap_demo, prepare_demo, start_webhooks
 from sandbox.routes import create_demo_app
 from sandbox.shopify.state import LineItemSeed, Order
 from sandbox.world import SandboxWorld
@@ -41,7 +41,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         Settings(database_url=f"sqlite:///{database}"), host="127.0.0.1", port=port, keep=False
     )
     with serve(create_demo_app(settings, world), port=port):
-        webhooks = start_webhooks(settings, world)
+        webhooks = start_webhooks(world)
+        bootstrap_demo(settings, world)
         try:
             yield Demo(settings, world)
         finally:

@@ -13,7 +13,7 @@ import pytest
 
 from portal.settings import Settings
 from sandbox.demo import HEAVY_CLAIMS_CUSTOMER
-from sandbox.demo_server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, prepare_demo
+from sandbox.demo_server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, bootstrap_demo, prepare_demo
 from sandbox.mail_sink import start_mail_sink
 from sandbox.routes import create_demo_app
 from sandbox.world import SandboxWorld
@@ -31,6 +31,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sandbo
     settings = settings.with_overrides(smtp_port=sink.port)
     try:
         with serve(create_demo_app(settings, world), port=port) as base_url:
+            bootstrap_demo(settings, world)
             yield base_url, world
     finally:
         sink.stop()
