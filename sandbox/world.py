@@ -3,9 +3,12 @@ and what the demo seeded (so /sandbox can show visitors what to try)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
+from portal.integrations.shopify.oauth import query_signature
 from sandbox.mailbox import Mailbox
 
 if TYPE_CHECKING:
@@ -46,8 +49,14 @@ class SandboxWorld:
     app_client_id: str | None = None  # the portal's Shopify app, as the sandbox knows it
 
     def install_url(self, shop_domain: str) -> str:
-        """Where a merchant starts installing the portal app (the portal's install route)."""
-        return f"{self.base_url}/shopify/install?shop={shop_domain}"
+        """Where Shopify's admin sends a merchant who opens the portal app: the app's URL with
+        a launch query signed by the app's secret, as Shopify signs it."""
+        launch = {"shop": shop_domain, "timestamp": str(int(time.time()))}
+        app = self.shopify.app(self.app_client_id) if self.app_client_id else None
+        if app is None:
+            return f"{self.base_url}/shopify/install?{urlencode(launch)}"
+        signature = query_signature(list(launch.items()), app.client_secret)
+        return f"{self.base_url}/shopify/install?{urlencode({**launch, 'hmac': signature})}"
 
     def shopify_endpoint(self, shop_domain: str, api_version: str) -> str:
         return f"{self.base_url}/sandbox/shopify/{shop_domain}/admin/api/{api_version}/graphql.json"

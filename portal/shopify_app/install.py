@@ -33,6 +33,7 @@ from portal.integrations.shopify.app_config import REQUESTED_SCOPES, REQUIRED_SC
 from portal.integrations.shopify.oauth import Grant, ShopifyOAuth, is_shop_domain
 from portal.integrations.shopify.versions import DEFAULT as DEFAULT_API_VERSION
 from portal.jobs import queue
+from portal.jobs.models import Priority
 from portal.runtime import Runtime
 from portal.stores.models import InstallState, Store, TokenKind
 from portal.stores.tokens import write_grant
@@ -199,6 +200,9 @@ async def _store_from_grant(runtime: Runtime, shop: str, grant: Grant, kind: Tok
             SYNC_WEBHOOKS,
             {"store_id": store.id},
             dedupe_key=f"sync-webhooks:{store.id}:{store.token_version}",
+            # A few calls, and until they are made the store's orders go unheard: ahead of
+            # the bulk syncs, on the worker that keeps free for an admin or agent waiting.
+            priority=Priority.HIGH,
         )
     return store
 
