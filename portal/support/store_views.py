@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal.accounts.guard import StaffUser, require_admin, require_staff, require_store_visible
+from portal.clock import utcnow
 from portal.errors import IntegrationError, StoreRefused
 from portal.i18n import gettext as _
-from portal.integrations.shopify import ProductMatch
+from portal.integrations.shopify import ProductMatch, versions
 from portal.runtime import Runtime
 from portal.stores import logos
 from portal.stores import service as stores
@@ -181,5 +182,9 @@ def _page(
         "snippet_html": f'<a href="{link}">Report a lost, stolen or damaged parcel</a>',
         "corso_secret_set": store.sealed_corso_client_secret is not None,
         "can_edit": staff.is_admin,
+        "version_warning": versions.support_warning(
+            store.api_version, store.api_version_served, utcnow().date()
+        ),
+        "readable_from": store.orders_readable_from(utcnow()),
     }
     return staff_page(request, staff, "pages/support/store_settings.html", context, status)
