@@ -2,7 +2,7 @@
 its protection product gets an email with a signed link that opens the order, already verified,
 until the order's claim window closes.
 
-Another part of the portal (the orders/create webhook) queues ``ORDER_PROTECTED`` with
+The orders/create webhook (``portal.webhooks.deliveries``) queues ``ORDER_PROTECTED`` with
 ``queue_order_protected``; the worker's handler (``portal.shopper.jobs``) calls
 ``email_if_protected``. The email is queued with a key per order, so however often the job
 runs, the buyer hears once.

@@ -146,7 +146,18 @@ NEW_SHOP = "juniper-and-jay.myshopify.com"
 def test_each_shop_offers_install_uninstall_and_compliance(demo_url: str) -> None:
     page = httpx.get(demo_url + "/sandbox/").text
     for shop in ("maple-and-moss", "harbor-outfitters", "juniper-and-jay"):
-        assert f'href="{demo_url}/shopify/install?shop={shop}.myshopify.com"' in page
+        # The app as Shopify's admin opens it: a launch signed with the app's secret, which
+        # the portal accepts and answers by sending the owner to the consent page.
+        links = re.findall(
+            rf'href="({re.escape(demo_url)}/shopify/install\?shop={shop}[^"]+)"', page
+        )
+        assert len(links) == 1 and "hmac=" in links[0]
+        started = httpx.get(links[0].replace("&amp;", "&"))
+        assert started.status_code == 303
+        assert (
+            f"/sandbox/shopify/{shop}.myshopify.com/admin/oauth/authorize"
+            in (started.headers["location"])
+        )
         assert f'action="{demo_url}/sandbox/shops/{shop}.myshopify.com/uninstall"' in page
     assert page.count(">Uninstall the app</button>") == 3
     for topic in ("customers/data_request", "customers/redact", "shop/redact"):
