@@ -39,6 +39,11 @@ class JobContext:
 Handler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
 Outcome = Callable[..., Awaitable[bool]]
 
+LEASE_SECONDS = 15.0
+"""How long a claimed job is a worker's without news from it. The running worker renews it
+every third of that, however long the handler takes; a worker that died (SIGKILL, a lost host)
+stops renewing, and its job is due again for another worker within this time."""
+
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -52,7 +57,7 @@ class Worker:
         *,
         services: Runtime,
         worker_id: str | None = None,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = LEASE_SECONDS,
         poll_interval: float = 0.5,
         max_priority: int | None = None,
     ) -> None:
