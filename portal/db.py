@@ -90,11 +90,14 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite files run in WAL mode with foreign keys enforced."""
-    engine = create_async_engine(async_url(url), **kwargs)
+    """An async engine; SQLite files run in WAL mode with foreign keys enforced. A PostgreSQL
+    connection is checked as it leaves the pool and replaced if the server closed it (a restart,
+    a failover, an idle timeout), so no request or job is the one that finds it dead."""
     if is_sqlite(url):
+        engine = create_async_engine(async_url(url), **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return engine
+        return engine
+    return create_async_engine(async_url(url), pool_pre_ping=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
