@@ -1,4 +1,6 @@
-"""The application factory: ``create_app(settings)`` returns the Starlette app.
+"""The application factory: ``create_app(settings)`` returns the Starlette app;
+``create_app_from_env()`` builds it from the ``PORTAL_*`` environment, for ASGI servers that
+import the app in each of their processes (``uvicorn --factory portal.app:create_app_from_env``).
 
 The lifespan owns what lives as long as the process (``portal.runtime.Runtime``): the database
 engine, the shared ``httpx.AsyncClient`` every outside-service client is built on, and, when
@@ -94,6 +96,11 @@ def create_app(
     )
     app.state.templates = templates
     return app
+
+
+def create_app_from_env() -> Starlette:
+    """The portal with the settings of the environment: what each web process serves."""
+    return create_app(Settings.from_env())
 
 
 def _proxy_middleware(settings: Settings) -> list[Middleware]:

@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the portal")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="web processes (each imports the app from scratch)"
+    )
     serve.set_defaults(command=_serve)
 
     worker = commands.add_parser("worker", help="run the job worker until interrupted")
@@ -110,14 +113,13 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from portal.app import create_app
-
-    host = args.host or settings.host
-    port = args.port or settings.port
+    settings.check()  # refuse a bad setting here, before any web process starts
     uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
+        "portal.app:create_app_from_env",
+        factory=True,
+        workers=args.workers,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
         proxy_headers=False,  # the app believes forwarded headers (PORTAL_FORWARDED_ALLOW_IPS)
         server_header=False,
         log_level=settings.log_level,
