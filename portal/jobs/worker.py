@@ -96,6 +96,7 @@ class Worker:
         return count
 
     async def run_once(self) -> bool:
+        leased_at = asyncio.get_running_loop().time()  # no later than the lease's start
         async with self.sessions() as session:
             job = await queue.claim(
                 session,
@@ -106,14 +107,14 @@ class Worker:
             )
         if job is None:
             return False
-        await self._execute(job)
+        await self._execute(job, leased_at)
         return True
 
-    async def _execute(self, job: ClaimedJob) -> None:
+    async def _execute(self, job: ClaimedJob, leased_at: float) -> None:
         """Run the handler while renewing the lease; a lost lease (another worker took the job
         after this one stalled) cancels the handler and records nothing."""
         handler = asyncio.create_task(self._outcome_of(job))
-        lease = asyncio.create_task(self._keep_lease(job))
+        lease = asyncio.create_task(self._keep_lease(job, leased_at))
         try:
             await asyncio.wait({handler, lease}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # shutting down: the lease will run out, nothing kept
@@ -148,15 +149,22 @@ class Worker:
             return queue.retry_later, (_describe(exc),), {}
         return queue.complete, (result,), {}
 
-    async def _keep_lease(self, job: ClaimedJob) -> None:
-        """Renew the lease every third of its length; return only when it was lost. A failed
-        renewal (the database briefly away) is retried until the lease would run out."""
-        while True:
-            await asyncio.sleep(self.lease_seconds / 3)
+    async def _keep_lease(self, job: ClaimedJob, leased_at: float) -> None:
+        """Renew the lease every third of its length; return only when it was lost: another
+        worker holds the job, or no renewal got through before the lease ran out (the database
+        away), after which another worker may take the job at any moment."""
+        loop = asyncio.get_running_loop()
+        while (left := leased_at + self.lease_seconds - loop.time()) > 0:
+            await asyncio.sleep(min(self.lease_seconds / 3, left))
+            attempt_at = loop.time()
             try:
-                async with self.sessions() as session:
-                    if not await queue.extend_lease(session, job, self.lease_seconds):
-                        return
+                async with asyncio.timeout_at(leased_at + self.lease_seconds):
+                    async with self.sessions() as session:
+                        if not await queue.extend_lease(session, job, self.lease_seconds):
+                            return
+                leased_at = attempt_at
+            except TimeoutError:
+                return
             except Exception:
                 log.exception("job %s: could not renew its lease; trying again", job.id)
 

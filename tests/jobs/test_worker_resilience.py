@@ -74,3 +74,40 @@ async def test_a_lost_lease_cancels_the_handler_and_records_nothing(
     db.expire_all()
     job = (await db.scalars(select(Job))).one()
     assert (job.status, job.worker_id) == (JobStatus.RUNNING, "other")
+
+
+async def test_a_worker_that_cannot_renew_its_lease_stops_the_handler_before_it_runs_out(
+    engine: AsyncEngine, db: AsyncSession
+) -> None:
+    """The database is away for the renewals: by the end of the lease another worker may take
+    the job, so this one stops its handler by then and records nothing."""
+    await queue.enqueue(db, "slow", {})
+    await db.commit()
+    real = session_factory(engine)
+    opened = {"n": 0}
+
+    def away_after_the_claim() -> Any:
+        opened["n"] += 1
+        if opened["n"] > 1:
+            raise ConnectionError("database away")
+        return real()
+
+    cancelled = asyncio.Event()
+
+    async def slow(ctx: JobContext) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    lease = 0.6
+    worker = Worker(away_after_the_claim, {"slow": slow}, services=None, lease_seconds=lease)  # type: ignore[arg-type]
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(worker.run_once(), timeout=10)
+    assert cancelled.is_set()
+    assert asyncio.get_running_loop().time() - started <= lease + 0.2
+    assert opened["n"] >= 3  # it tried to renew until the lease ran out
+    db.expire_all()
+    job = (await db.scalars(select(Job))).one()
+    assert (job.status, job.attempts) == (JobStatus.RUNNING, 1)
