@@ -19,6 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.errors import InvalidToken
+from portal.security import is_https
 from portal.signing import Purpose, Signer
 
 COOKIE = "portal_csrf"
@@ -44,7 +45,7 @@ class CsrfMiddleware:
         browser_id = _cookie(headers) or secrets.token_urlsafe(24)
         scope.setdefault("state", {})["csrf_browser_id"] = browser_id
         fresh = _cookie(headers) is None
-        secure = scope.get("scheme") == "https"
+        secure = is_https(scope)
 
         async def send_with_cookie(message: Message) -> None:
             if fresh and message["type"] == "http.response.start":
@@ -62,7 +63,7 @@ def _cookie_header(browser_id: str, *, secure: bool) -> bytes:
 
 def rotate_browser_id(request: Request, response: Response) -> None:
     """Give the browser a new id (at sign-in): a token planted before it stops working."""
-    cookie = _cookie_header(secrets.token_urlsafe(24), secure=request.url.scheme == "https")
+    cookie = _cookie_header(secrets.token_urlsafe(24), secure=is_https(request.scope))
     response.raw_headers.append((b"set-cookie", cookie))
 
 

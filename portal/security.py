@@ -1,7 +1,11 @@
 """Security headers on every response: a strict CSP (no inline or eval'd script), no framing,
 no MIME sniffing, a private Referrer-Policy, HSTS when served over HTTPS, and ``no-store`` on
 every response that does not say how it may be cached (pages carry personal data and CSRF
-tokens; static files and the store theme set their own)."""
+tokens; static files and the store theme set their own).
+
+"Served over HTTPS" (``is_https``) is true when the request came over HTTPS (or a trusted proxy
+says so) or when ``PORTAL_BASE_URL`` is https: behind a proxy that terminates TLS and is not
+configured as trusted, cookies still go out Secure and HSTS is still sent."""
 
 from __future__ import annotations
 
@@ -37,9 +41,18 @@ NO_STORE = (b"cache-control", b"no-store")
 CACHEABLE_PREFIXES = ("/static/",)
 
 
+def is_https(scope: Scope) -> bool:
+    """Whether cookies must be Secure and HSTS sent (see the module's docstring)."""
+    if scope.get("scheme") == "https":
+        return True
+    settings = (scope.get("state") or {}).get("settings")
+    base_url = getattr(settings, "base_url", "")
+    return isinstance(base_url, str) and base_url.startswith("https://")
+
+
 def security_headers(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:
     """The headers a response to ``scope`` gets unless it set them itself."""
-    headers = BASE_HEADERS + ((HSTS,) if scope.get("scheme") == "https" else ())
+    headers = BASE_HEADERS + ((HSTS,) if is_https(scope) else ())
     if not str(scope.get("path", "")).startswith(CACHEABLE_PREFIXES):
         headers += (NO_STORE,)
     return headers

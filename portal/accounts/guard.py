@@ -13,6 +13,7 @@ from starlette.responses import Response
 from portal.accounts import service as accounts
 from portal.accounts.models import Role, User
 from portal.clock import utcnow
+from portal.security import is_https
 from portal.web import session
 
 COOKIE = "portal_staff"
@@ -116,7 +117,7 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
         token,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=is_https(request.scope),
         path=SUPPORT_PATH,
     )
 

@@ -20,6 +20,7 @@ from portal.accounts.guard import StaffUser, require_staff
 from portal.clock import utcnow
 from portal.errors import InstallRefused
 from portal.runtime import Runtime
+from portal.security import is_https
 from portal.shopify_app import install as installs
 from portal.shopify_app.forms import ConnectStoreForm
 from portal.web import render, session, settings_of
@@ -82,7 +83,7 @@ async def _start(request: Request, runtime: Runtime, shop: str) -> Response:
         path=COOKIE_PATH,
         httponly=True,
         samesite="lax",  # sent on the top-level redirect back from Shopify
-        secure=settings_of(request).base_url.startswith("https://"),
+        secure=is_https(request.scope),
     )
     return response
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from portal.clock import utcnow
 from portal.errors import InvalidToken
 from portal.links import is_row_id
+from portal.security import is_https
 from portal.shopper.models import SESSION_LIFETIME, ShopperSignOut
 from portal.signing import MAX_AGE_SECONDS, Purpose, Signer
 from portal.web import session as database
@@ -95,7 +96,7 @@ def write(request: Request, response: Response, session: ShopperSession) -> None
         max_age=IDLE_SECONDS,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=is_https(request.scope),
     )
 
 

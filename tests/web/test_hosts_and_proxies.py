@@ -165,3 +165,24 @@ def test_signed_values_with_absurd_ids_are_refused_not_failed(env: PortalEnviron
         page = client.get(f"/{env.slug}/s/{status}")
     assert form.status_code < 500 and page.status_code < 500
     assert page.status_code >= 400
+
+
+def test_an_https_base_url_makes_cookies_secure_and_sends_hsts_behind_any_proxy(
+    database_url: str,
+) -> None:
+    """TLS ends at a proxy the portal was not told to trust: the request arrives as plain
+    HTTP, yet the portal's public address is https, so nothing goes out weaker."""
+    settings = portal_settings(database_url, base_url="https://portal.example")
+    with running_portal(settings) as base, httpx.Client(base_url=base) as client:
+        page = client.get("/support/login", headers={"Host": "portal.example"})
+    assert page.status_code == 200
+    assert "Secure" in page.headers["set-cookie"]
+    assert page.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_an_http_base_url_served_over_http_sends_neither(database_url: str) -> None:
+    settings = portal_settings(database_url)
+    with running_portal(settings) as base, httpx.Client(base_url=base) as client:
+        page = client.get("/support/login")
+    assert "Secure" not in page.headers["set-cookie"]
+    assert "strict-transport-security" not in page.headers
