@@ -45,6 +45,9 @@ class Settings:
     port: int = 8000
     log_level: str = "info"
     upload_dir: Path = Path("var/uploads")
+    # Days after a request is closed before its personal data is erased (and finished jobs,
+    # which hold the emails sent, are deleted); amounts stay for invoices.
+    retention_days: int = 90
     run_worker: bool = False
     worker_concurrency: int = 4
     # Every order lookup answers after at least this long, so timing does not tell whether an

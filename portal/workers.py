@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from portal.billing.jobs import nightly_sync_job, refresh_order_job, sync_month_job
 from portal.billing.sync import NIGHTLY_SYNC, REFRESH_ORDER, SYNC_MONTH, schedule_nightly_sync
 from portal.clock import utcnow
-from portal.compliance.jobs import customer_redact_job, data_request_job, shop_redact_job
+from portal.compliance.jobs import (
+    customer_redact_job,
+    data_request_job,
+    retention_job,
+    shop_redact_job,
+)
+from portal.compliance.retention import RETENTION, schedule_retention
 from portal.compliance.service import CUSTOMER_REDACT_JOB, DATA_REQUEST_JOB, SHOP_REDACT_JOB
 from portal.jobs.email import SEND_EMAIL, send_email_job
 from portal.jobs.models import Priority
@@ -49,6 +55,7 @@ def job_handlers() -> dict[str, Handler]:
         CUSTOMER_REDACT_JOB: customer_redact_job,
         SHOP_REDACT_JOB: shop_redact_job,
         ORDER_PROTECTED: order_protected_job,
+        RETENTION: retention_job,
     }
 
 
@@ -59,6 +66,7 @@ async def schedule_recurring(sessions: async_sessionmaker[AsyncSession]) -> None
     async with sessions() as session:
         await schedule_nightly_sync(session, now=now)
         await schedule_purge(session, now=now)
+        await schedule_retention(session, now=now)
         await session.commit()
 
 

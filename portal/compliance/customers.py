@@ -126,7 +126,7 @@ async def _emails(db: AsyncSession, store: Store, customer: Customer) -> list[Jo
     ]
 
 
-async def _resolutions(db: AsyncSession, requests: Sequence[ReorderRequest]) -> list[Resolution]:
+async def resolutions_of(db: AsyncSession, requests: Sequence[ReorderRequest]) -> list[Resolution]:
     if not requests:
         return []
     query = select(Resolution).where(Resolution.request_id.in_([r.id for r in requests]))
@@ -143,7 +143,7 @@ async def data_report(
     send to the merchant (photos listed, not included)."""
     requests = await customer_requests(db, store, customer)
     orders = _orders_of(customer, requests)
-    resolutions = await _resolutions(db, requests)
+    resolutions = await resolutions_of(db, requests)
     return {
         "store": {"name": store.name, "shop_domain": store.shop_domain},
         "customer": {
@@ -263,9 +263,9 @@ async def erase_customer(
     orders = _orders_of(customer, requests)
     counts = {"reorder_requests": len(requests), "timeline_lines": 0, "photos": 0}
     for request in requests:
-        counts["timeline_lines"] += _erase_request(request)
-        counts["photos"] += await _erase_photos(db, request, upload_dir)
-    counts["resolutions"] = _erase_notes(await _resolutions(db, requests))
+        counts["timeline_lines"] += erase_request_details(request, ERASED)
+        counts["photos"] += await erase_photos(db, request, upload_dir)
+    counts["resolutions"] = erase_notes(await resolutions_of(db, requests), ERASED)
     verifications = await _verifications(db, store, customer, orders, secret)
     counts["order_verifications"] = await _delete_rows(db, OrderVerification, verifications)
     counts["drafts"] = await _erase_drafts(db, store, orders, upload_dir)
@@ -275,7 +275,10 @@ async def erase_customer(
     return counts
 
 
-def _erase_request(request: ReorderRequest) -> int:
+def erase_request_details(request: ReorderRequest, note: str) -> int:
+    """Everything in the request that says who the shopper is or what they wrote; each timeline
+    line's words become ``note``. Amounts, items, statuses and dates stay. The number of
+    timeline lines erased."""
     request.email = REDACTED_EMAIL
     request.customer_name = ""
     request.description = ""
@@ -284,12 +287,12 @@ def _erase_request(request: ReorderRequest) -> int:
     erased = 0
     for event in request.events:
         if event.message:
-            event.message = ERASED
+            event.message = note
             erased += 1
     return erased
 
 
-async def _erase_photos(db: AsyncSession, request: ReorderRequest, upload_dir: Path) -> int:
+async def erase_photos(db: AsyncSession, request: ReorderRequest, upload_dir: Path) -> int:
     photos = list(request.photos)
     for photo in photos:
         forget_photo(upload_dir, photo.photo_id)
@@ -300,10 +303,10 @@ async def _erase_photos(db: AsyncSession, request: ReorderRequest, upload_dir: P
     return len(photos)
 
 
-def _erase_notes(resolutions: list[Resolution]) -> int:
+def erase_notes(resolutions: list[Resolution], note: str) -> int:
     for resolution in resolutions:
         resolution.description = ""
-        resolution.error = ERASED if resolution.error else None
+        resolution.error = note if resolution.error else None
     return len(resolutions)
 
 

@@ -4,7 +4,9 @@ store that uninstalled the app (as shop/redact always does)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.clock import utcnow
 from portal.compliance.customers import Customer, data_report, erase_customer
 from portal.compliance.models import ComplianceRequest
+from portal.compliance.retention import purge_expired, schedule_retention
 from portal.compliance.service import asked
 from portal.compliance.shops import erase_shop
 from portal.jobs.worker import JobContext
 from portal.stores.models import Store
+
+log = logging.getLogger(__name__)
 
 Work = Callable[[JobContext, AsyncSession, Store, ComplianceRequest], Awaitable[dict[str, Any]]]
 
@@ -76,3 +81,21 @@ async def customer_redact_job(ctx: JobContext) -> dict[str, Any]:
 async def shop_redact_job(ctx: JobContext) -> dict[str, Any]:
     """Job ``compliance.shop_redact``: delete the store and everything of it."""
     return await _work(ctx, _erase_shop)
+
+
+async def retention_job(ctx: JobContext) -> dict[str, Any]:
+    """Job ``compliance.retention``: erase what has outlived the retention period, then queue
+    tomorrow's run; the result says what was removed."""
+    now = utcnow()
+    settings = ctx.services.settings
+    async with ctx.sessions() as db:
+        removed = await purge_expired(
+            db,
+            retention=timedelta(days=settings.retention_days),
+            upload_dir=settings.upload_dir,
+            now=now,
+        )
+        await schedule_retention(db, now=now)
+        await db.commit()
+    log.info("retention: %s", ", ".join(f"{n} {what}" for what, n in removed.items()))
+    return removed
