@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -82,21 +82,33 @@ class AuditEntry:
 
 async def list_staff(db: AsyncSession, *, store_id: int | None) -> list[StaffMember]:
     """Every staff account, or only the accounts of ``store_id``; by email."""
+    query = _members()
+    if store_id is not None:
+        query = query.where(User.store_id == store_id)
+    rows = (await db.execute(query.order_by(User.email))).all()
+    return [_member(user, store_name, at) for user, store_name, at in rows]
+
+
+async def get_member(db: AsyncSession, user_id: int) -> StaffMember | None:
+    row = (await db.execute(_members().where(User.id == user_id))).one_or_none()
+    if row is None:
+        return None
+    user, store_name, at = row
+    return _member(user, store_name, at)
+
+
+def _members() -> Select[User, str | None, datetime | None]:
+    """Each account, its store's name and when it last signed in (its newest session)."""
     last = (
         select(StaffSession.user_id, func.max(StaffSession.created_at).label("at"))
         .group_by(StaffSession.user_id)
         .subquery()
     )
-    query = (
+    return (
         select(User, Store.name, last.c.at)
         .outerjoin(Store, Store.id == User.store_id)
         .outerjoin(last, last.c.user_id == User.id)
-        .order_by(User.email)
     )
-    if store_id is not None:
-        query = query.where(User.store_id == store_id)
-    rows = (await db.execute(query)).all()
-    return [_member(user, store_name, at) for user, store_name, at in rows]
 
 
 def _member(user: User, store_name: str | None, last_sign_in: datetime | None) -> StaffMember:
@@ -109,11 +121,6 @@ def _member(user: User, store_name: str | None, last_sign_in: datetime | None) -
         status=status_of(user),
         last_sign_in=last_sign_in,
     )
-
-
-async def get_member(db: AsyncSession, user_id: int) -> StaffMember | None:
-    members = [m for m in await list_staff(db, store_id=None) if m.id == user_id]
-    return members[0] if members else None
 
 
 async def audit_entries(db: AsyncSession, *, limit: int = AUDIT_PAGE) -> list[AuditEntry]:
@@ -156,7 +163,8 @@ async def invite(
     store_name = await _store_name(db, user.store_id)
     link = base_url.rstrip("/") + INVITATION_PATH + token
     context = {"link": link, "role": role.value, "store_name": store_name, "inviter": actor.email}
-    await queue_email(db, render_email("staff_invitation", context, to=user.email))
+    email = render_email("staff_invitation", context, to=user.email)
+    await queue_email(db, email, store_id=user.store_id)
     where = f" of {store_name}" if store_name else ""
     _record(db, actor.id, user.id, Action.INVITED, f"as {role.value}{where}", now)
     return user

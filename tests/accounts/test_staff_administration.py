@@ -130,7 +130,7 @@ def test_an_invitation_email_arrives_and_its_link_sets_a_password_once(
         email = env.wait_for_email("new.agent@example.com", "invited")
         path = invitation_path(email.text)
         assert path in (email.html or "")
-        assert invitee.sign_in(email="new.agent@example.com", password="").status_code == 400
+        assert invitee.sign_in(email="new.agent@example.com", password=PASSWORD).status_code == 400
 
         done = invitee.set_first_password(path, NEW_PASSWORD)
         assert done.status_code == 303 and done.headers["location"].endswith("/support/")
