@@ -238,6 +238,24 @@ def test_a_merchant_user_invites_colleagues_to_its_own_store_only(
     colleague = _user(portal, "colleague@maple.example")
     assert colleague is not None and (colleague.role, colleague.store_id) == ("merchant", maple)
     assert browser.get("/support/staff/1").status_code == 403  # no role changes for merchants
+    for path in ("/support/staff/1/disable", "/support/staff/1/enable"):
+        assert browser.post_form(path, {}).status_code == 403
+
+
+def test_a_merchant_user_cannot_take_over_another_stores_invitation(
+    portal: Portal, admin: StaffBrowser, browser: StaffBrowser
+) -> None:
+    portal.create_store("Maple & Moss", "maple")
+    portal.create_store("Other Shop", "other")
+    portal.create_user(OWNER, role="merchant", store="maple")
+    maple, other = _store_id(portal, "maple"), _store_id(portal, "other")
+    assert admin.invite("pending@other.example", "merchant", str(other)).status_code == 303
+    assert browser.sign_in(email=OWNER).status_code == 303
+    taken = browser.invite("pending@other.example", "merchant", str(maple))
+    assert taken.status_code == 400 and "already has an account" in taken.text
+    pending = _user(portal, "pending@other.example")
+    assert pending is not None and pending.store_id == other
+    assert _count(portal, StaffInvitation) == 1
 
 
 def test_an_admin_invites_a_merchant_user_of_a_chosen_store(
