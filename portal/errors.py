@@ -47,6 +47,8 @@
         │   └── TooManyTries
         ├── AccountError                staff account rules
         │   ├── AccountRefused              create-user or new-password input refused
+        │   │   └── StaffRefused                a staff change refused; ``field`` says where
+        │   ├── InvitationRefused           an invitation link forged, expired or already used
         │   ├── WrongCurrentPassword
         │   └── LoginRefused                email or password is not right (the same when unknown)
         │       └── AccountLocked               too many failures: wait until the lock ends
@@ -351,6 +353,21 @@ class AccountError(Refused):
 
 class AccountRefused(AccountError):
     message = "The account could not be saved."
+
+
+class StaffRefused(AccountRefused):
+    """An invitation, role, store or status change an admin or merchant may not make;
+    ``field`` names the form field it is about (empty: the whole form). Nothing is stored."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvitationRefused(AccountError):
+    """The invitation link is not one the portal sent, has expired, or was already used."""
+
+    message = "This invitation link does not work: it has expired or was already used."
 
 
 class WrongCurrentPassword(AccountError):

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from portal.accounts import staff_views
 from portal.accounts import views as accounts
 from portal.billing import views as billing
 from portal.compliance import views as compliance
@@ -62,7 +63,7 @@ def shopper_routes() -> list[BaseRoute]:
 
 
 def support_routes() -> list[BaseRoute]:
-    """Everything under /support/: staff pages, each behind a sign-in."""
+    """Everything under /support/: staff pages, each behind a sign-in but the invitation link."""
     return [
         Route("/", queue_views.queue, name="home"),
         Route("/account", accounts.home, name="account"),
@@ -70,6 +71,28 @@ def support_routes() -> list[BaseRoute]:
         Route("/logout", accounts.logout, methods=["POST"], name="logout"),
         Route("/password", accounts.change_password, methods=GET_POST, name="password"),
         Route("/queue", queue_views.queue, name="queue"),
+        Route("/staff/", staff_views.staff_list, name="staff"),
+        Route("/staff/invite", staff_views.invite, methods=GET_POST, name="staff_invite"),
+        Route("/staff/audit", staff_views.audit, name="staff_audit"),
+        Route("/staff/{user_id:row_id}", staff_views.member, methods=GET_POST, name="staff_member"),
+        Route(
+            "/staff/{user_id:row_id}/disable",
+            staff_views.disable,
+            methods=["POST"],
+            name="staff_disable",
+        ),
+        Route(
+            "/staff/{user_id:row_id}/enable",
+            staff_views.enable,
+            methods=["POST"],
+            name="staff_enable",
+        ),
+        Route(
+            "/invitations/{token}",
+            staff_views.invitation,
+            methods=GET_POST,
+            name="invitation",
+        ),
         Route("/requests/{reference}", support.request_page, name="request"),
         *(
             Route(f"/requests/{{reference}}/{a.path}", a.view, methods=["POST"], name=a.name)

@@ -1,5 +1,6 @@
-"""The staff tables: ``users`` (one row per person who signs in to /support) and
-``staff_sessions`` (one row per signed-in browser; the id is the hash of the cookie's token)."""
+"""The staff tables: ``users`` (one row per person who signs in to /support),
+``staff_sessions`` (one row per signed-in browser; the id is the hash of the cookie's token),
+``staff_invitations`` (the emailed links that set a first password) and ``staff_audit_events``."""
 
 from __future__ import annotations
 
@@ -59,3 +60,32 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(72))
     failed_at: Mapped[datetime] = mapped_column()
+
+
+class StaffInvitation(Base):
+    """The one live invitation of a user who has not set a password yet. The emailed link holds
+    a random token; ``token_hash`` is its SHA-256 hex. Used once; inviting again replaces it."""
+
+    __tablename__ = "staff_invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class StaffAuditEvent(Base):
+    """Who changed whose account, how and when: invitations, role and store changes, disabling
+    and enabling. ``actor_id`` is empty for a change made outside the web pages."""
+
+    __tablename__ = "staff_audit_events"
+    __table_args__ = (Index("ix_staff_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(500), default="")

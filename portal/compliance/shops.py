@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.accounts.models import StaffSession, User
+from portal.accounts.models import StaffAuditEvent, StaffInvitation, StaffSession, User
 from portal.billing.models import (
     ClosedInvoice,
     Premium,
@@ -107,7 +107,8 @@ async def _delete_jobs(db: AsyncSession, store: Store) -> int:
 
 
 async def _delete_users(db: AsyncSession, store: Store) -> int:
-    """Staff accounts tied to the store (its merchant users) and their sessions."""
+    """Staff accounts tied to the store (its merchant users), their sessions, invitations and
+    the audit of changes to them or made by them."""
     users = select(User.id).where(User.store_id == store.id)
     await db.execute(
         update(ReorderRequest)
@@ -116,6 +117,13 @@ async def _delete_users(db: AsyncSession, store: Store) -> int:
         .execution_options(synchronize_session=False)
     )
     await _delete(db, delete(StaffSession).where(StaffSession.user_id.in_(users)))
+    await _delete(db, delete(StaffInvitation).where(StaffInvitation.user_id.in_(users)))
+    await _delete(
+        db,
+        delete(StaffAuditEvent).where(
+            StaffAuditEvent.target_id.in_(users) | StaffAuditEvent.actor_id.in_(users)
+        ),
+    )
     return await _delete(db, delete(User).where(User.store_id == store.id))
 
 

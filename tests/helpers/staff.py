@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 
@@ -11,6 +12,14 @@ from tests.helpers.shopper_flow import csrf_of
 
 PASSWORD = "correct horse battery"
 AGENT = "agent@example.com"
+INVITATION_LINK = re.compile(r"(/support/invitations/[A-Za-z0-9_-]+)")
+
+
+def invitation_path(email_text: str) -> str:
+    """The path of the set-password link in an invitation email."""
+    found = INVITATION_LINK.search(email_text)
+    assert found is not None, email_text
+    return found.group(1)
 
 
 def create_user(
@@ -74,6 +83,28 @@ class StaffBrowser:
                 "confirm_password": new if confirm is None else confirm,
             },
         )
+
+    def invite(self, email: str, role: str = "agent", store: str = "") -> httpx.Response:
+        """Invite from /support/staff/invite; ``store`` is the store's id as the form sends it."""
+        return self.post_form(
+            "/support/staff/invite", {"email": email, "role": role, "store": store}
+        )
+
+    def set_first_password(
+        self, path: str, password: str = PASSWORD, confirm: str | None = None
+    ) -> httpx.Response:
+        """Open an invitation link and set the password it asks for."""
+        page = self.client.get(path)
+        assert page.status_code == 200, page.text
+        data = {
+            "csrf_token": csrf_of(page),
+            "new_password": password,
+            "confirm_password": password if confirm is None else confirm,
+        }
+        answer = self.client.post(path, data=data)
+        if answer.status_code == 303:
+            self._csrf = None
+        return answer
 
     @property
     def session_token(self) -> str | None:

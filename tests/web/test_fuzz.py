@@ -27,14 +27,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from sqlalchemy import Engine, create_engine, func, select, table
+from sqlalchemy import Engine, create_engine, func, select, table, update
 from sqlalchemy.orm import Session
 from starlette.datastructures import Secret
 
 from portal import links
+from portal.accounts.models import User
 from portal.billing.months import month_of
 from portal.clock import utcnow
 from portal.db import sync_url
+from portal.jobs.email import SEND_EMAIL
+from portal.jobs.models import Job
 from portal.jobs.worker import Worker
 from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import open_runtime
@@ -46,7 +49,7 @@ from portal.workers import job_handlers
 from tests.helpers import databases
 from tests.helpers.environment import PortalEnvironment, portal_environment
 from tests.helpers.shopper_flow import ShopperFlow, csrf_of
-from tests.helpers.staff import StaffBrowser, create_user
+from tests.helpers.staff import StaffBrowser, create_user, invitation_path
 
 MAIN_TABLES = (
     "reorder_requests",
@@ -54,6 +57,8 @@ MAIN_TABLES = (
     "jobs",
     "request_events",
     "compliance_requests",
+    "staff_invitations",
+    "staff_audit_events",
 )
 ROLES = ("anonymous", "shopper", "agent", "admin", "merchant")
 STAFF = {
@@ -61,6 +66,9 @@ STAFF = {
     "admin": ("fuzz-admin@example.com", "admin", None),
     "merchant": ("fuzz-owner@test-goods.example", "merchant", "test-goods"),
 }
+STAFF_TARGET = "fuzz-target@example.com"
+"""The account the staff administration routes aim at, so no example changes a visitor's own."""
+STAFF_INVITEE = "fuzz-invitee@example.com"
 SHOPPER_EMAIL = "jane@example.com"
 REFERENCE = re.compile(r"RR-[2-9A-HJ-NP-Z]{6}")
 REVIEW_ACTION = re.compile(r'action="[^"]*/review/([^"/?]+)"')
@@ -262,6 +270,21 @@ class World:
     visitors: dict[str, Visitor]
     real: dict[str, list[str]] = field(default_factory=dict)
 
+    def restore_staff(self) -> None:
+        """Put the visitors' own accounts back as they were (an example may have given one a
+        new role or disabled it: a real id can be drawn by chance), then sign them back in."""
+        with Session(self.counts) as db:
+            for email, role, slug in STAFF.values():
+                store_id = db.scalar(select(Store.id).where(Store.slug == slug)) if slug else None
+                db.execute(
+                    update(User)
+                    .where(User.email == email)
+                    .values(role=role, store_id=store_id, disabled=False)
+                )
+            db.commit()
+        for role in STAFF:
+            _still_signed_in(self, role)
+
     def row_counts(self) -> tuple[int, ...]:
         query = select(
             *(select(func.count()).select_from(table(t)).scalar_subquery() for t in MAIN_TABLES)
@@ -353,6 +376,27 @@ def _signed_in(env: PortalEnvironment, email: str) -> StaffBrowser:
     return browser
 
 
+def _staff_targets(
+    env: PortalEnvironment, database_url: str, admin: StaffBrowser
+) -> dict[str, list[str]]:
+    """An account for the staff administration routes to change, and a live invitation link."""
+    create_user(database_url, STAFF_TARGET, "agent")
+    invited = admin.invite(STAFF_INVITEE, role="agent")
+    assert invited.status_code == 303, invited.text
+    engine = create_engine(sync_url(env.settings.database_url))
+    try:
+        with Session(engine) as db:
+            target = db.scalars(select(User.id).where(User.email == STAFF_TARGET)).one()
+            payloads = db.scalars(select(Job.payload).where(Job.kind == SEND_EMAIL)).all()
+    finally:
+        engine.dispose()
+    text = next(p["text"] for p in payloads if p["to"] == STAFF_INVITEE)
+    return {
+        "user_id": [str(target)],
+        "invitation_token": [invitation_path(text).rsplit("/", 1)[1]],
+    }
+
+
 def _real_ids(env: PortalEnvironment, reference: str) -> dict[str, list[str]]:
     engine = create_engine(sync_url(env.settings.database_url))
     try:
@@ -405,6 +449,7 @@ def world(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         ordered = staff["agent"].post_form(f"/support/requests/{real['reference'][0]}/refund", {})
         assert ordered.status_code == 303, ordered.text
         real.update(_real_ids(env, real["reference"][0]))
+        real.update(_staff_targets(env, fuzz_database, staff["admin"]))
         signer = Signer(str(env.settings.secret_key))
         real["order_token"] = [
             links.order_link_token(
@@ -558,6 +603,20 @@ ROUTES = [
         "/support/stores/{store}/protection-product",
         ("POST",),
         ("product_id",),
+    ),
+    RouteSpec("staff", "/support/staff/", ("GET",), query=("done",)),
+    RouteSpec("staff_invite", "/support/staff/invite", ("GET", "POST"), ("email", "role", "store")),
+    RouteSpec("staff_audit", "/support/staff/audit", ("GET",)),
+    RouteSpec(
+        "staff_member", "/support/staff/{user_id}", ("GET", "POST"), ("role", "store"), ("done",)
+    ),
+    RouteSpec("staff_disable", "/support/staff/{user_id}/disable", ("POST",)),
+    RouteSpec("staff_enable", "/support/staff/{user_id}/enable", ("POST",)),
+    RouteSpec(
+        "invitation",
+        "/support/invitations/{invitation_token}",
+        ("GET", "POST"),
+        ("new_password", "confirm_password"),
     ),
     RouteSpec("invoices", "/support/invoices/", ("GET",)),
     RouteSpec("invoice_months", "/support/invoices/{store}/", ("GET",)),
@@ -733,6 +792,8 @@ def test_hostile_input_never_fails_the_server_nor_half_writes(
             )
         if spec.signs_out or spec.name == "login":
             _still_signed_in(world, role)
+        if spec.name.startswith("staff_") or spec.name == "invitation":
+            world.restore_staff()
 
     fuzz()
 

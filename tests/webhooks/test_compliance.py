@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from starlette.datastructures import Secret
 
+from portal.accounts.models import StaffAuditEvent
 from portal.billing.invoices import invoice_for
 from portal.billing.models import ShopifyWebhook
 from portal.billing.months import month_of
@@ -196,6 +197,7 @@ def test_a_shop_redact_removes_every_row_of_the_store(env: PortalEnvironment) ->
     seeded = seed(env)
     create_user(env.settings.database_url, "owner@test-goods.example", "merchant", env.slug)
     create_user(env.settings.database_url, "owner@other-shop.example", "merchant", "other-shop")
+    _invite_colleague(env, seeded.store_id)
     deliver(env.base_url, "app/uninstalled", {"id": 1}, webhook_id="un-1")
     deliver(env.base_url, "customers/data_request", _customer(), webhook_id="dr-3")
     _done(env, "customers/data_request")
@@ -211,6 +213,7 @@ def test_a_shop_redact_removes_every_row_of_the_store(env: PortalEnvironment) ->
     request = _done(env, "shop/redact")
 
     assert _rows_of_store(env, seeded.store_id, SHOP) == {}
+    assert all_rows(env.settings.database_url, StaffAuditEvent) == []
     assert all_rows(env.settings.database_url, Store, Store.shop_domain == SHOP) == []
     assert _rows_of_store(env, seeded.other_store_id, "other-shop.myshopify.com") == other_before
     kept = all_rows(env.settings.database_url, ComplianceRequest)
@@ -224,6 +227,19 @@ def test_a_shop_redact_removes_every_row_of_the_store(env: PortalEnvironment) ->
     )
     assert again.status_code == 200
     assert len(all_rows(env.settings.database_url, ComplianceRequest)) == 2
+
+
+def _invite_colleague(env: PortalEnvironment, store_id: int) -> None:
+    """An admin invites a merchant user of the store: an invitation, its email and an audit
+    row that the shop's erasure must take with the store's users."""
+    create_user(env.settings.database_url, "lead@example.com", "admin")
+    lead = StaffBrowser(env.base_url)
+    try:
+        assert lead.sign_in(email="lead@example.com").status_code == 303
+        invited = lead.invite("colleague@test-goods.example", "merchant", str(store_id))
+        assert invited.status_code == 303, invited.text
+    finally:
+        lead.close()
 
 
 def _rows_of_store(env: PortalEnvironment, store_id: int, shop_domain: str) -> dict[str, int]:
