@@ -1,6 +1,6 @@
-"""The ``portal`` command: migrate, serve, worker, link, create-user, sync-orders, invoices, stores,
-and any command another installed package adds through the ``portal.commands`` entry point
-group (the sandbox package adds ``demo``)."""
+"""The ``portal`` command: migrate, serve, worker, link, create-user, sync-orders,
+invoices, stores, and any command another installed package adds through the
+``portal.commands`` entry point group (the sandbox package adds ``demo``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from portal.errors import AccountError, PortalError, SettingsError
 from portal.settings import Settings
@@ -20,20 +22,45 @@ AddCommand = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], N
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever stops it (a setting refused, a database or server that cannot
+    be reached, an outside service that failed) is printed as ``portal <command>: <what>``, one
+    line each, never a traceback, with a non-zero exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    name = f"portal {args.command_name}"
     try:
         settings = Settings.from_env()
         command: Command = args.command
         return command(args, settings)
     except SettingsError as exc:
-        print(f"portal: {exc}", file=sys.stderr)
-        return 2
+        return _failed(name, str(exc).splitlines(), SETTINGS_REFUSED)
+    except OperationalError as exc:
+        return _failed(name, [f"the database could not be reached: {_first_line(exc.orig)}"], 1)
+    except SQLAlchemyError as exc:
+        return _failed(name, [f"the database could not be used: {_first_line(exc)}"], 1)
+    except PortalError as exc:
+        return _failed(name, [_first_line(exc)], 1)
+    except OSError as exc:
+        return _failed(name, [f"{exc.strerror or _first_line(exc)}"], 1)
+
+
+SETTINGS_REFUSED = 2
+
+
+def _failed(name: str, lines: list[str], code: int) -> int:
+    for line in lines or ["failed"]:
+        print(f"{name}: {line}", file=sys.stderr)
+    return code
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc).strip() if exc is not None else ""
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="command")
+    commands = parser.add_subparsers(required=True, metavar="command", dest="command_name")
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(command=_migrate)
@@ -102,6 +129,7 @@ def _add_installed_commands(
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from portal.migrate import upgrade
 
+    settings.check()
     upgrade(settings.database_url, encryption_keys=str(settings.encryption_keys))
     print("portal: database is up to date")
     return 0
@@ -112,6 +140,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from portal.app import create_app
 
+    settings.check()
     host = args.host or settings.host
     port = args.port or settings.port
     uvicorn.run(
@@ -172,6 +201,7 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 
     from portal.accounts import commands
 
+    settings.check()
     if not args.reset_password and args.role is None:
         print("portal: --role is required to create a user", file=sys.stderr)
         return 2
