@@ -1,4 +1,4 @@
-"""The ``portal`` command: migrate, serve, worker, link, create-user, sync-orders,
+"""The ``portal`` command: migrate, serve, check, worker, link, create-user, sync-orders,
 invoices, stores, and any command another installed package adds through the
 ``portal.commands`` entry point group (the sandbox package adds ``demo``)."""
 
@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(command=_serve)
+
+    check = commands.add_parser(
+        "check", help="check the database, migrations, mail server and every store's services"
+    )
+    check.set_defaults(command=_check)
 
     worker = commands.add_parser("worker", help="run the job worker until interrupted")
     worker.set_defaults(command=_worker)
@@ -152,6 +157,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level=settings.log_level,
     )
     return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from portal.checks import all_ok, check_portal, table
+
+    settings.check()
+    rows = asyncio.run(check_portal(settings))
+    for line in table(rows):
+        print(line)
+    return 0 if all_ok(rows) else 1
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:

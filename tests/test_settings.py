@@ -169,7 +169,7 @@ def test_the_demo_refuses_nothing() -> None:
     assert Settings.from_env({"PORTAL_MODE": "demo"}, env_file="/nonexistent").problems() == []
 
 
-@pytest.mark.parametrize("command", ["serve", "worker", "migrate"])
+@pytest.mark.parametrize("command", ["serve", "worker", "check", "migrate"])
 def test_portal_refuses_to_start_in_production_printing_every_problem(command: str) -> None:
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
