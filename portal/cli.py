@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PortalError as exc:
         return _failed(name, [_first_line(exc)], 1)
     except OSError as exc:
-        return _failed(name, [f"{exc.strerror or _first_line(exc)}"], 1)
+        return _failed(name, [_first_line(exc)], 1)
 
 
 SETTINGS_REFUSED = 2
@@ -207,8 +207,7 @@ def _link(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     except LookupError as exc:
-        print(f"portal: {exc}", file=sys.stderr)
-        return 1
+        return _failed("portal link", [_first_line(exc)], 1)
     print(url)
     return 0
 
@@ -220,8 +219,7 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 
     settings.check()
     if not args.reset_password and args.role is None:
-        print("portal: --role is required to create a user", file=sys.stderr)
-        return 2
+        return _failed("portal create-user", ["--role is required to create a user"], 2)
     try:
         password = commands.read_password(from_stdin=args.password_stdin)
         if args.reset_password:
@@ -230,8 +228,7 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
             new_user = commands.NewUser(args.email, args.role, args.store)
             line = asyncio.run(commands.create_user(settings.database_url, new_user, password))
     except AccountError as exc:
-        print(f"portal: {exc.message}", file=sys.stderr)
-        return 1
+        return _failed("portal create-user", [exc.message], 1)
     print(line)
     return 0
 
@@ -242,11 +239,7 @@ def _sync_orders(args: argparse.Namespace, settings: Settings) -> int:
     from portal.billing.commands import sync_orders_command
 
     settings.check()
-    try:
-        line = asyncio.run(sync_orders_command(settings, store_slug=args.store, month=args.month))
-    except PortalError as exc:
-        print(f"portal: {exc}", file=sys.stderr)
-        return 1
+    line = asyncio.run(sync_orders_command(settings, store_slug=args.store, month=args.month))
     print(line)
     return 0
 
@@ -257,15 +250,9 @@ def _close_invoice(args: argparse.Namespace, settings: Settings) -> int:
     from portal.billing.commands import close_invoice_command
 
     settings.check()
-    try:
-        line = asyncio.run(
-            close_invoice_command(
-                settings, store_slug=args.store, month=args.month, closed_by=args.by
-            )
-        )
-    except PortalError as exc:
-        print(f"portal: {exc}", file=sys.stderr)
-        return 1
+    line = asyncio.run(
+        close_invoice_command(settings, store_slug=args.store, month=args.month, closed_by=args.by)
+    )
     print(line)
     return 0
 

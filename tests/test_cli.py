@@ -72,3 +72,17 @@ def test_a_malformed_setting_is_one_line_naming_it() -> None:
 def test_a_placeholder_secret_is_one_line_naming_it() -> None:
     done = portal("create-user", "--email", "a@example.com", PORTAL_SECRET_KEY="change-me")
     assert_one_line(done, "create-user", "PORTAL_SECRET_KEY")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("link", "--store", "nowhere", "--order", "#1001"),
+        ("sync-orders", "--store", "nowhere", "--month", "2026-01"),
+        ("invoices", "close", "--store", "nowhere", "--month", "2026-01"),
+    ],
+)
+def test_an_unknown_store_is_one_line(args: tuple[str, ...], sqlite_url: str) -> None:
+    done = portal(*args, PORTAL_DATABASE_URL=sqlite_url)
+    assert_one_line(done, args[0], "nowhere")
+    assert done.returncode == 1
