@@ -1,6 +1,6 @@
-"""The ``portal`` command: migrate, serve, worker, link, create-user, sync-orders, invoices, stores,
-and any command another installed package adds through the ``portal.commands`` entry point
-group (the sandbox package adds ``demo``)."""
+"""The ``portal`` command: migrate, serve, check, worker, link, create-user, sync-orders,
+invoices, stores, and any command another installed package adds through the
+``portal.commands`` entry point group (the sandbox package adds ``demo``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from portal.errors import AccountError, PortalError, SettingsError
 from portal.settings import Settings
@@ -20,20 +22,45 @@ AddCommand = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], N
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever stops it (a setting refused, a database or server that cannot
+    be reached, an outside service that failed) is printed as ``portal <command>: <what>``, one
+    line each, never a traceback, with a non-zero exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    name = f"portal {args.command_name}"
     try:
         settings = Settings.from_env()
         command: Command = args.command
         return command(args, settings)
     except SettingsError as exc:
-        print(f"portal: {exc}", file=sys.stderr)
-        return 2
+        return _failed(name, str(exc).splitlines(), SETTINGS_REFUSED)
+    except OperationalError as exc:
+        return _failed(name, [f"the database could not be reached: {_first_line(exc.orig)}"], 1)
+    except SQLAlchemyError as exc:
+        return _failed(name, [f"the database could not be used: {_first_line(exc)}"], 1)
+    except PortalError as exc:
+        return _failed(name, [_first_line(exc)], 1)
+    except OSError as exc:
+        return _failed(name, [_first_line(exc)], 1)
+
+
+SETTINGS_REFUSED = 2
+
+
+def _failed(name: str, lines: list[str], code: int) -> int:
+    for line in lines or ["failed"]:
+        print(f"{name}: {line}", file=sys.stderr)
+    return code
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc).strip() if exc is not None else ""
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="command")
+    commands = parser.add_subparsers(required=True, metavar="command", dest="command_name")
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(command=_migrate)
@@ -45,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="web processes (each imports the app from scratch)"
     )
     serve.set_defaults(command=_serve)
+
+    check = commands.add_parser(
+        "check", help="check the database, migrations, mail server and every store's services"
+    )
+    check.set_defaults(command=_check)
 
     worker = commands.add_parser("worker", help="run the job worker until interrupted")
     worker.set_defaults(command=_worker)
@@ -105,6 +137,7 @@ def _add_installed_commands(
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from portal.migrate import upgrade
 
+    settings.check()
     upgrade(settings.database_url, encryption_keys=str(settings.encryption_keys))
     print("portal: database is up to date")
     return 0
@@ -125,6 +158,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level=settings.log_level,
     )
     return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from portal.checks import all_ok, check_portal, table
+
+    settings.check()
+    rows = asyncio.run(check_portal(settings))
+    for line in table(rows):
+        print(line)
+    return 0 if all_ok(rows) else 1
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -163,8 +208,7 @@ def _link(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     except LookupError as exc:
-        print(f"portal: {exc}", file=sys.stderr)
-        return 1
+        return _failed("portal link", [_first_line(exc)], 1)
     print(url)
     return 0
 
@@ -174,9 +218,9 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 
     from portal.accounts import commands
 
+    settings.check()
     if not args.reset_password and args.role is None:
-        print("portal: --role is required to create a user", file=sys.stderr)
-        return 2
+        return _failed("portal create-user", ["--role is required to create a user"], 2)
     try:
         password = commands.read_password(from_stdin=args.password_stdin)
         if args.reset_password:
@@ -185,8 +229,7 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
             new_user = commands.NewUser(args.email, args.role, args.store)
             line = asyncio.run(commands.create_user(settings.database_url, new_user, password))
     except AccountError as exc:
-        print(f"portal: {exc.message}", file=sys.stderr)
-        return 1
+        return _failed("portal create-user", [exc.message], 1)
     print(line)
     return 0
 
@@ -197,11 +240,7 @@ def _sync_orders(args: argparse.Namespace, settings: Settings) -> int:
     from portal.billing.commands import sync_orders_command
 
     settings.check()
-    try:
-        line = asyncio.run(sync_orders_command(settings, store_slug=args.store, month=args.month))
-    except PortalError as exc:
-        print(f"portal: {exc}", file=sys.stderr)
-        return 1
+    line = asyncio.run(sync_orders_command(settings, store_slug=args.store, month=args.month))
     print(line)
     return 0
 
@@ -212,15 +251,9 @@ def _close_invoice(args: argparse.Namespace, settings: Settings) -> int:
     from portal.billing.commands import close_invoice_command
 
     settings.check()
-    try:
-        line = asyncio.run(
-            close_invoice_command(
-                settings, store_slug=args.store, month=args.month, closed_by=args.by
-            )
-        )
-    except PortalError as exc:
-        print(f"portal: {exc}", file=sys.stderr)
-        return 1
+    line = asyncio.run(
+        close_invoice_command(settings, store_slug=args.store, month=args.month, closed_by=args.by)
+    )
     print(line)
     return 0
 

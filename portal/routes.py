@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from portal.accounts import staff_views
 from portal.accounts import views as accounts
 from portal.billing import views as billing
+from portal.checks import readiness
 from portal.compliance import views as compliance
 from portal.paths import STATIC_DIR
 from portal.shopify_app import views as shopify_app
@@ -41,7 +42,17 @@ register_url_convertor("row_id", RowIdConvertor())
 
 
 async def health(request: Request) -> Response:
+    """Liveness: the process answers."""
     return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    """Readiness: 503 until the database answers and its migrations are at head."""
+    runtime = request.state.runtime
+    found = await readiness(runtime.engine, runtime.settings.database_url)
+    status = "ready" if found.ready else "not ready"
+    body = {"status": status, "reasons": found.reasons}
+    return JSONResponse(body, status_code=200 if found.ready else 503)
 
 
 def shopper_routes() -> list[BaseRoute]:
@@ -148,6 +159,7 @@ def build_routes(extra_routes: Sequence[BaseRoute] = ()) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/", shopper.landing, name="landing"),
         Route("/healthz", health, name="health"),
+        Route("/readyz", ready, name="ready"),
         Route("/webhooks/shopify", shopify_webhook, methods=["POST"], name="shopify_webhook"),
         Route("/shopify/install", shopify_app.install, name="shopify_install"),
         Route("/shopify/callback", shopify_app.callback, name="shopify_callback"),

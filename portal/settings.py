@@ -3,11 +3,13 @@ from an optional ``.env`` file in the working directory (Starlette's ``Config``:
 in the environment wins over the file).
 
 ``Settings.from_env()`` is called by the command line; tests build ``Settings`` directly.
-A placeholder secret is refused outside the demo (see ``Settings.check``).
+A placeholder secret is refused outside the demo, and production refuses to start on any
+setting that cannot work there, listing every one (see ``Settings.check``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -15,12 +17,15 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from starlette.config import Config
 from starlette.datastructures import Secret
 
 from portal.errors import SettingsError
 
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - the value .env.example ships with
+DEFAULT_SMTP_HOST = "127.0.0.1"
+DEFAULT_MAIL_FROM = "Reorder requests <reorders@localhost>"
 
 
 class Mode(StrEnum):
@@ -79,12 +84,12 @@ class Settings:
     corso_timeout: float = 10.0
     corso_max_retries: int = 4
 
-    smtp_host: str = "127.0.0.1"
+    smtp_host: str = DEFAULT_SMTP_HOST
     smtp_port: int = 25
     smtp_username: str = ""
     smtp_password: Secret = field(default_factory=lambda: Secret(""))
     smtp_starttls: bool = False
-    mail_from: str = "Reorder requests <reorders@localhost>"
+    mail_from: str = DEFAULT_MAIL_FROM
 
     @classmethod
     def from_env(
@@ -118,23 +123,26 @@ class Settings:
         return [a.strip() for a in self.forwarded_allow_ips.split(",") if a.strip()]
 
     def check(self) -> Settings:
-        """Refuse a placeholder or short secret, or missing encryption keys, unless this is the
-        demo."""
-        if self.is_demo:
-            return self
-        secret = str(self.secret_key)
-        if secret in ("", PLACEHOLDER_SECRET) or len(secret) < 32:
-            raise SettingsError(
-                "PORTAL_SECRET_KEY must be set to a random value of at least 32 characters "
-                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-            )
-        if not str(self.encryption_keys).strip():
-            raise SettingsError(
-                "PORTAL_ENCRYPTION_KEYS must be set: it seals the Shopify tokens kept in the "
-                "database (python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())')"
-            )
+        """Refuse to start on settings that cannot work: every problem at once, one line each,
+        naming its variable (``SettingsError``). Production refuses what development allows
+        (see ``problems``); the demo refuses nothing."""
+        found = self.problems()
+        if found:
+            raise SettingsError("\n".join(found))
         return self
+
+    def problems(self) -> list[str]:
+        """One line per setting that is missing, a placeholder or inconsistent."""
+        if self.is_demo:
+            return []
+        found = [
+            *_secret_problems(self),
+            *_encryption_problems(self),
+            *_database_problems(self),
+        ]
+        if self.mode is Mode.PRODUCTION:
+            found += [*_production_problems(self), *_host_problems(self)]
+        return found
 
     @property
     def has_shopify_app(self) -> bool:
@@ -143,6 +151,107 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _secret_problems(settings: Settings) -> list[str]:
+    secret = str(settings.secret_key)
+    if secret not in ("", PLACEHOLDER_SECRET) and len(secret) >= 32:
+        return []
+    return [
+        "PORTAL_SECRET_KEY must be set to a random value of at least 32 characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+    ]
+
+
+def _encryption_problems(settings: Settings) -> list[str]:
+    keys = [k.strip() for k in str(settings.encryption_keys).split(",") if k.strip()]
+    if not keys:
+        return [
+            "PORTAL_ENCRYPTION_KEYS must be set: it seals the Shopify tokens kept in the "
+            "database (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')"
+        ]
+    try:
+        for key in keys:
+            Fernet(key.encode())
+    except (ValueError, TypeError):
+        return [
+            "PORTAL_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+            "(32 url-safe base64-encoded bytes)"
+        ]
+    return []
+
+
+def _database_problems(settings: Settings) -> list[str]:
+    backend = urlsplit(settings.database_url).scheme.split("+")[0]
+    if backend in ("sqlite", "postgresql"):
+        return []
+    return [
+        f"PORTAL_DATABASE_URL names a {backend or 'malformed'!r} database: use "
+        "sqlite:///path/to/file.db or postgresql://user:password@host:5432/dbname"
+    ]
+
+
+def _production_problems(settings: Settings) -> list[str]:
+    found: list[str] = []
+    if urlsplit(settings.base_url).scheme != "https":
+        found.append(
+            f"PORTAL_BASE_URL={settings.base_url!r} must be an https:// address: links in "
+            "emails, Shopify's callbacks and its webhooks go there"
+        )
+    if not settings.shopify_client_id:
+        found.append("PORTAL_SHOPIFY_CLIENT_ID must be set: the client ID of the portal's app")
+    if not str(settings.shopify_client_secret):
+        found.append(
+            "PORTAL_SHOPIFY_CLIENT_SECRET must be set: the app's client secret, which also "
+            "signs its webhooks (without it every webhook is refused)"
+        )
+    if settings.smtp_host == DEFAULT_SMTP_HOST:
+        found.append(
+            f"PORTAL_SMTP_HOST is still the default {DEFAULT_SMTP_HOST}: name the mail server "
+            "that sends codes and notices"
+        )
+    if settings.mail_from == DEFAULT_MAIL_FROM or "@localhost" in settings.mail_from:
+        found.append(
+            f"PORTAL_MAIL_FROM is still the placeholder {settings.mail_from!r}: an address of "
+            "your own domain"
+        )
+    return found
+
+
+def _host_problems(settings: Settings) -> list[str]:
+    """Hosts and proxies that contradict each other: the portal would refuse its own links,
+    or, behind the TLS proxy an https base URL needs, never know requests came over https
+    (cookies without Secure, no HSTS)."""
+    found: list[str] = []
+    own = (urlsplit(settings.base_url).hostname or "").lower()
+    if settings.allowed_hosts.strip() and own not in settings.host_names:
+        found.append(
+            f"PORTAL_ALLOWED_HOSTS does not name {own!r}, the host of PORTAL_BASE_URL: the "
+            "portal would refuse its own links"
+        )
+    bad = [a for a in settings.trusted_proxies if not _is_network(a)]
+    if bad:
+        found.append(
+            f"PORTAL_FORWARDED_ALLOW_IPS holds {', '.join(bad)!r}: not an address or network"
+        )
+    if not settings.trusted_proxies and urlsplit(settings.base_url).scheme == "https":
+        found.append(
+            "PORTAL_FORWARDED_ALLOW_IPS is empty: `portal serve` speaks plain HTTP, so behind "
+            "the proxy that serves PORTAL_BASE_URL over https it must be told the proxy's "
+            "addresses, or cookies lose Secure and HSTS is never sent"
+        )
+    return found
+
+
+def _is_network(value: str) -> bool:
+    if value == "*":
+        return True
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse(name: str, type_name: str, raw: str) -> object:

@@ -1,82 +1,88 @@
-"""``portal serve --workers N``: several web processes behind one port, each serving on its own,
-all stopped by one SIGTERM."""
+"""Whatever stops a ``portal`` command is one line, ``portal <command>: <what>``, and a non-zero
+exit code: never a traceback."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.helpers.factories import TEST_ENCRYPTION_KEY
 from tests.helpers.portal import TEST_SECRET
-from tests.helpers.servers import free_port
-from tests.helpers.worker_process import wait_for
+
+REPOSITORY = Path(__file__).parents[1]
+NOWHERE = "postgresql://portal@127.0.0.1:1/portal"  # nothing listens on port 1
 
 
-def web_processes(server_pid: int) -> list[int]:
-    """The processes uvicorn started under ``server_pid`` to serve requests (read from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue  # gone meanwhile
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == server_pid and b"multiprocessing.spawn" in command:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
-def answers(url: str) -> bool:
-    try:
-        # a new connection each time: a paused process cannot hold on to a kept-alive one
-        return httpx.get(url, headers={"Connection": "close"}, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-@pytest.mark.e2e
-@pytest.mark.slow
-def test_serve_with_two_workers_answers_from_each_and_stops_on_sigterm(
-    database_url: str, tmp_path: Path
-) -> None:
-    port = free_port()
+def portal(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
         "PORTAL_MODE": "development",
         "PORTAL_SECRET_KEY": TEST_SECRET,
         "PORTAL_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
-        "PORTAL_DATABASE_URL": database_url,
-        "PORTAL_UPLOAD_DIR": str(tmp_path / "uploads"),
+        **settings,
     }
-    command = [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--workers", "2"]
-    health = f"http://127.0.0.1:{port}/healthz"
-    server = subprocess.Popen(command, env=environ, stderr=subprocess.DEVNULL)  # noqa: S603
-    try:
-        children = wait_for(
-            lambda: len(web_processes(server.pid)) == 2 and web_processes(server.pid),
-            timeout=30,
-            what="two web processes",
-        )
-        wait_for(lambda: answers(health), timeout=30, what="portal serve to answer")
-        for paused in children:  # the other one alone answers every request
-            os.kill(paused, signal.SIGSTOP)
-            try:
-                assert all(answers(health) for _ in range(10))
-            finally:
-                os.kill(paused, signal.SIGCONT)
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=30) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "portal.cli", *args],
+        env=environ,
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_one_line(done: subprocess.CompletedProcess[str], command: str, *words: str) -> None:
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"portal {command}: "), done.stderr
+    for word in words:
+        assert word in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("link", "--store", "test-goods", "--order", "#1001"),
+        ("migrate",),
+        ("sync-orders", "--store", "test-goods", "--month", "2026-01"),
+        ("stores", "list"),
+    ],
+)
+def test_a_database_that_does_not_answer_is_one_line(args: tuple[str, ...]) -> None:
+    done = portal(*args, PORTAL_DATABASE_URL=NOWHERE)
+    assert_one_line(done, args[0], "database")
+
+
+def test_a_database_url_of_another_kind_is_one_line() -> None:
+    done = portal("link", "--store", "s", "--order", "#1", PORTAL_DATABASE_URL="mysql://x@h/db")
+    assert_one_line(done, "link", "mysql")
+
+
+def test_a_malformed_setting_is_one_line_naming_it() -> None:
+    done = portal("link", "--store", "s", "--order", "#1", PORTAL_PORT="eighty")
+    assert_one_line(done, "link", "PORTAL_PORT")
+
+
+def test_a_placeholder_secret_is_one_line_naming_it() -> None:
+    done = portal("create-user", "--email", "a@example.com", PORTAL_SECRET_KEY="change-me")
+    assert_one_line(done, "create-user", "PORTAL_SECRET_KEY")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("link", "--store", "nowhere", "--order", "#1001"),
+        ("sync-orders", "--store", "nowhere", "--month", "2026-01"),
+        ("invoices", "close", "--store", "nowhere", "--month", "2026-01"),
+    ],
+)
+def test_an_unknown_store_is_one_line(args: tuple[str, ...], sqlite_url: str) -> None:
+    done = portal(*args, PORTAL_DATABASE_URL=sqlite_url)
+    assert_one_line(done, args[0], "nowhere")
+    assert done.returncode == 1

@@ -42,7 +42,9 @@ STATE_LIFETIME = timedelta(minutes=10)
 MAX_PARAMETER = 512
 SYNC_WEBHOOKS = "shopify_app.sync_webhooks"
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,256}")
-RESERVED_SLUGS = frozenset({"support", "static", "shopify", "webhooks", "healthz", "sandbox"})
+RESERVED_SLUGS = frozenset(
+    {"support", "static", "shopify", "webhooks", "healthz", "readyz", "sandbox"}
+)
 """First path segments the portal's own pages use: no store may be called that."""
 
 

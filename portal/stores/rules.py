@@ -26,7 +26,9 @@ _SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com")
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _API_VERSION = re.compile(r"\d{4}-(01|04|07|10)")
 _TOKEN = re.compile(r"shp(at|ca|ss)_[A-Za-z0-9_-]{8,200}")
-_RESERVED_SLUGS = frozenset({"support", "static", "webhooks", "healthz", "sandbox", "shopify"})
+_RESERVED_SLUGS = frozenset(
+    {"support", "static", "webhooks", "healthz", "readyz", "sandbox", "shopify"}
+)
 
 
 def color(value: str) -> str:

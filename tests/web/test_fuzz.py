@@ -532,6 +532,7 @@ class RouteSpec:
 ROUTES = [
     RouteSpec("landing", "/", ("GET",), query=("q",)),
     RouteSpec("health", "/healthz", ("GET",)),
+    RouteSpec("ready", "/readyz", ("GET",)),
     RouteSpec("static", "/static/{static}", ("GET",)),
     RouteSpec("webhook", "/webhooks/shopify", ("POST",), webhook=True),
     RouteSpec("shopify_install", "/shopify/install", ("GET",), query=("shop", "hmac", "timestamp")),

@@ -201,6 +201,10 @@ class CorsoClient:
 
     # --- token
 
+    async def authenticate(self) -> None:
+        """Obtain a token with the credentials (``CorsoAuthError`` when they are refused)."""
+        await self._access_token()
+
     async def _access_token(self) -> str:
         async with self._token_lock:
             if self._token is None or self._clock() >= self._refresh_at:

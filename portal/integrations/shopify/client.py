@@ -337,6 +337,13 @@ class ShopifyClient:
         data = await self._send(load("Shop"), {})
         return parse.guarded(parse.shop, data.get("shop"))
 
+    async def access_scopes(self) -> frozenset[str]:
+        """The scopes the token holds (``currentAppInstallation.accessScopes``)."""
+        data = await self._send(load("AccessScopes"), {})
+        installation = parse.guarded(lambda d: d["currentAppInstallation"], data)
+        handles = parse.guarded(parse.objects, installation.get("accessScopes"))
+        return frozenset(parse.guarded(parse.text, h.get("handle")) for h in handles)
+
     # --- webhook subscriptions ---------------------------------------------------------------
 
     async def webhook_subscriptions(self) -> list[WebhookSubscription]:
