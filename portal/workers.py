@@ -59,6 +59,10 @@ def job_handlers() -> dict[str, Handler]:
     }
 
 
+RECURRING = frozenset({NIGHTLY_SYNC, PURGE, RETENTION})
+"""The jobs every worker start queues for tonight (each run queues the next)."""
+
+
 async def schedule_recurring(sessions: async_sessionmaker[AsyncSession]) -> None:
     """At every worker start: make sure tonight's order sync and clean-up are queued (each
     job queues its next night; a dedupe key per night keeps this idempotent)."""

@@ -29,15 +29,14 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.billing.sync import NIGHTLY_SYNC
 from portal.clock import utcnow
 from portal.jobs.email import SEND_EMAIL
 from portal.jobs.models import JobStatus
 from portal.reorders.models import ReorderRequest, RequestStatus
-from portal.shopper.housekeeping import PURGE
 from portal.support import actions
 from portal.support.actions import Agent
 from portal.support.models import Resolution, ResolutionStatus
+from portal.workers import RECURRING
 from sandbox.shopify.state import Order as SandboxOrder
 from tests.helpers.environment import SHOP
 from tests.helpers.requests import file_request, in_database, load_request, resolutions_of
@@ -53,7 +52,6 @@ from tests.helpers.worker_process import (
 pytestmark = pytest.mark.crash
 
 AGENT = Agent(id=0, email="agent@example.com")
-RECURRING = {NIGHTLY_SYNC, PURGE}  # queued by every worker start, for tonight
 SHOPPER = "jane@example.com"
 SETTLE = 20.0
 """Bound on every wait for the worker; each test takes a few seconds."""
