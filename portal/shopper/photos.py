@@ -24,6 +24,7 @@ other name.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import re
@@ -304,7 +305,23 @@ async def keep_photos(
         raise PhotoRejected(_("Attach at most %(count)s photos.", count=rules.max_count))
     files = [(u.filename or "", await u.read(rules.max_bytes + 1)) for u in uploads]
     processed = await process_photos(files, rules=rules, required=False, limiter=limiter)
-    return [_record(await store_photo(storage, photo), photo) for photo in processed]
+    records: list[PhotoRecord] = []
+    try:
+        for photo in processed:
+            records.append(_record(await store_photo(storage, photo), photo))
+    except BaseException:
+        await _forget(storage, records)
+        raise
+    return records
+
+
+async def _forget(storage: Storage, records: list[PhotoRecord]) -> None:
+    """Photos of a request that could not all be stored: none is kept (best effort, since the
+    storage just failed; anything left behind is named by no draft or request)."""
+    with anyio.CancelScope(shield=True):
+        for record in records:
+            with contextlib.suppress(Exception):
+                await delete_photo(storage, record.photo_id)
 
 
 def _record(photo_id: str, photo: ProcessedPhoto) -> PhotoRecord:

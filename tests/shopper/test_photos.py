@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
-from portal.errors import PhotoRejected, PortalError
+from portal.errors import PhotoRejected, PortalError, StorageUnavailable
 from portal.shopper import photos
 from portal.shopper.photos import (
     PhotoRules,
     ProcessedPhoto,
     delete_photo,
+    keep_photos,
     load_photo,
     process_photo,
     process_photos,
@@ -447,3 +448,33 @@ async def test_unknown_ids_and_planted_links_are_not_found(tmp_path: Path) -> No
     secret.write_text("not a photo")
     (tmp_path / f"{'B' * 22}.jpg").symlink_to(secret)
     assert await load_photo(storage, "B" * 22) is None
+
+
+class _File:
+    def __init__(self, name: str, data: bytes) -> None:
+        self.filename = name
+        self.data = data
+
+    async def read(self, size: int = -1) -> bytes:
+        return self.data
+
+
+class _FailingOnSecondPut(DirectoryStorage):
+    puts = 0
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        self.puts += 1
+        if self.puts == 2:
+            raise StorageUnavailable("object storage could not be reached")
+        await super().put(key, data, content_type=content_type)
+
+
+@pytest.mark.anyio
+async def test_photos_of_a_request_are_kept_all_or_none(tmp_path: Path) -> None:
+    storage = _FailingOnSecondPut(tmp_path)
+    png = _encode(_two_halves(20, 20), "PNG")
+    uploads = [_File("a.png", png), _File("b.png", png)]
+    with pytest.raises(StorageUnavailable):
+        await keep_photos(uploads, rules=RULES, storage=storage)
+    assert storage.puts == 2
+    assert os.listdir(tmp_path) == []  # the first photo went again
