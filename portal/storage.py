@@ -28,9 +28,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import anyio.to_thread
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from portal.errors import StorageKeyRefused, StorageUnavailable
 from portal.settings import Settings
@@ -178,14 +175,14 @@ class S3Storage:
             self.client.put_object(
                 Bucket=self.bucket, Key=name, Body=data, ContentType=content_type
             )
-        except (BotoCoreError, ClientError) as exc:
+        except _service_errors() as exc:
             raise _unavailable(exc) from exc
 
     def _get(self, name: str) -> bytes | None:
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=name)
             return bytes(answer["Body"].read())
-        except (BotoCoreError, ClientError) as exc:
+        except _service_errors() as exc:
             if _is_missing(exc):
                 return None
             raise _unavailable(exc) from exc
@@ -193,31 +190,41 @@ class S3Storage:
     def _delete(self, name: str) -> None:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=name)
-        except (BotoCoreError, ClientError) as exc:
+        except _service_errors() as exc:
             if not _is_missing(exc):
                 raise _unavailable(exc) from exc
 
     def _head(self, name: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=name)
-        except (BotoCoreError, ClientError) as exc:
+        except _service_errors() as exc:
             if _is_missing(exc):
                 return False
             raise _unavailable(exc) from exc
         return True
 
 
+def _service_errors() -> tuple[type[Exception], ...]:
+    """What botocore raises when the service refuses or cannot be reached. botocore and boto3
+    are imported only when S3 storage is used: they cost a directory-only process 0.15 s."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
 def _is_missing(exc: Exception) -> bool:
     """S3 says "no such key" as NoSuchKey (GET) or a bare 404 (HEAD, which has no body: a
     missing bucket looks the same there, and ``get`` and ``put`` tell it apart)."""
-    if not isinstance(exc, ClientError):
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
         return False
-    return str(exc.response.get("Error", {}).get("Code", "")) in _MISSING
+    return str(response.get("Error", {}).get("Code", "")) in _MISSING
 
 
 def _unavailable(exc: Exception) -> StorageUnavailable:
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code", "")
         return StorageUnavailable(f"object storage refused the request ({code})")
     return StorageUnavailable(f"object storage could not be reached ({type(exc).__name__})")
 
@@ -226,6 +233,9 @@ def s3_client(settings: Settings) -> Any:
     """A boto3 S3 client from the ``PORTAL_S3_*`` settings. With an endpoint URL (MinIO, Ceph,
     R2, a local server) objects are addressed by path, which every S3-compatible service
     accepts; without one, it is AWS and boto3 chooses."""
+    import boto3
+    from botocore.config import Config
+
     endpoint = settings.s3_endpoint_url or None
     config = Config(
         region_name=settings.s3_region or None,
