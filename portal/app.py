@@ -22,8 +22,8 @@ from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from portal.csrf import CsrfMiddleware
-from portal.errors import StoreInactive
-from portal.errors_pages import http_error, server_error, store_inactive
+from portal.errors import StorageUnavailable, StoreInactive
+from portal.errors_pages import http_error, server_error, storage_unavailable, store_inactive
 from portal.i18n import LocaleMiddleware
 from portal.limits import BodySizeLimitMiddleware
 from portal.models import import_all_models
@@ -91,6 +91,7 @@ def create_app(
         exception_handlers={
             HTTPException: http_error,
             StoreInactive: store_inactive,
+            StorageUnavailable: storage_unavailable,
             Exception: server_error,
         },
     )

@@ -2,9 +2,9 @@
 
 ``portal check`` connects to everything the portal depends on and answers one ``Row`` each
 (name, OK/WARN/FAIL, one line): the database, its migrations, the SMTP server, the Shopify app's
-secret and, for each active store, its Shopify token, scopes and webhook subscriptions and its
-Corso credentials. Nothing is changed: a mismatch is reported, never repaired. Each outside
-call is bounded by ``seconds``.
+secret, the upload storage (a probe written, read back and deleted) and, for each active store,
+its Shopify token, scopes and webhook subscriptions and its Corso credentials. Nothing is
+changed: a mismatch is reported, never repaired. Each outside call is bounded by ``seconds``.
 
 ``readiness`` is the cheap part ``/readyz`` serves: the database answers and its migrations are
 at head (a positive answer about migrations is kept for ``HEAD_CACHE_SECONDS``).
@@ -13,6 +13,7 @@ at head (a positive answer about migrations is kept for ``HEAD_CACHE_SECONDS``).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -31,7 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from portal.errors import PortalError
+from portal.errors import PortalError, StorageUnavailable
 from portal.integrations.shopify import ShopifyClient
 from portal.integrations.shopify.app_config import (
     ALL_ORDERS_SCOPE,
@@ -43,6 +44,7 @@ from portal.integrations.shopify.app_config import (
 from portal.migrate import MIGRATIONS
 from portal.runtime import Runtime, open_runtime
 from portal.settings import Settings
+from portal.storage import Storage
 from portal.stores.models import Store, TokenKind
 
 T = TypeVar("T")
@@ -129,6 +131,7 @@ async def run_checks(runtime: Runtime, *, seconds: float = CHECK_TIMEOUT) -> lis
     rows.append(await migrations_row(runtime.engine, seconds, reachable))
     rows.append(await smtp_row(runtime.settings, seconds))
     rows.append(app_secret_row(runtime.settings))
+    rows.append(await storage_row(runtime, seconds))
     if reachable:
         for store in await active_stores(runtime):
             rows.extend(await store_rows(runtime, store, seconds))
@@ -195,6 +198,34 @@ def app_secret_row(settings: Settings) -> Row:
     if not settings.shopify_client_id:
         return warn(name, "PORTAL_SHOPIFY_CLIENT_ID is empty: no store can install the app")
     return ok(name, f"client {settings.shopify_client_id}, secret set")
+
+
+async def storage_row(runtime: Runtime, seconds: float) -> Row:
+    """A probe written, read back and deleted: the upload storage takes photos."""
+    where = _storage_place(runtime.settings)
+    probe = f"portal-check-{secrets.token_hex(8)}.probe"
+    try:
+        await bounded(_round_trip(runtime.storage, probe), seconds)
+    except FAILURES as exc:
+        return fail("upload storage", f"{where}: {reason(exc)}")
+    return ok("upload storage", f"{where}: written, read back and deleted")
+
+
+async def _round_trip(storage: Storage, key: str) -> None:
+    data = secrets.token_bytes(16)
+    try:
+        await storage.put(key, data, content_type="application/octet-stream")
+        if await storage.get(key) != data:
+            raise StorageUnavailable("what was written did not read back")
+    finally:
+        await storage.delete(key)
+
+
+def _storage_place(settings: Settings) -> str:
+    if settings.upload_storage == "s3":
+        endpoint = settings.s3_endpoint_url or "AWS"
+        return f"s3 bucket {settings.s3_bucket!r} at {endpoint}"
+    return f"directory {str(settings.upload_dir)!r}"
 
 
 async def active_stores(runtime: Runtime) -> list[Store]:

@@ -22,6 +22,7 @@
     │       ├── CorsoBadRequest         400: a filter or cursor the API refused
     │       └── CorsoResponseError      an answer that does not make sense
     ├── MailUnavailable             the mail server refused or could not be reached
+    ├── StorageUnavailable          the upload storage (object storage) failed or was unreachable
     ├── SettingsError               configuration refused at start-up (also a ValueError)
     │   └── SealBroken                  a sealed secret opens under none of the encryption keys
     ├── RetryLater                  a job must wait (e.g. for rate-limit points) and run again
@@ -32,6 +33,7 @@
     │   ├── BadMonth                    not YYYY-MM
     │   ├── BodyTooLarge                a request body over its limit
     │   ├── SignatureRefused            a webhook not signed with the secret
+    │   ├── StorageKeyRefused           a name for an uploaded file the portal could not have made
     │   └── MalformedDelivery           a signed webhook without what Shopify always sends
     ├── NotFound                    a thing named from outside does not exist
     │   └── UnknownStore
@@ -185,6 +187,13 @@ class MailUnavailable(PortalError):
     retryable = True
 
 
+class StorageUnavailable(PortalError):
+    """The upload storage failed: object storage down, refusing or unreachable. A job that
+    meets it retries later; a page answers 503."""
+
+    retryable = True
+
+
 class SettingsError(PortalError, ValueError):
     """A setting is missing, malformed or unsafe; the portal refuses to start."""
 
@@ -229,6 +238,11 @@ class BadMonth(InvalidInput, ValueError):
 
 class BodyTooLarge(InvalidInput):
     pass
+
+
+class StorageKeyRefused(InvalidInput, ValueError):
+    """A storage key with anything but slash-separated segments of letters, digits, ``_``,
+    ``-`` and ``.`` (none starting with a dot): it could escape the upload directory."""
 
 
 class SignatureRefused(InvalidInput):

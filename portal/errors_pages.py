@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from portal.errors import StoreInactive
+from portal.errors import StorageUnavailable, StoreInactive
 from portal.security import add_missing, security_headers
 from portal.web import render
 
@@ -22,7 +22,9 @@ TITLES = {
     405: "That is not allowed here",
     413: "This request is too large",
     429: "Too many requests",
+    503: "This is unavailable for a moment",
 }
+STORAGE_RETRY_SECONDS = "30"
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -45,6 +47,14 @@ async def server_error(request: Request, exc: Exception) -> Response:
     # Starlette answers this outside every middleware: the headers are added here.
     add_missing(response.raw_headers, security_headers(request.scope))
     return response
+
+
+async def storage_unavailable(request: Request, exc: Exception) -> Response:
+    """503 when the upload storage (object storage) fails: the page may be asked again soon."""
+    assert isinstance(exc, StorageUnavailable)
+    log.warning("upload storage unavailable on %s: %s", request.method, exc)
+    retry = HTTPException(503, headers={"Retry-After": STORAGE_RETRY_SECONDS})
+    return await http_error(request, retry)
 
 
 async def store_inactive(request: Request, exc: Exception) -> Response:

@@ -1,7 +1,7 @@
-"""What a running portal process holds: database, shared HTTP client, signer, mailer and the
-outside-service clients. The web app's lifespan and ``portal worker`` both open one; job
-handlers receive it as ``JobContext.services``. It keeps one Corso client per set of credentials
-for its lifetime, so their token and rate-limit window are shared by every request."""
+"""What a running portal process holds: database, shared HTTP client, signer, mailer, upload
+storage and the outside-service clients. The web app's lifespan and ``portal worker`` both open
+one; job handlers receive it as ``JobContext.services``. It keeps one Corso client per set of
+credentials for its lifetime, so their token and rate-limit window are shared by every request."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from portal.mail.sender import Mailer
 from portal.sealing import Sealer
 from portal.settings import Settings
 from portal.signing import Signer
+from portal.storage import Storage, open_storage
 from portal.stores.models import Store
 from portal.stores.tokens import StoreTokens
 
@@ -39,6 +40,7 @@ class Runtime:
     signer: Signer
     sealer: Sealer
     mailer: Mailer
+    storage: Storage  # shoppers' photos and store logos (portal.storage)
     photo_decoding: anyio.CapacityLimiter  # decoded photos are large: a few at a time
     corso_clients: dict[CorsoCredentials, CorsoClient] = field(default_factory=dict)
 
@@ -111,17 +113,19 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     timeout = httpx.Timeout(settings.shopify_timeout)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     try:
-        async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
-            yield Runtime(
-                settings=settings,
-                engine=engine,
-                sessions=session_factory(engine),
-                http=http,
-                signer=Signer(str(settings.secret_key)),
-                sealer=Sealer.from_text(str(settings.encryption_keys)),
-                mailer=Mailer(settings),
-                photo_decoding=anyio.CapacityLimiter(PHOTO_DECODERS),
-            )
+        with open_storage(settings) as storage:
+            async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
+                yield Runtime(
+                    settings=settings,
+                    engine=engine,
+                    sessions=session_factory(engine),
+                    http=http,
+                    signer=Signer(str(settings.secret_key)),
+                    sealer=Sealer.from_text(str(settings.encryption_keys)),
+                    mailer=Mailer(settings),
+                    storage=storage,
+                    photo_decoding=anyio.CapacityLimiter(PHOTO_DECODERS),
+                )
     finally:
         await engine.dispose()
 

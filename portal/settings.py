@@ -50,6 +50,18 @@ class Settings:
     port: int = 8000
     log_level: str = "info"
     upload_dir: Path = Path("var/uploads")
+    # Where uploads (shoppers' photos, store logos) are kept: "dir", files under upload_dir
+    # (one host, or a volume every host mounts), or "s3", private objects in an S3-compatible
+    # bucket that every host reaches (see portal/storage.py).
+    upload_storage: str = "dir"
+    # Empty: AWS S3 itself; otherwise the service's address (MinIO, Ceph, R2...).
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: Secret = field(default_factory=lambda: Secret(""))
+    # Put in front of every object's name, e.g. "portal/" to share a bucket.
+    s3_prefix: str = ""
     # Days after a request is closed before its personal data is erased (and finished jobs,
     # which hold the emails sent, are deleted); amounts stay for invoices.
     retention_days: int = 90
@@ -139,9 +151,14 @@ class Settings:
             *_secret_problems(self),
             *_encryption_problems(self),
             *_database_problems(self),
+            *_storage_problems(self),
         ]
         if self.mode is Mode.PRODUCTION:
-            found += [*_production_problems(self), *_host_problems(self)]
+            found += [
+                *_production_problems(self),
+                *_host_problems(self),
+                *_s3_problems(self),
+            ]
         return found
 
     @property
@@ -190,6 +207,28 @@ def _database_problems(settings: Settings) -> list[str]:
         f"PORTAL_DATABASE_URL names a {backend or 'malformed'!r} database: use "
         "sqlite:///path/to/file.db or postgresql://user:password@host:5432/dbname"
     ]
+
+
+def _storage_problems(settings: Settings) -> list[str]:
+    if settings.upload_storage in ("dir", "s3"):
+        return []
+    return [
+        f"PORTAL_UPLOAD_STORAGE={settings.upload_storage!r} must be dir (files under "
+        "PORTAL_UPLOAD_DIR) or s3 (an S3-compatible bucket, PORTAL_S3_*)"
+    ]
+
+
+def _s3_problems(settings: Settings) -> list[str]:
+    if settings.upload_storage != "s3":
+        return []
+    found: list[str] = []
+    if not settings.s3_bucket:
+        found.append("PORTAL_S3_BUCKET must be set: the bucket that keeps uploads")
+    if not settings.s3_access_key_id:
+        found.append("PORTAL_S3_ACCESS_KEY_ID must be set: the key that reads and writes uploads")
+    if not str(settings.s3_secret_access_key):
+        found.append("PORTAL_S3_SECRET_ACCESS_KEY must be set: the secret of that key")
+    return found
 
 
 def _production_problems(settings: Settings) -> list[str]:

@@ -36,7 +36,8 @@ from tests.helpers.shopify_schema import require_real_schemas
 
 TESTS = Path(__file__).resolve().parent
 SERVER_STARTERS = re.compile(
-    r"\b(?:serve|running_portal|portal_environment|crash_environment|smtp_server|start_smtp)\("
+    r"\b(?:serve|running_portal|portal_environment|crash_environment|smtp_server|start_smtp"
+    r"|s3_server)\("
 )
 """Calls that start servers on loopback (tests/helpers)."""
 

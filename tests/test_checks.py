@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -68,11 +69,23 @@ def test_every_row_is_ok_when_everything_answers(env: PortalEnvironment) -> None
     rows = rows_of(done)
     assert done.returncode == 0, done.stdout + done.stderr
     assert {status for status, _ in rows.values()} == {"OK"}, done.stdout
-    expected = ["database", "migrations", "smtp", "shopify app"] + [
+    expected = ["database", "migrations", "smtp", "shopify app", "upload storage"] + [
         f"store test-goods: {what}"
         for what in ("shopify token", "scopes", "read_all_orders", "webhooks", "corso")
     ]
     assert list(rows) == expected
+
+
+def test_upload_storage_that_cannot_be_written_fails_its_row(
+    env: PortalEnvironment, tmp_path: Path
+) -> None:
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_text("")
+    done = checked(env, upload_dir=not_a_directory)
+    assert done.returncode == 1
+    status, detail = rows_of(done)["upload storage"]
+    assert status == "FAIL" and str(not_a_directory) in detail
+    assert not_a_directory.read_text() == ""
 
 
 def test_webhook_subscriptions_not_made_fail_and_are_not_repaired(

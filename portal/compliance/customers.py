@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
@@ -30,6 +29,7 @@ from portal.jobs.models import Job
 from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.shopper.models import OrderVerification, StoredDraft
 from portal.shopper.verification import keyed_hash
+from portal.storage import Storage
 from portal.stores.models import Store
 from portal.support.models import Resolution
 
@@ -255,7 +255,7 @@ def _email_json(job: Job) -> dict[str, Any]:
 
 
 async def erase_customer(
-    db: AsyncSession, store: Store, customer: Customer, *, secret: str, upload_dir: Path
+    db: AsyncSession, store: Store, customer: Customer, *, secret: str, storage: Storage
 ) -> dict[str, int]:
     """Erase the customer's personal data at this store (see the module's docstring); the
     caller commits. Photo files are deleted at once: a run that does not commit is run again."""
@@ -264,11 +264,11 @@ async def erase_customer(
     counts = {"reorder_requests": len(requests), "timeline_lines": 0, "photos": 0}
     for request in requests:
         counts["timeline_lines"] += erase_request_details(request, ERASED)
-        counts["photos"] += await erase_photos(db, request, upload_dir)
+        counts["photos"] += await erase_photos(db, request, storage)
     counts["resolutions"] = erase_notes(await resolutions_of(db, requests), ERASED)
     verifications = await _verifications(db, store, customer, orders, secret)
     counts["order_verifications"] = await _delete_rows(db, OrderVerification, verifications)
-    counts["drafts"] = await _erase_drafts(db, store, orders, upload_dir)
+    counts["drafts"] = await _erase_drafts(db, store, orders, storage)
     counts["emails"] = _erase_emails(await _emails(db, store, customer))
     counts["job_errors"] = await _erase_job_errors(db, customer)
     counts["data_reports"] = await _erase_reports(db, store, customer)
@@ -292,10 +292,10 @@ def erase_request_details(request: ReorderRequest, note: str) -> int:
     return erased
 
 
-async def erase_photos(db: AsyncSession, request: ReorderRequest, upload_dir: Path) -> int:
+async def erase_photos(db: AsyncSession, request: ReorderRequest, storage: Storage) -> int:
     photos = list(request.photos)
     for photo in photos:
-        forget_photo(upload_dir, photo.photo_id)
+        await forget_photo(storage, photo.photo_id)
     if photos:
         await db.execute(delete(RequestPhoto).where(RequestPhoto.request_id == request.id))
         await db.flush()
@@ -316,11 +316,11 @@ async def _delete_rows(db: AsyncSession, model: Any, rows: Sequence[Any]) -> int
     return len(rows)
 
 
-async def _erase_drafts(db: AsyncSession, store: Store, orders: set[str], upload_dir: Path) -> int:
+async def _erase_drafts(db: AsyncSession, store: Store, orders: set[str], storage: Storage) -> int:
     drafts = await _drafts(db, store, orders)
     for draft in drafts:
         for photo in draft.data.get("photos", []):
-            forget_photo(upload_dir, photo.get("photo_id"))
+            await forget_photo(storage, photo.get("photo_id"))
     return await _delete_rows(db, StoredDraft, drafts)
 
 

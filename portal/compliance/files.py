@@ -4,13 +4,13 @@ error when erasing."""
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 from portal.errors import PhotoRejected
 from portal.shopper.photos import delete_photo
+from portal.storage import Storage
 
 
-def forget_photo(upload_dir: Path, photo_id: object) -> None:
+async def forget_photo(storage: Storage, photo_id: object) -> None:
     if isinstance(photo_id, str):
         with contextlib.suppress(PhotoRejected):
-            delete_photo(upload_dir, photo_id)
+            await delete_photo(storage, photo_id)

@@ -53,10 +53,10 @@ async def _report(
 async def _erase_customer(
     ctx: JobContext, db: AsyncSession, store: Store, request: ComplianceRequest
 ) -> dict[str, Any]:
-    settings = ctx.services.settings
+    services = ctx.services
     customer = Customer.of(asked(request))
     counts = await erase_customer(
-        db, store, customer, secret=str(settings.secret_key), upload_dir=settings.upload_dir
+        db, store, customer, secret=str(services.settings.secret_key), storage=services.storage
     )
     return {"erased": counts, "orders_named": len(customer.orders)}
 
@@ -64,7 +64,7 @@ async def _erase_customer(
 async def _erase_shop(
     ctx: JobContext, db: AsyncSession, store: Store, request: ComplianceRequest
 ) -> dict[str, Any]:
-    counts = await erase_shop(db, store, upload_dir=ctx.services.settings.upload_dir)
+    counts = await erase_shop(db, store, storage=ctx.services.storage)
     return {"erased": counts, "store": store.shop_domain}
 
 
@@ -92,7 +92,7 @@ async def retention_job(ctx: JobContext) -> dict[str, Any]:
         removed = await purge_expired(
             db,
             retention=timedelta(days=settings.retention_days),
-            upload_dir=settings.upload_dir,
+            storage=ctx.services.storage,
             now=now,
         )
         await schedule_retention(db, now=now)

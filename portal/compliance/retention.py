@@ -7,7 +7,6 @@ job reports what it removed. Drafts and order lookups go sooner (``shopper.house
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +23,7 @@ from portal.jobs import queue
 from portal.jobs.email import SEND_EMAIL
 from portal.jobs.models import Job, JobStatus, Priority
 from portal.reorders.models import OPEN_STATUSES, ReorderRequest
+from portal.storage import Storage
 
 RETENTION = "compliance.retention"
 RETENTION_HOUR_UTC = 4
@@ -32,7 +32,7 @@ BATCH = 200
 
 
 async def purge_expired(
-    db: AsyncSession, *, retention: timedelta, upload_dir: Path, now: datetime
+    db: AsyncSession, *, retention: timedelta, storage: Storage, now: datetime
 ) -> dict[str, int]:
     """Erase what the retention period no longer allows; commits batch by batch."""
     cutoff = now - retention
@@ -55,7 +55,7 @@ async def purge_expired(
             break
         for request in requests:
             counts["timeline_lines"] += erase_request_details(request, EXPIRED)
-            counts["photos"] += await erase_photos(db, request, upload_dir)
+            counts["photos"] += await erase_photos(db, request, storage)
         counts["resolutions"] += erase_notes(await resolutions_of(db, requests), EXPIRED)
         counts["requests"] += len(requests)
         await db.commit()

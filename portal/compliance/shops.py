@@ -5,7 +5,6 @@ as the record that it was done (their reports of customer data erased with the r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -24,6 +23,7 @@ from portal.compliance.service import DATA_REQUEST
 from portal.jobs.models import Job
 from portal.reorders.models import ReorderRequest, RequestEvent, RequestItem, RequestPhoto
 from portal.shopper.models import OrderVerification, StoredDraft
+from portal.storage import Storage
 from portal.stores.models import InstallState, Store
 from portal.support.models import Resolution
 
@@ -37,11 +37,11 @@ STORE_TABLES: tuple[Any, ...] = (
 """Tables whose rows name the store by ``store_id`` and nothing refers to."""
 
 
-async def erase_shop(db: AsyncSession, store: Store, *, upload_dir: Path) -> dict[str, int]:
+async def erase_shop(db: AsyncSession, store: Store, *, storage: Storage) -> dict[str, int]:
     """Delete the store and everything of it; the caller commits. Photo files go first: a run
     that does not commit is run again and finds the rest."""
     counts: dict[str, int] = {}
-    await _delete_photo_files(db, store, upload_dir)
+    await _delete_photo_files(db, store, storage)
     counts["jobs"] = await _delete_jobs(db, store)
     requests = select(ReorderRequest.id).where(ReorderRequest.store_id == store.id)
     for child in (RequestItem, RequestPhoto, RequestEvent):
@@ -75,7 +75,7 @@ async def _delete(db: AsyncSession, statement: Any) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def _delete_photo_files(db: AsyncSession, store: Store, upload_dir: Path) -> None:
+async def _delete_photo_files(db: AsyncSession, store: Store, storage: Storage) -> None:
     of_requests = (
         select(RequestPhoto.photo_id)
         .join(ReorderRequest, ReorderRequest.id == RequestPhoto.request_id)
@@ -86,7 +86,7 @@ async def _delete_photo_files(db: AsyncSession, store: Store, upload_dir: Path) 
     for data in drafts:
         photo_ids |= {p.get("photo_id") for p in data.get("photos", [])}
     for photo_id in photo_ids:
-        forget_photo(upload_dir, photo_id)
+        await forget_photo(storage, photo_id)
 
 
 async def _delete_jobs(db: AsyncSession, store: Store) -> int:

@@ -110,7 +110,7 @@ async def _kept_photos(
         return await keep_photos(
             uploads,
             rules=PHOTO_RULES,
-            directory=rt.settings.upload_dir,
+            storage=rt.storage,
             limiter=rt.photo_decoding,
         )
     except (PhotoRejected, ValueError) as exc:

@@ -4,7 +4,6 @@ and their photos, and old verification rows. Submitted requests and their photos
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +18,7 @@ from portal.shopper.models import (
     StoredDraft,
 )
 from portal.shopper.photos import delete_photo
+from portal.storage import Storage
 
 PURGE = "shopper.purge"
 DRAFT_LIFETIME = timedelta(days=2)
@@ -26,7 +26,7 @@ VERIFICATION_LIFETIME = timedelta(days=2)
 PURGE_HOUR_UTC = 4
 
 
-async def purge(session: AsyncSession, *, upload_dir: Path, now: datetime) -> dict[str, int]:
+async def purge(session: AsyncSession, *, storage: Storage, now: datetime) -> dict[str, int]:
     """Delete stale drafts (and photos no submitted request uses), old verifications, and
     sign-outs of sessions that have ended by their age anyway."""
     stale = list(
@@ -45,7 +45,7 @@ async def purge(session: AsyncSession, *, upload_dir: Path, now: datetime) -> di
         else set()
     )
     for photo_id in photo_ids - kept:
-        delete_photo(upload_dir, photo_id)
+        await delete_photo(storage, photo_id)
     await session.execute(delete(StoredDraft).where(StoredDraft.id.in_([d.id for d in stale])))
     old = await session.execute(
         delete(OrderVerification).where(OrderVerification.created_at < now - VERIFICATION_LIFETIME)

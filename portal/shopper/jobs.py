@@ -17,7 +17,7 @@ async def purge_job(ctx: JobContext) -> dict[str, Any]:
     """Job ``shopper.purge``: clean up, then queue tomorrow's run."""
     now = utcnow()
     async with ctx.sessions() as session:
-        done = await purge(session, upload_dir=ctx.services.settings.upload_dir, now=now)
+        done = await purge(session, storage=ctx.services.storage, now=now)
         before = now - accounts.UNKNOWN_EMAIL_MEMORY
         done["sign_in_failures"] = await accounts.purge_sign_in_failures(session, before=before)
         await schedule_purge(session, now=now)

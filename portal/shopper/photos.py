@@ -15,10 +15,11 @@ too. Nothing here changes Pillow's global settings or the warning filters.
 Decoding is CPU work that blocks: async code calls ``process_photos``, which runs it in a
 worker thread; ``keep_photos`` checks, cleans and stores the uploads of one request at once.
 
-Stored photos get a random opaque id (the user's file name is never used on disk) and are
-written atomically with mode 0o600 into a directory created with mode 0o700. Serving them is
-for a view that checks authorisation first and then calls ``open_photo``, whose strict id
-check rules out path traversal.
+Stored photos get a random opaque id (the user's file name is never used as a name) and are
+kept in the upload storage (``portal.storage``) as ``<id>.jpg``: in the upload directory, written
+atomically with mode 0o600, or as private objects in a bucket. Serving them is for a view that
+checks authorisation first and then calls ``load_photo``, whose strict id check rules out any
+other name.
 """
 
 from __future__ import annotations
@@ -26,15 +27,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import re
 import secrets
-import stat
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import anyio.to_thread
@@ -44,6 +41,7 @@ from pillow_heif import register_heif_opener
 from portal.errors import PhotoRejected
 from portal.i18n import gettext as _
 from portal.reorders.service import PhotoRecord
+from portal.storage import Storage
 
 # Thumbnails, depth maps and auxiliary images inside HEIF files are never used: not parsing
 # them is less work and less to go wrong.
@@ -57,7 +55,7 @@ __all__ = [
     "Upload",
     "delete_photo",
     "keep_photos",
-    "open_photo",
+    "load_photo",
     "process_photo",
     "process_photos",
     "store_photo",
@@ -298,7 +296,7 @@ async def keep_photos(
     uploads: Sequence[Upload],
     *,
     rules: PhotoRules,
-    directory: Path,
+    storage: Storage,
     limiter: anyio.CapacityLimiter | None = None,
 ) -> list[PhotoRecord]:
     """Check, clean and store the photos of one request; ``PhotoRejected`` says which one could
@@ -307,65 +305,49 @@ async def keep_photos(
         raise PhotoRejected(_("Attach at most %(count)s photos.", count=rules.max_count))
     files = [(u.filename or "", await u.read(rules.max_bytes + 1)) for u in uploads]
     processed = await process_photos(files, rules=rules, required=False, limiter=limiter)
-    return [_record(store_photo(directory, photo), photo) for photo in processed]
+    records: list[PhotoRecord] = []
+    try:
+        for photo in processed:
+            records.append(_record(await store_photo(storage, photo), photo))
+    except BaseException:
+        await _forget(storage, records)
+        raise
+    return records
+
+
+async def _forget(storage: Storage, records: list[PhotoRecord]) -> None:
+    """Photos of a request that could not all be stored: none is kept (best effort, since the
+    storage just failed; anything left behind is named by no draft or request)."""
+    with anyio.CancelScope(shield=True):
+        for record in records:
+            with contextlib.suppress(Exception):
+                await delete_photo(storage, record.photo_id)
 
 
 def _record(photo_id: str, photo: ProcessedPhoto) -> PhotoRecord:
     return PhotoRecord(photo_id, photo.content_type, photo.width, photo.height, photo.sha256)
 
 
-def store_photo(directory: Path, photo: ProcessedPhoto) -> str:
-    """Write ``photo`` under ``directory`` atomically; return its new random id."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+async def store_photo(storage: Storage, photo: ProcessedPhoto) -> str:
+    """Store ``photo`` under a new random id and return the id."""
     photo_id = secrets.token_urlsafe(_ID_BYTES)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".incoming-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), 0o600)
-            file.write(photo.data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, _path(directory, photo_id))
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _sync_directory(directory)
+    await storage.put(photo_key(photo_id), photo.data, content_type=photo.content_type)
     return photo_id
 
 
-def open_photo(directory: Path, photo_id: str) -> Path:
-    """The stored file for ``photo_id``; ``PhotoRejected`` if the id is malformed,
-    ``FileNotFoundError`` if no such photo is stored. Check authorisation before calling."""
-    path = _path(directory, photo_id)
-    try:
-        mode = path.lstat().st_mode
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no stored photo {photo_id}") from None
-    if not stat.S_ISREG(mode):  # a symlink or anything else is not one of ours
-        raise FileNotFoundError(f"no stored photo {photo_id}")
-    return path
+async def load_photo(storage: Storage, photo_id: str) -> bytes | None:
+    """The stored photo's bytes, None if no such photo is stored; ``PhotoRejected`` if the id
+    is malformed. Check authorisation before calling."""
+    return await storage.get(photo_key(photo_id))
 
 
-def delete_photo(directory: Path, photo_id: str) -> None:
+async def delete_photo(storage: Storage, photo_id: str) -> None:
     """Remove a stored photo; removing one that is already gone is not an error."""
-    _path(directory, photo_id).unlink(missing_ok=True)
+    await storage.delete(photo_key(photo_id))
 
 
-def _path(directory: Path, photo_id: str) -> Path:
+def photo_key(photo_id: str) -> str:
+    """The photo's storage key (``<id>.jpg``, at the top of the upload directory)."""
     if not isinstance(photo_id, str) or not _ID_PATTERN.fullmatch(photo_id):
         raise PhotoRejected("That photo could not be found.")
-    return directory / f"{photo_id}{SUFFIX}"
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable, where the platform allows opening a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    return f"{photo_id}{SUFFIX}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from portal import links
 from portal.clock import utcnow
@@ -46,11 +46,11 @@ async def theme(request: Request) -> Response:
 async def logo(request: Request) -> Response:
     """The store's logo, as the settings page stored it (re-encoded PNG)."""
     store = await store_from_path(request)
-    path = logos.logo_file(runtime(request).settings.upload_dir, store.logo_path)
-    if path is None:
+    png = await logos.load_logo(runtime(request).storage, store.logo_path)
+    if png is None:
         raise HTTPException(404)
-    return FileResponse(
-        path, media_type=logos.CONTENT_TYPE, headers={"Cache-Control": "public, max-age=300"}
+    return Response(
+        png, media_type=logos.CONTENT_TYPE, headers={"Cache-Control": "public, max-age=300"}
     )
 
 

@@ -4,35 +4,31 @@ Like the shoppers' photos (``portal.shopper.photos``), an upload is identified f
 (PNG, JPEG or WebP only), size-checked from its header before any pixel is decoded, then decoded
 and re-encoded from its pixels alone: nothing of the original file survives (no metadata, no
 appended data). Logos are kept as PNG (transparency matters for a logo), at most
-``MAX_SIDE`` pixels on the longer side, under a random id, written atomically with mode 0o600.
+``MAX_SIDE`` pixels on the longer side, under a random id, in the upload storage
+(``portal.storage``) as ``logos/<id>.png``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import re
 import secrets
-import tempfile
-from pathlib import Path
+from typing import TypeGuard
 
 from PIL import Image, ImageOps
 
 from portal.errors import StoreRefused
+from portal.storage import Storage
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_PIXELS = 25_000_000
 MAX_SIDE = 512
 CONTENT_TYPE = "image/png"
 SUFFIX = ".png"
+FOLDER = "logos"
 _FORMATS = ("PNG", "JPEG", "WEBP")
 _ID = re.compile(r"[A-Za-z0-9_-]{22}\.png")
 _KINDS = "Upload the logo as a PNG, JPEG or WebP image."
-
-
-def directory(upload_dir: Path) -> Path:
-    return upload_dir / "logos"
 
 
 def process_logo(data: bytes) -> bytes:
@@ -76,36 +72,29 @@ def _decode(data: bytes) -> Image.Image:
     return image
 
 
-def store_logo(upload_dir: Path, png: bytes) -> str:
-    """Write the logo atomically; return its new id (the value of ``Store.logo_path``)."""
-    folder = directory(upload_dir)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+async def store_logo(storage: Storage, png: bytes) -> str:
+    """Store the logo under a new id; return it (the value of ``Store.logo_path``)."""
     logo_id = secrets.token_urlsafe(16) + SUFFIX
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), 0o600)
-            file.write(png)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, folder / logo_id)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    await storage.put(_key(logo_id), png, content_type=CONTENT_TYPE)
     return logo_id
 
 
-def logo_file(upload_dir: Path, logo_id: str | None) -> Path | None:
-    """The stored logo's path, or None (no logo, an id the portal did not make, or gone)."""
-    if not logo_id or not _ID.fullmatch(logo_id):
+async def load_logo(storage: Storage, logo_id: str | None) -> bytes | None:
+    """The stored logo's bytes, or None (no logo, an id the portal did not make, or gone)."""
+    if not _is_logo_id(logo_id):
         return None
-    path = directory(upload_dir) / logo_id
-    return path if path.is_file() else None
+    return await storage.get(_key(logo_id))
 
 
-def delete_logo(upload_dir: Path, logo_id: str | None) -> None:
-    path = logo_file(upload_dir, logo_id)
-    if path is not None:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+async def delete_logo(storage: Storage, logo_id: str | None) -> None:
+    if _is_logo_id(logo_id):
+        await storage.delete(_key(logo_id))
+
+
+def _is_logo_id(logo_id: str | None) -> TypeGuard[str]:
+    return bool(logo_id) and _ID.fullmatch(logo_id or "") is not None
+
+
+def _key(logo_id: str) -> str:
+    """Logos are kept apart from photos, under ``logos/``."""
+    return f"{FOLDER}/{logo_id}"

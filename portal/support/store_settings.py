@@ -26,7 +26,6 @@ async def save_settings(
 ) -> list[str]:
     """Check every change, keep the new logo, then write them in one transaction; returns the
     names of the settings changed. ``StoreRefused`` leaves the store as it was."""
-    upload_dir = runtime.settings.upload_dir
     async with runtime.sessions() as session:
         store = await _store(session, store_id)
         cleaned = stores.checked_changes(changes, store)
@@ -39,10 +38,10 @@ async def save_settings(
             old_logo = store.logo_path
             changed = stores.apply_changes(store, cleaned, runtime.sealer)
     except BaseException:
-        logos.delete_logo(upload_dir, new_logo)
+        await logos.delete_logo(runtime.storage, new_logo)
         raise
     if "logo_path" in changed:
-        logos.delete_logo(upload_dir, old_logo)
+        await logos.delete_logo(runtime.storage, old_logo)
     return changed
 
 
@@ -53,7 +52,7 @@ def _with_logo(changes: StoreChanges, logo_id: str) -> StoreChanges:
 
 async def _keep_logo(runtime: Runtime, data: bytes) -> str:
     png = await anyio.to_thread.run_sync(logos.process_logo, data, limiter=runtime.photo_decoding)
-    return logos.store_logo(runtime.settings.upload_dir, png)
+    return await logos.store_logo(runtime.storage, png)
 
 
 async def search_products(runtime: Runtime, store: Store, text: str) -> list[ProductMatch]:

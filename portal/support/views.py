@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from portal.accounts.forms import SignOutForm
 from portal.accounts.guard import (
@@ -32,7 +32,7 @@ from portal.i18n import gettext as _
 from portal.jobs import queue
 from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import Runtime
-from portal.shopper.photos import open_photo
+from portal.shopper.photos import load_photo
 from portal.stores.models import Store
 from portal.support import actions, detail
 from portal.support.actions import Agent
@@ -296,9 +296,11 @@ async def photo(request: Request) -> Response:
         raise HTTPException(404)
     require_store_visible(staff, found.store_id)
     try:
-        path = open_photo(_runtime(request).settings.upload_dir, photo_id)
-    except (PhotoRejected, FileNotFoundError) as exc:
+        data = await load_photo(_runtime(request).storage, photo_id)
+    except PhotoRejected as exc:
         raise HTTPException(404) from exc
-    return FileResponse(
-        path, media_type=row.content_type, headers={"Cache-Control": "private, no-store"}
+    if data is None:
+        raise HTTPException(404)
+    return Response(
+        data, media_type=row.content_type, headers={"Cache-Control": "private, no-store"}
     )

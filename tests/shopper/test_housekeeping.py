@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.shopper.housekeeping import purge
 from portal.shopper.models import OrderVerification, ShopperSignOut, StoredDraft
-from portal.shopper.photos import ProcessedPhoto, open_photo, store_photo
+from portal.shopper.photos import ProcessedPhoto, load_photo, store_photo
+from portal.storage import DirectoryStorage
 from portal.stores.service import upsert_store
 from tests.helpers.factories import SEALER, store_spec
 
@@ -20,10 +21,10 @@ pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
-def photo(tmp_path: Path) -> str:
+async def photo(tmp_path: Path) -> str:
     data = b"\xff\xd8jpeg"
-    return store_photo(
-        tmp_path,
+    return await store_photo(
+        DirectoryStorage(tmp_path),
         ProcessedPhoto(data=data, width=1, height=1, sha256="0" * 64, source_format="JPEG"),
     )
 
@@ -32,7 +33,7 @@ async def test_stale_drafts_their_photos_and_old_verifications_go(
     db: AsyncSession, tmp_path: Path
 ) -> None:
     store = await upsert_store(db, store_spec("Shop", "shop"), SEALER)
-    old, fresh = photo(tmp_path), photo(tmp_path)
+    old, fresh = await photo(tmp_path), await photo(tmp_path)
     for key, created, photo_id in (
         ("old", NOW - timedelta(days=3), old),
         ("fresh", NOW - timedelta(hours=1), fresh),
@@ -60,11 +61,11 @@ async def test_stale_drafts_their_photos_and_old_verifications_go(
     for session_id, at in (("s" * 22, NOW - timedelta(hours=5)), ("t" * 22, NOW)):
         db.add(ShopperSignOut(session_id=session_id, signed_out_at=at))
     await db.commit()
-    done = await purge(db, upload_dir=tmp_path, now=NOW)
+    storage = DirectoryStorage(tmp_path)
+    done = await purge(db, storage=storage, now=NOW)
     assert done == {"drafts": 1, "photos": 1, "verifications": 1, "sign_outs": 1}
     assert set(await db.scalars(select(ShopperSignOut.session_id))) == {"t" * 22}
     assert set(await db.scalars(select(StoredDraft.id))) == {"fresh"}
     assert await db.scalar(select(func.count()).select_from(OrderVerification)) == 1
-    with pytest.raises(FileNotFoundError):
-        open_photo(tmp_path, old)
-    assert open_photo(tmp_path, fresh).exists()
+    assert await load_photo(storage, old) is None
+    assert await load_photo(storage, fresh) == b"\xff\xd8jpeg"

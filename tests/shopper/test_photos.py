@@ -15,17 +15,19 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
-from portal.errors import PhotoRejected, PortalError
+from portal.errors import PhotoRejected, PortalError, StorageUnavailable
 from portal.shopper import photos
 from portal.shopper.photos import (
     PhotoRules,
     ProcessedPhoto,
     delete_photo,
-    open_photo,
+    keep_photos,
+    load_photo,
     process_photo,
     process_photos,
     store_photo,
 )
+from portal.storage import DirectoryStorage
 
 RULES = PhotoRules()
 RED = (220, 20, 20)
@@ -377,20 +379,22 @@ def photo() -> ProcessedPhoto:
     return process_photo(_encode(_two_halves(20, 20), "PNG"), filename="mine.png", rules=RULES)
 
 
-def test_a_stored_photo_round_trips_under_a_private_random_name(
+@pytest.mark.anyio
+async def test_a_stored_photo_round_trips_under_a_private_random_name(
     tmp_path: Path, photo: ProcessedPhoto
 ) -> None:
     directory = tmp_path / "uploads" / "photos"
+    storage = DirectoryStorage(directory)
 
-    first = store_photo(directory, photo)
-    second = store_photo(directory, photo)
+    first = await store_photo(storage, photo)
+    second = await store_photo(storage, photo)
 
     assert first != second
     assert len(first) == 22 and set(first) <= set(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     )
-    path = open_photo(directory, first)
-    assert path.parent == directory and path.read_bytes() == photo.data
+    assert await load_photo(storage, first) == photo.data
+    path = directory / f"{first}.jpg"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert sorted(p.name for p in directory.iterdir()) == sorted(
@@ -398,15 +402,17 @@ def test_a_stored_photo_round_trips_under_a_private_random_name(
     )  # no temporary files left, and never the shopper's file name
 
 
-def test_deleting_a_photo_removes_it(tmp_path: Path, photo: ProcessedPhoto) -> None:
-    photo_id = store_photo(tmp_path, photo)
-    delete_photo(tmp_path, photo_id)
-    with pytest.raises(FileNotFoundError):
-        open_photo(tmp_path, photo_id)
-    delete_photo(tmp_path, photo_id)  # already gone: fine
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.anyio
+async def test_deleting_a_photo_removes_it(tmp_path: Path, photo: ProcessedPhoto) -> None:
+    storage = DirectoryStorage(tmp_path)
+    photo_id = await store_photo(storage, photo)
+    await delete_photo(storage, photo_id)
+    assert await load_photo(storage, photo_id) is None
+    await delete_photo(storage, photo_id)  # already gone: fine
+    assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     "photo_id",
     [
@@ -423,19 +429,52 @@ def test_deleting_a_photo_removes_it(tmp_path: Path, photo: ProcessedPhoto) -> N
         "%2e%2e%2fetc%2fpasswd%",
     ],
 )
-def test_malformed_ids_are_refused_before_touching_the_disk(tmp_path: Path, photo_id: str) -> None:
-    (tmp_path / "inside").mkdir()
+async def test_malformed_ids_are_refused_before_touching_the_disk(
+    tmp_path: Path, photo_id: str
+) -> None:
+    storage = DirectoryStorage(tmp_path / "inside")
     with pytest.raises(PhotoRejected):
-        open_photo(tmp_path / "inside", photo_id)
+        await load_photo(storage, photo_id)
     with pytest.raises(PhotoRejected):
-        delete_photo(tmp_path / "inside", photo_id)
+        await delete_photo(storage, photo_id)
+    assert os.listdir(tmp_path) == []
 
 
-def test_unknown_ids_and_planted_links_are_not_found(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        open_photo(tmp_path, "A" * 22)
+@pytest.mark.anyio
+async def test_unknown_ids_and_planted_links_are_not_found(tmp_path: Path) -> None:
+    storage = DirectoryStorage(tmp_path)
+    assert await load_photo(storage, "A" * 22) is None
     secret = tmp_path / "secret.txt"
     secret.write_text("not a photo")
     (tmp_path / f"{'B' * 22}.jpg").symlink_to(secret)
-    with pytest.raises(FileNotFoundError):
-        open_photo(tmp_path, "B" * 22)
+    assert await load_photo(storage, "B" * 22) is None
+
+
+class _File:
+    def __init__(self, name: str, data: bytes) -> None:
+        self.filename = name
+        self.data = data
+
+    async def read(self, size: int = -1) -> bytes:
+        return self.data
+
+
+class _FailingOnSecondPut(DirectoryStorage):
+    puts = 0
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        self.puts += 1
+        if self.puts == 2:
+            raise StorageUnavailable("object storage could not be reached")
+        await super().put(key, data, content_type=content_type)
+
+
+@pytest.mark.anyio
+async def test_photos_of_a_request_are_kept_all_or_none(tmp_path: Path) -> None:
+    storage = _FailingOnSecondPut(tmp_path)
+    png = _encode(_two_halves(20, 20), "PNG")
+    uploads = [_File("a.png", png), _File("b.png", png)]
+    with pytest.raises(StorageUnavailable):
+        await keep_photos(uploads, rules=RULES, storage=storage)
+    assert storage.puts == 2
+    assert os.listdir(tmp_path) == []  # the first photo went again

@@ -11,6 +11,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from portal.errors import StoreRefused
+from portal.storage import DirectoryStorage
 from portal.stores import logos
 
 
@@ -53,11 +54,16 @@ def test_what_cannot_be_a_logo_is_refused(data: bytes, words: str) -> None:
     assert refused.value.field == "logo" and words in refused.value.message
 
 
-def test_stored_logos_are_found_by_their_id_only(tmp_path: Path) -> None:
-    logo_id = logos.store_logo(tmp_path, logos.process_logo(_image("PNG", (8, 8))))
-    path = logos.logo_file(tmp_path, logo_id)
-    assert path is not None and path.stat().st_mode & 0o777 == 0o600
-    assert logos.logo_file(tmp_path, "../../etc/passwd") is None
-    assert logos.logo_file(tmp_path, None) is None
-    logos.delete_logo(tmp_path, logo_id)
-    assert logos.logo_file(tmp_path, logo_id) is None
+@pytest.mark.anyio
+async def test_stored_logos_are_found_by_their_id_only(tmp_path: Path) -> None:
+    storage = DirectoryStorage(tmp_path)
+    png = logos.process_logo(_image("PNG", (8, 8)))
+    logo_id = await logos.store_logo(storage, png)
+    path = tmp_path / "logos" / logo_id
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert await logos.load_logo(storage, logo_id) == png
+    assert await logos.load_logo(storage, "../../etc/passwd") is None
+    assert await logos.load_logo(storage, None) is None
+    await logos.delete_logo(storage, logo_id)
+    assert await logos.load_logo(storage, logo_id) is None
+    assert not path.exists()

@@ -15,6 +15,7 @@ from portal.compliance.retention import purge_expired
 from portal.db import create_engine, session_factory
 from portal.jobs.models import Job, JobStatus
 from portal.reorders.models import ReorderRequest
+from portal.storage import DirectoryStorage
 from tests.helpers.environment import PortalEnvironment
 from tests.webhooks.helpers import all_rows, found_anywhere
 from tests.webhooks.seeds import OTTO, ZELDA, seed
@@ -57,7 +58,7 @@ def run_retention(env: PortalEnvironment, days: int) -> dict[str, int]:
                 return await purge_expired(
                     db,
                     retention=timedelta(days=days),
-                    upload_dir=env.settings.upload_dir,
+                    storage=DirectoryStorage(env.settings.upload_dir),
                     now=utcnow(),
                 )
         finally:
