@@ -49,6 +49,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    # json (one object per line) or text; empty: json in production, text elsewhere.
+    log_format: str = ""
+    # Bearer token Prometheus sends to scrape /metrics; empty: /metrics answers 404.
+    metrics_token: Secret = field(default_factory=lambda: Secret(""))
+    # Port of `portal worker`'s own metrics server on PORTAL_HOST; 0: none.
+    metrics_port: int = 0
     upload_dir: Path = Path("var/uploads")
     # Days after a request is closed before its personal data is erased (and finished jobs,
     # which hold the emails sent, are deleted); amounts stay for invoices.
@@ -139,6 +145,7 @@ class Settings:
             *_secret_problems(self),
             *_encryption_problems(self),
             *_database_problems(self),
+            *_observability_problems(self),
         ]
         if self.mode is Mode.PRODUCTION:
             found += [*_production_problems(self), *_host_problems(self)]
@@ -190,6 +197,20 @@ def _database_problems(settings: Settings) -> list[str]:
         f"PORTAL_DATABASE_URL names a {backend or 'malformed'!r} database: use "
         "sqlite:///path/to/file.db or postgresql://user:password@host:5432/dbname"
     ]
+
+
+def _observability_problems(settings: Settings) -> list[str]:
+    found: list[str] = []
+    if settings.log_format.strip().lower() not in ("", "json", "text"):
+        found.append(f"PORTAL_LOG_FORMAT={settings.log_format!r} must be json or text")
+    token = str(settings.metrics_token)
+    if token and len(token) < 16:
+        found.append(
+            "PORTAL_METRICS_TOKEN must be at least 16 random characters (or empty: no /metrics)"
+        )
+    if not 0 <= settings.metrics_port <= 65535:
+        found.append(f"PORTAL_METRICS_PORT={settings.metrics_port} is not a port (0: none)")
+    return found
 
 
 def _production_problems(settings: Settings) -> list[str]:
