@@ -38,6 +38,7 @@ log = logging.getLogger("portal.http")
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes: answered every few seconds, logged at DEBUG."""
 UNMATCHED = "<unmatched>"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNAVAILABLE_KEY = "unavailable_service"
 
 
@@ -87,26 +88,38 @@ class RequestTelemetry:
         request_id = self._request_id(scope)
         header = (b"x-request-id", request_id.encode())
         status = 500
-        started_response = False
+        started_response = finished = False
+        started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started_response
+            nonlocal status, started_response, finished
             if message["type"] == "http.response.start":
                 status = message["status"]
                 started_response = True
                 message["headers"] = [*message.get("headers", []), header]
+            elif _last_body(message) and status < 500 and not finished:
+                # Counted and logged before the client has the last byte; a 5xx only once the
+                # app returned, as the error that caused it may follow.
+                finished = True
+                self._finish(scope, status, started)
             await send(message)
 
-        started = time.perf_counter()
         with logs.bound(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
             except Exception as exc:
+                # Starlette answered the 500 page (through send_with_id) and raised the error
+                # again for the server to log: it is logged here instead, once.
                 if not started_response:
                     await _plain_500(send_with_id)
-                self._finish(scope, status, started, error=exc)
-                return  # logged here, once: not raised again for the server to log
-            self._finish(scope, status, started)
+                if finished:  # after its answer (a background task): the error alone
+                    route = route_template(self.routes, scope)
+                    log.error("%s failed after its answer: %r", route, exc, exc_info=exc)
+                else:
+                    self._finish(scope, status, started, error=exc)
+                return
+            if not finished:  # the app ended without completing a response
+                self._finish(scope, status, started)
 
     def _request_id(self, scope: Scope) -> str:
         client = scope.get("client")
@@ -124,6 +137,7 @@ class RequestTelemetry:
         seconds = time.perf_counter() - started
         route = route_template(self.routes, scope)
         method = str(scope.get("method", ""))
+        method = method if method in KNOWN_METHODS else "other"  # a client invents any token
         metrics.HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
         metrics.HTTP_SECONDS.labels(route=route, method=method).observe(seconds)
         fields: dict[str, Any] = {
@@ -148,6 +162,10 @@ class RequestTelemetry:
             return
         level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
         log.log(level, "%s %s %s", method, route, status, extra=fields)
+
+
+def _last_body(message: Message) -> bool:
+    return message["type"] == "http.response.body" and not message.get("more_body")
 
 
 async def _plain_500(send: Send) -> None:

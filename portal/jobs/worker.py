@@ -71,6 +71,7 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.max_priority = max_priority  # e.g. Priority.HIGH: keep this worker for urgent work
+        logs.install_context()  # its lines carry the job's (and its request's) fields
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, sleeping briefly when nothing is due. A failure of the
@@ -147,7 +148,9 @@ class Worker:
         seconds = time.monotonic() - started
         async with self.sessions() as session:
             if not await ran.outcome(session, job, *ran.args, **ran.kwargs):
-                log.warning("job %s: lease lost before its outcome was recorded", job.id)
+                lost = "job %s: lease lost before its outcome (%s) was recorded"
+                bug = None if ran.expected else ran.error
+                log.warning(lost, job.id, ran.name(job), exc_info=bug)
                 return
         _report(job, ran, seconds)
 

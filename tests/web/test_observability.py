@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -97,6 +98,27 @@ def test_a_500_is_logged_once_with_its_traceback_and_request_id(
     assert failure.status == 500  # type: ignore[attr-defined]
     assert failure.exc_info and "flux capacitor" in str(failure.exc_info[1])
     assert len(_request_lines(records, request_id)) == 1  # no access line besides
+
+
+async def _fails_after_answering(request: Request) -> Response:
+    async def afterwards() -> None:
+        raise RuntimeError("the clean-up broke")
+
+    return Response("fine", background=BackgroundTask(afterwards))
+
+
+def test_a_failure_after_the_answer_is_logged_once_too(
+    database_url: str, records: pytest.LogCaptureFixture
+) -> None:
+    route = Route("/later", _fails_after_answering)
+    with running_portal(portal_settings(database_url), extra_routes=[route]) as base_url:
+        answer = httpx.get(f"{base_url}/later")
+        _wait_for(lambda: [r for r in records.records if r.exc_info])
+    assert answer.status_code == 200
+    failures = [r for r in records.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert len(failures) == 1, [r.getMessage() for r in failures]
+    assert failures[0].request_id == answer.headers["x-request-id"]  # type: ignore[attr-defined]
+    assert "clean-up broke" in failures[0].getMessage()
 
 
 def test_each_request_has_an_id_in_its_header_and_its_one_line(
@@ -360,3 +382,12 @@ def _queue_job(database_url: str, kind: str, payload: dict[str, Any]) -> None:
             )
     finally:
         engine.dispose()
+
+
+@pytest.mark.settings(metrics_token=TOKEN)
+def test_invented_methods_do_not_become_labels(portal: Portal) -> None:
+    httpx.request("BREW", f"{portal.base_url}/")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    text = httpx.get(f"{portal.base_url}/metrics", headers=auth).text
+    assert "BREW" not in text
+    assert 'portal_http_requests_total{method="other",route="/",status="405"}' in text, text
