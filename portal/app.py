@@ -61,10 +61,12 @@ def create_app(
     *,
     extra_routes: Sequence[BaseRoute] = (),
     machine_prefixes: Sequence[str] = (),
+    quiet_prefixes: Sequence[str] = (),
 ) -> Starlette:
     """The portal. ``extra_routes`` are mounted before the store pages (the demo mounts its
     sandbox there); ``machine_prefixes`` are further paths posted by machines, not browsers, so
-    the CSRF check leaves them alone."""
+    the CSRF check leaves them alone; requests under ``quiet_prefixes`` are logged at DEBUG
+    (the demo's stand-ins for Shopify and Corso, which the portal itself calls)."""
     settings.check()
     import_all_models()  # every table known, whichever page a process serves first
 
@@ -87,7 +89,7 @@ def create_app(
     routes = build_routes(extra_routes)
     app = PortalApp(
         telemetry=lambda inner: RequestTelemetry(
-            inner, routes=routes, proxies=settings.trusted_proxies
+            inner, routes=routes, proxies=settings.trusted_proxies, quiet_prefixes=quiet_prefixes
         ),
         debug=False,
         routes=routes,

@@ -76,10 +76,18 @@ def _is_network(value: str) -> bool:
 
 
 class RequestTelemetry:
-    def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute], proxies: Sequence[str]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Sequence[BaseRoute],
+        proxies: Sequence[str],
+        quiet_prefixes: Sequence[str] = (),
+    ) -> None:
         self.app = app
         self.routes = routes
         self.proxies = TrustedProxies(proxies)
+        self.quiet_prefixes = tuple(quiet_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -160,7 +168,8 @@ class RequestTelemetry:
                 "%s %s %s: %s unavailable: %s", method, route, status, service, reason, extra=fields
             )
             return
-        level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
+        quiet = route in QUIET_ROUTES or route.startswith(self.quiet_prefixes)
+        level = logging.DEBUG if quiet else logging.INFO
         log.log(level, "%s %s %s", method, route, status, extra=fields)
 
 

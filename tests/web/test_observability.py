@@ -391,3 +391,23 @@ def test_invented_methods_do_not_become_labels(portal: Portal) -> None:
     text = httpx.get(f"{portal.base_url}/metrics", headers=auth).text
     assert "BREW" not in text
     assert 'portal_http_requests_total{method="other",route="/",status="405"}' in text, text
+
+
+async def _fine(request: Request) -> Response:
+    return Response("fine")
+
+
+def test_probes_and_quiet_prefixes_are_logged_at_debug(
+    database_url: str, records: pytest.LogCaptureFixture
+) -> None:
+    records.set_level(logging.DEBUG, logger=HTTP_LOGGER)
+    route = Route("/machine/call", _fine)
+    settings = portal_settings(database_url)
+    app_options = {"extra_routes": [route], "quiet_prefixes": ("/machine/",)}
+    with running_portal(settings, **app_options) as base_url:
+        answers = [httpx.get(f"{base_url}{path}") for path in ("/machine/call", "/healthz", "/")]
+    levels = {}
+    for answer in answers:
+        [line] = _request_lines(records, answer.headers["x-request-id"])
+        levels[line.route] = line.levelname  # type: ignore[attr-defined]
+    assert levels == {"/machine/call": "DEBUG", "/healthz": "DEBUG", "/": "INFO"}
