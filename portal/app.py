@@ -10,21 +10,25 @@ engine, the shared ``httpx.AsyncClient`` every outside-service client is built o
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from portal import logs
 from portal.csrf import CsrfMiddleware
 from portal.errors import StorageUnavailable, StoreInactive
 from portal.errors_pages import http_error, server_error, storage_unavailable, store_inactive
 from portal.i18n import LocaleMiddleware
+from portal.jobs.metrics import stop_watching_queue, watch_queue
 from portal.limits import BodySizeLimitMiddleware
 from portal.models import import_all_models
 from portal.routes import build_routes
@@ -34,11 +38,12 @@ from portal.security import (
     NulRefusalMiddleware,
     SecurityHeadersMiddleware,
 )
-from portal.settings import Settings
+from portal.settings import Mode, Settings
 from portal.signing import Signer
+from portal.telemetry import RequestTelemetry
 from portal.web import templates
 from portal.webhooks.views import MAX_BODY_BYTES
-from portal.workers import worker_running
+from portal.workers import job_handlers, worker_running
 
 # Machine-to-machine endpoints: signed by other means (HMAC, tokens), never posted by browsers.
 CSRF_EXEMPT = ("/webhooks/",)
@@ -56,16 +61,22 @@ def create_app(
     *,
     extra_routes: Sequence[BaseRoute] = (),
     machine_prefixes: Sequence[str] = (),
+    quiet_prefixes: Sequence[str] = (),
 ) -> Starlette:
     """The portal. ``extra_routes`` are mounted before the store pages (the demo mounts its
     sandbox there); ``machine_prefixes`` are further paths posted by machines, not browsers, so
-    the CSRF check leaves them alone."""
+    the CSRF check leaves them alone; requests under ``quiet_prefixes`` are logged at DEBUG
+    (the demo's stand-ins for Shopify and Corso, which the portal itself calls)."""
     settings.check()
     import_all_models()  # every table known, whichever page a process serves first
+
+    logs.install_context()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         async with open_runtime(settings) as runtime, contextlib.AsyncExitStack() as stack:
+            collector = watch_queue(runtime.sessions, job_handlers())
+            stack.callback(stop_watching_queue, collector)
             if settings.run_worker:
                 await stack.enter_async_context(worker_running(runtime))
             yield {
@@ -75,9 +86,13 @@ def create_app(
                 "signer": runtime.signer,
             }
 
-    app = Starlette(
+    routes = build_routes(extra_routes)
+    app = PortalApp(
+        telemetry=lambda inner: RequestTelemetry(
+            inner, routes=routes, proxies=settings.trusted_proxies, quiet_prefixes=quiet_prefixes
+        ),
         debug=False,
-        routes=build_routes(extra_routes),
+        routes=routes,
         middleware=[
             *_proxy_middleware(settings),
             Middleware(AllowedHostsMiddleware, allowed_hosts=settings.host_names),
@@ -96,12 +111,32 @@ def create_app(
         },
     )
     app.state.templates = templates
+    app.state.metrics_token = str(settings.metrics_token)
     return app
 
 
+class PortalApp(Starlette):
+    """Starlette with ``RequestTelemetry`` around everything, its error handling included: the
+    one place that sees every request's final status, and every failure once."""
+
+    def __init__(self, *, telemetry: Callable[[ASGIApp], ASGIApp], **options: Any) -> None:
+        self._telemetry = telemetry
+        super().__init__(**options)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self._telemetry(super().build_middleware_stack())
+
+
 def create_app_from_env() -> Starlette:
-    """The portal with the settings of the environment: what each web process serves."""
-    return create_app(Settings.from_env())
+    """The portal with the settings of the environment: what each web process serves. Under
+    a server that left logging unconfigured, the portal's own logging is set up."""
+    settings = Settings.from_env()
+    if not logging.getLogger().handlers:
+        logs.configure(
+            settings.log_level,
+            logs.resolved_format(settings.log_format, production=settings.mode is Mode.PRODUCTION),
+        )
+    return create_app(settings)
 
 
 def _proxy_middleware(settings: Settings) -> list[Middleware]:

@@ -5,16 +5,23 @@ invoices, stores, and any command another installed package adds through the
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging.config
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from portal import logs
 from portal.errors import AccountError, PortalError, SettingsError
-from portal.settings import Settings
+from portal.settings import Mode, Settings
 from portal.shopify_app.commands import SUBCOMMANDS as SHOPIFY_APP_COMMANDS
 from portal.stores.commands import add_stores_command
+
+if TYPE_CHECKING:
+    from portal.runtime import Runtime
 
 Command = Callable[[argparse.Namespace, Settings], int]
 # An installed package's ``portal.commands`` entry point: adds its subcommand to the parser.
@@ -149,6 +156,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.check()  # refuse a bad setting here, before any web process starts
     uvicorn.run(
         "portal.app:create_app_from_env",
+        log_config=_logging_config(settings),
+        access_log=False,  # the app logs one line per request, with its route and id
         factory=True,
         workers=args.workers,
         host=args.host or settings.host,
@@ -174,14 +183,14 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
-    import logging
     import signal
 
     from portal.runtime import open_runtime
     from portal.workers import run_workers
 
-    logging.basicConfig(level=settings.log_level.upper())
     settings.check()
+    logging.config.dictConfig(_logging_config(settings))
+    logs.install_context()
 
     async def work() -> None:
         stop = asyncio.Event()
@@ -189,10 +198,41 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with open_runtime(settings) as runtime:
-            await run_workers(runtime, stop)
+            with _metrics_served(settings, runtime):
+                await run_workers(runtime, stop)
 
     asyncio.run(work())
     return 0
+
+
+def _logging_config(settings: Settings) -> dict[str, Any]:
+    production = settings.mode is Mode.PRODUCTION
+    log_format = logs.resolved_format(settings.log_format, production=production)
+    return logs.logging_config(settings.log_level, log_format)
+
+
+@contextlib.contextmanager
+def _metrics_served(settings: Settings, runtime: Runtime) -> Iterator[None]:
+    """``PORTAL_METRICS_PORT``: this worker's metrics, the queue included, on PORTAL_HOST."""
+    if not settings.metrics_port:
+        yield
+        return
+    from prometheus_client import start_http_server
+
+    from portal.jobs.metrics import watch_queue
+    from portal.metrics import REGISTRY
+    from portal.workers import job_handlers
+
+    watch_queue(runtime.sessions, job_handlers())
+    server, thread = start_http_server(settings.metrics_port, addr=settings.host, registry=REGISTRY)
+    logging.getLogger(__name__).info(
+        "metrics on http://%s:%s/metrics", settings.host, settings.metrics_port
+    )
+    try:
+        yield
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 def _link(args: argparse.Namespace, settings: Settings) -> int:

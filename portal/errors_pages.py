@@ -3,8 +3,6 @@ never a stack trace. Redirect-carrying exceptions (sign-in required) pass throug
 
 from __future__ import annotations
 
-import logging
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -12,8 +10,6 @@ from starlette.responses import PlainTextResponse, Response
 from portal.errors import StorageUnavailable, StoreInactive
 from portal.security import add_missing, security_headers
 from portal.web import render
-
-log = logging.getLogger(__name__)
 
 TITLES = {
     400: "This request could not be understood",
@@ -40,8 +36,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    route = getattr(request.scope.get("route"), "path", "?")  # the template: paths carry tokens
-    log.exception("unexpected error on %s %s", request.method, route, exc_info=exc)
+    """The 500 page. The failure is logged once, with its traceback and the request's id, by
+    ``portal.telemetry.RequestTelemetry``, which Starlette raises it to after this answer."""
     context = {"status": 500, "title": "Something went wrong on our side"}
     response = render(request, "pages/errors/error.html", context, status_code=500)
     # Starlette answers this outside every middleware: the headers are added here.

@@ -21,6 +21,7 @@ from portal.shopper import filing, status
 from portal.shopper import views as shopper
 from portal.support import queue_views, store_views
 from portal.support import views as support
+from portal.telemetry import metrics_endpoint
 from portal.webhooks.views import shopify_webhook
 
 GET_POST = ["GET", "POST"]
@@ -160,6 +161,7 @@ def build_routes(extra_routes: Sequence[BaseRoute] = ()) -> list[BaseRoute]:
         Route("/", shopper.landing, name="landing"),
         Route("/healthz", health, name="health"),
         Route("/readyz", ready, name="ready"),
+        Route("/metrics", metrics_endpoint, name="metrics"),
         Route("/webhooks/shopify", shopify_webhook, methods=["POST"], name="shopify_webhook"),
         Route("/shopify/install", shopify_app.install, name="shopify_install"),
         Route("/shopify/callback", shopify_app.callback, name="shopify_callback"),

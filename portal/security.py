@@ -104,10 +104,11 @@ def has_nul(path: str, query_string: bytes) -> bool:
 
 class AllowedHostsMiddleware(TrustedHostMiddleware):
     """Refuse (400) a request whose Host is not one of the portal's, so no page, link or
-    redirect can carry a host a client chose. A load balancer's health and readiness checks may
-    use any."""
+    redirect can carry a host a client chose. A load balancer's health and readiness checks and
+    Prometheus (which scrapes each process by its address; /metrics wants its token) may use
+    any."""
 
-    exempt_paths = frozenset({"/healthz", "/readyz"})
+    exempt_paths = frozenset({"/healthz", "/readyz", "/metrics"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path") in self.exempt_paths:

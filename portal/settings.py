@@ -49,6 +49,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    # json (one object per line) or text; empty: json in production, text elsewhere.
+    log_format: str = ""
+    # Bearer token Prometheus sends to scrape /metrics; empty: /metrics answers 404.
+    metrics_token: Secret = field(default_factory=lambda: Secret(""))
+    # Port of `portal worker`'s own metrics server on PORTAL_HOST; 0: none.
+    metrics_port: int = 0
     upload_dir: Path = Path("var/uploads")
     # Where uploads (shoppers' photos, store logos) are kept: "dir", files under upload_dir
     # (one host, or a volume every host mounts), or "s3", private objects in an S3-compatible
@@ -152,6 +158,7 @@ class Settings:
             *_encryption_problems(self),
             *_database_problems(self),
             *_storage_problems(self),
+            *_observability_problems(self),
         ]
         if self.mode is Mode.PRODUCTION:
             found += [
@@ -228,6 +235,20 @@ def _s3_problems(settings: Settings) -> list[str]:
         found.append("PORTAL_S3_ACCESS_KEY_ID must be set: the key that reads and writes uploads")
     if not str(settings.s3_secret_access_key):
         found.append("PORTAL_S3_SECRET_ACCESS_KEY must be set: the secret of that key")
+    return found
+
+
+def _observability_problems(settings: Settings) -> list[str]:
+    found: list[str] = []
+    if settings.log_format.strip().lower() not in ("", "json", "text"):
+        found.append(f"PORTAL_LOG_FORMAT={settings.log_format!r} must be json or text")
+    token = str(settings.metrics_token)
+    if token and len(token) < 16:
+        found.append(
+            "PORTAL_METRICS_TOKEN must be at least 16 random characters (or empty: no /metrics)"
+        )
+    if not 0 <= settings.metrics_port <= 65535:
+        found.append(f"PORTAL_METRICS_PORT={settings.metrics_port} is not a port (0: none)")
     return found
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from starlette.datastructures import Secret
 
+from portal import logs
 from portal.accounts.commands import NewUser, create_user
 from portal.billing.months import month_of, previous_month
 from portal.billing.sync import enqueue_month_sync
@@ -187,6 +188,10 @@ def start_webhooks(world: SandboxWorld) -> WebhookSender:
     return WebhookSender(world.shopify).start()
 
 
+def _demo_log_format(settings: Settings) -> str:
+    return logs.resolved_format(settings.log_format, production=False)  # text unless asked
+
+
 def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
     settings, world = prepare_demo(settings, host=host, port=port, keep=keep)
     sink = start_mail_sink(world.mailbox, host="127.0.0.1")
@@ -198,7 +203,9 @@ def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
             app,
             host=host,
             port=port,
-            log_level="warning",
+            log_config=logs.logging_config(settings.log_level, _demo_log_format(settings)),
+            log_level="warning",  # uvicorn's own lines; the portal logs one line per request
+            access_log=False,
             proxy_headers=False,
             server_header=False,
         )

@@ -35,4 +35,9 @@ MACHINE_PREFIXES = ("/sandbox/shopify/", "/sandbox/corso/")
 def create_demo_app(settings: Settings, world: SandboxWorld) -> Starlette:
     """The portal with this sandbox world mounted at /sandbox."""
     sandbox = Mount("/sandbox", routes=sandbox_routes(world), name="sandbox")
-    return create_app(settings, extra_routes=[sandbox], machine_prefixes=MACHINE_PREFIXES)
+    return create_app(
+        settings,
+        extra_routes=[sandbox],
+        machine_prefixes=MACHINE_PREFIXES,
+        quiet_prefixes=MACHINE_PREFIXES,
+    )

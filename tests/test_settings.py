@@ -191,3 +191,18 @@ def test_portal_refuses_to_start_in_production_printing_every_problem(command: s
     assert len(lines) == 7, done.stderr
     assert all(line.startswith(f"portal {command}: PORTAL_") for line in lines)
     assert any("PORTAL_SECRET_KEY" in line for line in lines)
+
+
+def test_log_format_and_metrics_settings_are_checked() -> None:
+    environ = {
+        "PORTAL_LOG_FORMAT": "xml",
+        "PORTAL_METRICS_TOKEN": "short",
+        "PORTAL_METRICS_PORT": "70000",
+    }
+    problems = Settings.from_env(environ, env_file="/nonexistent").problems()
+    assert any(p.startswith("PORTAL_LOG_FORMAT='xml'") for p in problems), problems
+    assert any(p.startswith("PORTAL_METRICS_TOKEN must be") for p in problems), problems
+    assert any(p.startswith("PORTAL_METRICS_PORT=70000") for p in problems), problems
+    fine = {"PORTAL_LOG_FORMAT": "json", "PORTAL_METRICS_TOKEN": "t" * 32}
+    problems = Settings.from_env(fine, env_file="/nonexistent").problems()
+    assert not [p for p in problems if "LOG_FORMAT" in p or "METRICS" in p], problems

@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal import logs
 from portal.backoff import JOB_RETRY
 from portal.clock import utcnow
 from portal.jobs.models import Job, JobStatus, Priority
@@ -52,7 +53,7 @@ async def enqueue(
             return existing
     job = Job(
         kind=kind,
-        payload=payload,
+        payload=_with_request_id(payload),
         dedupe_key=dedupe_key,
         status=JobStatus.QUEUED,
         priority=priority,
@@ -74,6 +75,20 @@ async def enqueue(
             raise
         return existing
     return job
+
+
+def _with_request_id(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload, carrying the id of the HTTP request that queued the job (if one did), so
+    the worker's log lines for the job can be found beside the request's."""
+    request_id = logs.current_request_id()
+    if request_id is None or logs.REQUEST_ID_KEY in payload:
+        return payload
+    return {**payload, logs.REQUEST_ID_KEY: request_id}
+
+
+def will_park(job: ClaimedJob) -> bool:
+    """Whether ``retry_later`` parks this job: its attempts are spent."""
+    return job.attempt >= job.max_attempts
 
 
 def _due(now: datetime) -> Any:
@@ -166,7 +181,7 @@ async def retry_later(
     session: AsyncSession, job: ClaimedJob, error: str, *, delay: float | None = None
 ) -> bool:
     """Back off and try again, or park the job when its attempts are spent."""
-    if job.attempt >= job.max_attempts:
+    if will_park(job):
         return await park(session, job, error)
     wait = JOB_RETRY.delay(job.attempt - 1) if delay is None else delay
     return await _fenced_update(

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from portal import logs, metrics
 from portal.errors import PortalError, RetryLater
 from portal.jobs import queue
 from portal.jobs.queue import ClaimedJob
@@ -68,6 +71,7 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.max_priority = max_priority  # e.g. Priority.HIGH: keep this worker for urgent work
+        logs.install_context()  # its lines carry the job's (and its request's) fields
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, sleeping briefly when nothing is due. A failure of the
@@ -111,8 +115,18 @@ class Worker:
         return True
 
     async def _execute(self, job: ClaimedJob, leased_at: float) -> None:
+        """Run the handler with the job's log context (and the id of the request that queued
+        it), then write one line for its outcome."""
+        payload = dict(job.payload)
+        request_id = payload.pop(logs.REQUEST_ID_KEY, None)  # the worker's, not the handler's
+        job = dataclasses.replace(job, payload=payload)
+        with logs.bound(job_id=job.id, job_kind=job.kind, request_id=request_id):
+            await self._execute_in_context(job, leased_at)
+
+    async def _execute_in_context(self, job: ClaimedJob, leased_at: float) -> None:
         """Run the handler while renewing the lease; a lost lease (another worker took the job
         after this one stalled) cancels the handler and records nothing."""
+        started = time.monotonic()
         handler = asyncio.create_task(self._outcome_of(job))
         lease = asyncio.create_task(self._keep_lease(job, leased_at))
         try:
@@ -130,24 +144,29 @@ class Worker:
         lease.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await lease
-        outcome, args, kwargs = handler.result()
+        ran = handler.result()
+        seconds = time.monotonic() - started
         async with self.sessions() as session:
-            if not await outcome(session, job, *args, **kwargs):
-                log.warning("job %s: lease lost before its outcome was recorded", job.id)
+            if not await ran.outcome(session, job, *ran.args, **ran.kwargs):
+                lost = "job %s: lease lost before its outcome (%s) was recorded"
+                bug = None if ran.expected else ran.error
+                log.warning(lost, job.id, ran.name(job), exc_info=bug)
+                return
+        _report(job, ran, seconds)
 
-    async def _outcome_of(self, job: ClaimedJob) -> tuple[Outcome, tuple[Any, ...], dict[str, Any]]:
+    async def _outcome_of(self, job: ClaimedJob) -> Ran:
         """Run the handler; say which queue transition records what happened."""
         handler = self.handlers[job.kind]
         try:
             result = await handler(JobContext(job, self.sessions, self.services))
         except RetryLater as exc:
-            return queue.retry_later, (str(exc),), {"delay": exc.delay}
+            return Ran(queue.retry_later, (str(exc),), {"delay": exc.delay}, exc, expected=True)
         except PortalError as exc:
-            return (queue.retry_later if exc.retryable else queue.park), (_describe(exc),), {}
+            outcome = queue.retry_later if exc.retryable else queue.park
+            return Ran(outcome, (_describe(exc),), {}, exc, expected=True)
         except Exception as exc:
-            log.exception("job %s (%s) failed unexpectedly", job.id, job.kind)
-            return queue.retry_later, (_describe(exc),), {}
-        return queue.complete, (result,), {}
+            return Ran(queue.retry_later, (_describe(exc),), {}, exc, expected=False)
+        return Ran(queue.complete, (result,), {})
 
     async def _keep_lease(self, job: ClaimedJob, leased_at: float) -> None:
         """Renew the lease every third of its length; return only when it was lost: another
@@ -167,6 +186,48 @@ class Worker:
                 return
             except Exception:
                 log.exception("job %s: could not renew its lease; trying again", job.id)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a handler's run came to: the queue transition that records it, and the error."""
+
+    outcome: Outcome
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    error: BaseException | None = None
+    expected: bool = True  # a PortalError or RetryLater; otherwise a bug, logged with traceback
+
+    def name(self, job: ClaimedJob) -> str:
+        if self.outcome is queue.complete:
+            return "done"
+        if self.outcome is queue.park or queue.will_park(job):
+            return "parked"
+        return "retried"
+
+
+def _report(job: ClaimedJob, ran: Ran, seconds: float) -> None:
+    """One line and the metrics for a job's recorded outcome: done at INFO, a retry at INFO
+    when the job only waits (RetryLater) and WARNING otherwise, parked at ERROR; an unexpected
+    exception carries its traceback."""
+    outcome = ran.name(job)
+    metrics.JOB_OUTCOMES.labels(kind=job.kind, outcome=outcome).inc()
+    metrics.JOB_SECONDS.labels(kind=job.kind).observe(seconds)
+    fields = {"outcome": outcome, "attempt": job.attempt, "duration_ms": round(seconds * 1000)}
+    if ran.error is None:
+        log.info("job %s (%s) done", job.id, job.kind, extra=fields)
+        return
+    level = logging.ERROR if outcome == "parked" else logging.WARNING
+    if isinstance(ran.error, RetryLater) and outcome == "retried":
+        level = logging.INFO
+    exc_info = None if ran.expected else ran.error
+    log.log(
+        level,
+        "job %s (%s) %s: %s",
+        *(job.id, job.kind, outcome, _describe(ran.error)),
+        exc_info=exc_info,
+        extra=fields,
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ from portal.shopper import session as shopper_session
 from portal.shopper import verification
 from portal.stores import service as stores
 from portal.stores.models import Store
+from portal.telemetry import note_unavailable
 from portal.web import render, session
 
 
@@ -44,6 +45,7 @@ async def verified_order(request: Request, store: Store) -> Order | None:
 
 
 def service_unavailable(request: Request, store: Store, error: IntegrationError) -> Response:
+    note_unavailable(request, error.service, error)
     message = _(
         "We could not reach %(service)s just now. Nothing was lost: please try again in a few "
         "minutes.",

@@ -32,6 +32,7 @@ from portal.support.settings_forms import (
     data_from_store,
 )
 from portal.support.views import staff_page
+from portal.telemetry import note_unavailable
 from portal.web import is_htmx, render, session
 
 MAX_QUERY = store_settings.MAX_SEARCH
@@ -137,6 +138,7 @@ async def protection_product(request: Request) -> Response:
     except StoreRefused as exc:
         return _page(request, staff, store, settings_form, status=400, problem=exc.message)
     except IntegrationError as exc:
+        note_unavailable(request, exc.service, exc)
         message = _(
             "%(service)s could not be reached: nothing was changed. Try again shortly.",
             service=exc.service,

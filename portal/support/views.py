@@ -38,6 +38,7 @@ from portal.support import actions, detail
 from portal.support.actions import Agent
 from portal.support.forms import ActionForm, AlternativeForm, DenyForm, NoteForm, QuestionForm
 from portal.support.models import Resolution
+from portal.telemetry import note_unavailable
 from portal.web import render, session
 
 
@@ -149,6 +150,7 @@ class Action:
         except ActionRefused as exc:
             return await request_page(request, staff=staff, status=409, message=exc.message)
         except IntegrationError as exc:
+            note_unavailable(request, exc.service, exc)
             message = _(
                 "%(service)s could not be reached: nothing was changed. Try again shortly.",
                 service=exc.service,

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from portal import metrics
 from portal.errors import (
     CorsoAuthError,
     CorsoBadRequest,
@@ -454,3 +455,19 @@ async def test_a_store_parameter_is_sent_where_the_api_takes_one(
     with pytest.raises(CorsoForbidden, match=str(OTHER_STORE)):
         await elsewhere.list_claims()
     assert [r.params["storeId"] for r in world.requests("claims")] == ["1101", "2202"]
+
+
+async def test_corso_errors_are_counted_by_kind(
+    connect: Any, world: CorsoWorld, sleeps: Sleeps
+) -> None:
+    def count() -> float:
+        labels = {"kind": "CorsoUnavailable"}
+        return metrics.REGISTRY.get_sample_value("portal_corso_errors_total", labels) or 0.0
+
+    corso: CorsoClient = connect(max_retries=1)
+    await corso.list_claims()
+    before = count()
+    world.faults.fail_next(500, times=5)
+    with pytest.raises(CorsoUnavailable):
+        await corso.list_claims()
+    assert count() - before == 1

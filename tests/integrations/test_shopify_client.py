@@ -4,6 +4,7 @@ retries, throttling and the exactly-once rules for mutations."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from portal import metrics
 from portal.backoff import HTTP_RETRY, retry_after
 from portal.errors import (
     InventoryClaimFailed,
@@ -1137,3 +1139,35 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap(attempt: int) -> None
     high = HTTP_RETRY.delay(attempt, rng=lambda: 0.999999)
     assert low == ceiling / 2
     assert ceiling / 2 < high <= ceiling
+
+
+# --- what operators see ----------------------------------------------------------------------
+
+
+def _throttle_counts() -> tuple[float, float]:
+    waits = metrics.REGISTRY.get_sample_value("portal_shopify_throttle_waits_total") or 0.0
+    seconds = metrics.REGISTRY.get_sample_value("portal_shopify_throttle_wait_seconds_total")
+    return waits, seconds or 0.0
+
+
+async def test_throttle_waits_are_counted_and_retries_logged_at_debug(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="portal.integrations.shopify.client")
+    before = _throttle_counts()
+    harness.script.answers = [throttled(requested=100, available=20, restore=50), ok(shop_data())]
+    await harness.client().shop()
+    waits, seconds = _throttle_counts()
+    assert waits - before[0] == 1
+    assert seconds - before[1] == pytest.approx((100 - 20) / 50)
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+
+
+async def test_giving_up_is_one_warning(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="portal.integrations.shopify.client")
+    harness.script.answers = [httpx.Response(503) for _ in range(3)]
+    with pytest.raises(ShopifyUnavailable):
+        await harness.client(max_retries=2).shop()
+    levels = [r.levelno for r in caplog.records]
+    assert levels == [logging.DEBUG, logging.DEBUG, logging.WARNING]
+    assert "giving up after 2 retries" in caplog.records[-1].getMessage()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from portal import metrics
 from portal.clock import utcnow
 from portal.db import create_engine, session_factory
 from portal.errors import RetryLater, ShopifyAuthError, ShopifyUnavailable
@@ -135,3 +137,58 @@ async def test_several_workers_side_by_side_run_each_job_exactly_once(
     assert runs == Counter(range(total))
     statuses = (await db.scalars(select(Job.status))).all()
     assert set(statuses) == {JobStatus.DONE}
+
+
+async def test_each_outcome_is_one_line_at_its_level_and_counted(
+    db: AsyncSession, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="portal.jobs.worker")
+    for kind in ("obs.ok", "obs.transient", "obs.final", "obs.wait", "obs.bug"):
+        await queue.enqueue(db, kind, {"request_id": f"req-{kind}"})
+    await db.commit()
+
+    async def ok(ctx: JobContext) -> None:
+        assert "request_id" not in ctx.job.payload  # the worker's, not the handler's
+
+    async def transient(ctx: JobContext) -> None:
+        raise ShopifyUnavailable("503 from Shopify")
+
+    async def final(ctx: JobContext) -> None:
+        raise ShopifyAuthError("token revoked")
+
+    async def wait(ctx: JobContext) -> None:
+        raise RetryLater("throttled", delay=30)
+
+    async def bug(ctx: JobContext) -> None:
+        raise KeyError("order_id")
+
+    handlers = {
+        "obs.ok": ok,
+        "obs.transient": transient,
+        "obs.final": final,
+        "obs.wait": wait,
+        "obs.bug": bug,
+    }
+    outcomes = (("obs.ok", "done"), ("obs.final", "parked"), ("obs.wait", "retried"))
+    before = {(kind, outcome): _counted(kind, outcome) for kind, outcome in outcomes}
+    worker = Worker(session_factory(engine), handlers, services=None)
+    assert await worker.run_until_idle() == 5
+    lines = {r.job_kind: r for r in caplog.records if hasattr(r, "job_kind")}  # type: ignore[attr-defined]
+    assert {kind: (r.levelname, r.outcome) for kind, r in lines.items()} == {  # type: ignore[attr-defined]
+        "obs.ok": ("INFO", "done"),
+        "obs.transient": ("WARNING", "retried"),
+        "obs.final": ("ERROR", "parked"),
+        "obs.wait": ("INFO", "retried"),
+        "obs.bug": ("WARNING", "retried"),
+    }
+    assert len([r for r in caplog.records if hasattr(r, "job_kind")]) == 5  # one line each
+    assert all(r.request_id == f"req-{k}" for k, r in lines.items())  # type: ignore[attr-defined]
+    assert lines["obs.bug"].exc_info and not lines["obs.transient"].exc_info
+
+    for kind, outcome in outcomes:
+        assert _counted(kind, outcome) - before[kind, outcome] == 1
+
+
+def _counted(kind: str, outcome: str) -> float:
+    labels = {"kind": kind, "outcome": outcome}
+    return metrics.REGISTRY.get_sample_value("portal_job_outcomes_total", labels) or 0.0

@@ -533,6 +533,7 @@ ROUTES = [
     RouteSpec("landing", "/", ("GET",), query=("q",)),
     RouteSpec("health", "/healthz", ("GET",)),
     RouteSpec("ready", "/readyz", ("GET",)),
+    RouteSpec("metrics", "/metrics", ("GET",)),
     RouteSpec("static", "/static/{static}", ("GET",)),
     RouteSpec("webhook", "/webhooks/shopify", ("POST",), webhook=True),
     RouteSpec("shopify_install", "/shopify/install", ("GET",), query=("shop", "hmac", "timestamp")),

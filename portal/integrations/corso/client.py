@@ -19,11 +19,12 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
 
+from portal import metrics
 from portal.backoff import HTTP_RETRY, retry_after
 from portal.errors import (
     CorsoAuthError,
@@ -125,9 +126,10 @@ class CorsoClient:
     # --- requests
 
     async def _page(self, query: dict[str, str]) -> models.ClaimPage:
-        response = await self._get_authorized(self._store_query | query)
-        _raise_for_refusal(response)
-        page = models.decode_page(response.content)
+        with _counted():
+            response = await self._get_authorized(self._store_query | query)
+            _raise_for_refusal(response)
+            page = models.decode_page(response.content)
         for claim in page.unreadable:
             log.warning("Corso claim %s set aside: %s", claim.label, claim.problem)
         return page
@@ -156,7 +158,9 @@ class CorsoClient:
             if isinstance(outcome, httpx.Response) and not _is_transient(outcome.status_code):
                 return outcome
             if attempt < self._max_retries:
+                log.debug("Corso %s %s: %s; retrying", method, url, _describe(outcome))
                 await self._pause_before_retry(attempt, outcome)
+        log.warning("Corso %s %s: giving up after %d attempts", method, url, attempt + 1)
         raise CorsoUnavailable(
             f"Corso did not answer after {attempt + 1} attempts ({_describe(outcome)})"
         )
@@ -203,7 +207,8 @@ class CorsoClient:
 
     async def authenticate(self) -> None:
         """Obtain a token with the credentials (``CorsoAuthError`` when they are refused)."""
-        await self._access_token()
+        with _counted():
+            await self._access_token()
 
     async def _access_token(self) -> str:
         async with self._token_lock:
@@ -224,6 +229,16 @@ class CorsoClient:
         token = models.decode(models.AccessToken, response.content, "token answer")
         self._refresh_at = self._clock() + token.expires_in - min(60.0, token.expires_in / 10)
         return token.access_token
+
+
+@contextlib.contextmanager
+def _counted() -> Iterator[None]:
+    """Count each Corso failure raised to the portal by its kind."""
+    try:
+        yield
+    except CorsoError as exc:
+        metrics.CORSO_ERRORS.labels(kind=type(exc).__name__).inc()
+        raise
 
 
 def _claims_query(

@@ -33,6 +33,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from portal import metrics
 from portal.backoff import HTTP_RETRY, RetryBudget, retry_after
 from portal.errors import (
     InventoryClaimFailed,
@@ -121,10 +122,13 @@ class _Unauthorised(Exception):
 class _Retry(Exception):
     """One attempt failed in a way worth retrying; ``final`` is raised when retries run out."""
 
-    def __init__(self, final: ShopifyError, *, delay: float | None = None) -> None:
+    def __init__(
+        self, final: ShopifyError, *, delay: float | None = None, throttled: bool = False
+    ) -> None:
         super().__init__(str(final))
         self.final = final
         self.delay = delay
+        self.throttled = throttled  # Shopify's rate limit (THROTTLED, 429), not a failure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -598,14 +602,24 @@ class ShopifyClient:
                 if delay is None:
                     delay = HTTP_RETRY.delay(budget.retries, rng=self._rng)
                 if not budget.allows_retry(delay):
+                    log.warning(
+                        "%s on %s: giving up after %d retries: %s",
+                        *(document.name, self._shop, budget.retries, retry),
+                    )
                     raise retry.final from retry.__cause__
-                log.info("%s on %s: %s; retrying in %.2fs", document.name, self._shop, retry, delay)
+                log.debug(
+                    "%s on %s: %s; retrying in %.2fs", document.name, self._shop, retry, delay
+                )
+                if retry.throttled:
+                    metrics.shopify_throttle_wait(delay)
                 await self._sleep(delay)
                 budget.spend_retry(delay)
 
     async def _wait_for_points(self, name: str, estimate: float, budget: RetryBudget) -> None:
         wait = self._ledger.wait_before(self._ledger.expected(name, estimate), self._clock())
         if wait > 0 and budget.can_wait(wait):
+            log.debug("%s on %s: waiting %.2fs for query points", name, self._shop, wait)
+            metrics.shopify_throttle_wait(wait)
             await self._sleep(wait)
             budget.spend_wait(wait)
 
@@ -652,6 +666,7 @@ class ShopifyClient:
             raise _Retry(
                 ShopifyUnavailable(f"Shopify rate-limited {self._shop} (HTTP 429)"),
                 delay=retry_after(response.headers.get("Retry-After")),
+                throttled=True,
             )
         if status >= 500:
             message = f"Shopify answered HTTP {status} for {self._shop}"
@@ -699,7 +714,8 @@ def _graphql_failure(errors: Any, cost: QueryCost | None, shop: str) -> Exceptio
         if cost is not None and not cost.can_ever_run:
             return QueryCostExceeded(f"query costs more than {shop}'s bucket holds", known)
         wait = cost.throttle_wait() if cost is not None else None
-        return _Retry(ShopifyThrottled(f"Shopify throttled {shop}: {message}"), delay=wait)
+        throttled = ShopifyThrottled(f"Shopify throttled {shop}: {message}")
+        return _Retry(throttled, delay=wait, throttled=True)
     if "MAX_COST_EXCEEDED" in known:
         return QueryCostExceeded(message, known)
     if "ACCESS_DENIED" in known:
