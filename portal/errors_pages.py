@@ -9,6 +9,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from portal.errors import StorageUnavailable, StoreInactive
 from portal.security import add_missing, security_headers
+from portal.telemetry import note_unavailable
 from portal.web import render
 
 TITLES = {
@@ -48,7 +49,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 async def storage_unavailable(request: Request, exc: Exception) -> Response:
     """503 when the upload storage (object storage) fails: the page may be asked again soon."""
     assert isinstance(exc, StorageUnavailable)
-    log.warning("upload storage unavailable on %s: %s", request.method, exc)
+    note_unavailable(request, "upload storage", exc)
     retry = HTTPException(503, headers={"Retry-After": STORAGE_RETRY_SECONDS})
     return await http_error(request, retry)
 
