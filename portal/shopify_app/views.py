@@ -2,7 +2,7 @@
 opens with a signed query), ``/support/stores/connect`` (an admin names the shop) and
 ``/shopify/callback``.
 
-Both starts begin the authorization code grant; anyone else is told how to start. A random
+Both begin the authorization code grant. A random
 cookie (``portal_install``, 10 minutes, only sent to /shopify) binds the ``state`` to the
 browser that started; the callback checks both (``portal.shopify_app.install``).
 """
@@ -32,16 +32,20 @@ SETTINGS_PATH = "/support/stores/{slug}/settings"
 
 
 async def install(request: Request) -> Response:
-    """A merchant arriving from Shopify (the app's URL, signed by Shopify) starts the grant."""
+    """``?shop=`` starts the grant: a merchant arriving from Shopify (the app's URL, whose
+    query Shopify signs: a signature that does not verify is refused) or following an install
+    link. Starting is harmless on its own: nothing is stored until the shop's owner approves in
+    Shopify and the callback passes every check."""
     runtime: Runtime = request.state.runtime
     oauth = runtime.shopify_oauth
     if oauth is None:
         return _page(request, message=_NO_APP, status_code=503)
     pairs = request.query_params.multi_items()[:MAX_QUERY_PAIRS]
-    if not any(k == "hmac" for k, _ in pairs):
-        return _page(request, message=_ADMINS_ONLY, status_code=403, sign_in=True)
-    if not oauth.is_signed_by_shopify(pairs):
+    signed = any(k == "hmac" for k, _ in pairs)
+    if signed and not oauth.is_signed_by_shopify(pairs):
         return _page(request, message=_NOT_SIGNED, status_code=400)
+    if not request.query_params.get("shop"):
+        return _page(request, message=_NAME_THE_SHOP, status_code=400, sign_in=True)
     try:
         shop = installs.normalise_shop(request.query_params.get("shop", "")[:255])
     except InstallRefused as refused:
@@ -113,9 +117,9 @@ _NOT_SIGNED = (
     "This install link was not signed by Shopify. Open the app from the store's Shopify admin, "
     "or ask the portal's admin to connect the store."
 )
-_ADMINS_ONLY = (
-    "Open the app from the store's Shopify admin, or sign in to the portal as an admin and "
-    "use Connect a Shopify store."
+_NAME_THE_SHOP = (
+    "Name the store to install on (?shop=your-store.myshopify.com), open the app from the "
+    "store's Shopify admin, or sign in to the portal as an admin and use Connect a Shopify store."
 )
 
 

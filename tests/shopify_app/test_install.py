@@ -195,7 +195,9 @@ def test_too_little_access_granted_is_refused(env: PortalEnvironment, admin: Sta
     assert store_of(env) is None
 
 
-def test_only_admins_or_shopify_start_an_install(env: PortalEnvironment) -> None:
+def test_an_install_link_starts_the_grant_and_only_admins_use_the_connect_form(
+    env: PortalEnvironment,
+) -> None:
     register_app(env)
     create_user(env.settings.database_url, "agent@example.com", "agent")
     agent = StaffBrowser(env.base_url)
@@ -208,15 +210,18 @@ def test_only_admins_or_shopify_start_an_install(env: PortalEnvironment) -> None
         agent.close()
     anonymous = StaffBrowser(env.base_url)
     try:
-        refused = anonymous.get(f"/shopify/install?shop={NEW_SHOP}")
-        assert refused.status_code == 403 and "Connect a Shopify store" in refused.text
         assert anonymous.get("/support/stores/connect").status_code == 303  # to sign in
+        # The app's install link: Shopify's consent page decides; nothing is stored before.
+        plain = anonymous.get(f"/shopify/install?shop={NEW_SHOP}")
+        assert plain.status_code == 303
+        assert query_of(plain.headers["location"])["client_id"] == APP_ID
+        assert anonymous.get("/shopify/install").status_code == 400  # which shop?
         launch = {"shop": NEW_SHOP, "timestamp": str(int(time.time()))}
         from_shopify = anonymous.get(f"/shopify/install?{signed_query(launch)}")
         assert from_shopify.status_code == 303
-        assert query_of(from_shopify.headers["location"])["client_id"] == APP_ID
         forged = anonymous.get(f"/shopify/install?{signed_query(launch, 'guessed')}")
         assert forged.status_code == 400
+        assert store_of(env) is None
     finally:
         anonymous.close()
 
