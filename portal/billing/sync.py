@@ -129,13 +129,13 @@ def next_night(now: datetime) -> datetime:
 async def schedule_nightly_sync(session: AsyncSession, *, now: datetime) -> None:
     """Queue the next nightly run unless it is queued already (safe at every worker start)."""
     night = next_night(now)
-    await queue.enqueue(
+    await queue.enqueue_nightly(
         session,
         NIGHTLY_SYNC,
-        {"night": night.date().isoformat()},
-        dedupe_key=f"billing-nightly:{night.date().isoformat()}",
-        run_after=night,
-        priority=Priority.BACKGROUND,
+        key="billing-nightly",
+        now=now,
+        hour=NIGHTLY_HOUR_UTC,
+        payload={"night": night.date().isoformat()},
     )
 
 

@@ -6,7 +6,7 @@ job reports what it removed. Drafts and order lookups go sooner (``shopper.house
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,7 @@ from portal.compliance.customers import (
 )
 from portal.jobs import queue
 from portal.jobs.email import SEND_EMAIL
-from portal.jobs.models import Job, JobStatus, Priority
+from portal.jobs.models import Job, JobStatus
 from portal.reorders.models import OPEN_STATUSES, ReorderRequest
 from portal.storage import Storage
 
@@ -79,14 +79,6 @@ async def purge_expired(
 
 async def schedule_retention(session: AsyncSession, *, now: datetime) -> None:
     """Queue tonight's run unless it is queued already (safe at every worker start)."""
-    night = now.astimezone(UTC).replace(hour=RETENTION_HOUR_UTC, minute=30, second=0, microsecond=0)
-    if night <= now:
-        night += timedelta(days=1)
-    await queue.enqueue(
-        session,
-        RETENTION,
-        {},
-        dedupe_key=f"retention:{night.date()}",
-        run_after=night,
-        priority=Priority.BACKGROUND,
+    await queue.enqueue_nightly(
+        session, RETENTION, key="retention", now=now, hour=RETENTION_HOUR_UTC, minute=30
     )

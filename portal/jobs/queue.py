@@ -11,7 +11,7 @@ the session they are given. Every later transition is fenced by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -89,6 +89,33 @@ def _with_request_id(payload: dict[str, Any]) -> dict[str, Any]:
 def will_park(job: ClaimedJob) -> bool:
     """Whether ``retry_later`` parks this job: its attempts are spent."""
     return job.attempt >= job.max_attempts
+
+
+async def enqueue_nightly(
+    session: AsyncSession,
+    kind: str,
+    *,
+    key: str,
+    now: datetime,
+    hour: int,
+    minute: int = 0,
+    payload: dict[str, Any] | None = None,
+) -> datetime:
+    """Queue the next run of a nightly job at ``hour:minute`` UTC (today's if still ahead, else
+    tomorrow's), once per night under ``key:<date>``: safe at every worker start and from the
+    job itself. Returns the night chosen."""
+    night = now.astimezone(UTC).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if night <= now:
+        night += timedelta(days=1)
+    await enqueue(
+        session,
+        kind,
+        payload if payload is not None else {},
+        dedupe_key=f"{key}:{night.date().isoformat()}",
+        run_after=night,
+        priority=Priority.BACKGROUND,
+    )
+    return night
 
 
 def _due(now: datetime) -> Any:

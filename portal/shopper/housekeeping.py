@@ -3,13 +3,12 @@ and their photos, and old verification rows. Submitted requests and their photos
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.jobs import queue
-from portal.jobs.models import Priority
 from portal.reorders.models import RequestPhoto
 from portal.shopper.models import (
     SESSION_LIFETIME,
@@ -64,14 +63,4 @@ async def purge(session: AsyncSession, *, storage: Storage, now: datetime) -> di
 
 async def schedule_purge(session: AsyncSession, *, now: datetime) -> None:
     """Queue the next nightly purge unless it is queued already (safe at every worker start)."""
-    night = now.astimezone(UTC).replace(hour=PURGE_HOUR_UTC, minute=0, second=0, microsecond=0)
-    if night <= now:
-        night += timedelta(days=1)
-    await queue.enqueue(
-        session,
-        PURGE,
-        {},
-        dedupe_key=f"shopper-purge:{night.date()}",
-        run_after=night,
-        priority=Priority.BACKGROUND,
-    )
+    await queue.enqueue_nightly(session, PURGE, key="shopper-purge", now=now, hour=PURGE_HOUR_UTC)
