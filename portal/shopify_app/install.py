@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,14 +26,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.clock import utcnow
-from portal.errors import InstallRefused, ShopifyError
+from portal.errors import InstallRefused, ShopifyError, StoreRefused
 from portal.integrations.shopify import ShopifyClient, ShopInfo
 from portal.integrations.shopify.app_config import REQUESTED_SCOPES, REQUIRED_SCOPES, scope_list
-from portal.integrations.shopify.oauth import Grant, ShopifyOAuth, is_shop_domain
+from portal.integrations.shopify.oauth import Grant, ShopifyOAuth
 from portal.integrations.shopify.versions import DEFAULT as DEFAULT_API_VERSION
 from portal.jobs import queue
 from portal.jobs.models import Priority
 from portal.runtime import Runtime
+from portal.stores import rules
 from portal.stores.models import InstallState, Store, TokenKind
 from portal.stores.tokens import write_grant
 
@@ -42,10 +42,6 @@ STATE_LIFETIME = timedelta(minutes=10)
 MAX_PARAMETER = 512
 SYNC_WEBHOOKS = "shopify_app.sync_webhooks"
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,256}")
-RESERVED_SLUGS = frozenset(
-    {"support", "static", "shopify", "webhooks", "healthz", "readyz", "sandbox"}
-)
-"""First path segments the portal's own pages use: no store may be called that."""
 
 
 @dataclass(frozen=True)
@@ -69,12 +65,13 @@ def normalise_shop(raw: str) -> str:
     shop = raw.strip().lower().removeprefix("https://").removeprefix("http://").strip("/")
     if shop and "." not in shop:
         shop += ".myshopify.com"
-    if not is_shop_domain(shop):
+    try:
+        return rules.shop_domain(shop)
+    except StoreRefused as refused:
         raise InstallRefused(
             "That is not a Shopify store address: use the store's myshopify.com domain, "
             "e.g. maple-and-moss.myshopify.com."
-        )
-    return shop
+        ) from refused
 
 
 async def begin(db: AsyncSession, *, shop: str, browser: str, now: datetime) -> str:
@@ -182,14 +179,14 @@ async def _store_from_grant(runtime: Runtime, shop: str, grant: Grant, kind: Tok
         store = await db.scalar(select(Store).where(Store.shop_domain == shop))
         if store is None:
             store = Store(
-                slug=await _free_slug(db, info),
+                slug=await _free_slug(db, shop),
                 shop_domain=shop,
                 api_version=DEFAULT_API_VERSION,
                 support_email=info.contact_email,
                 token_version=0,
             )
             db.add(store)
-        store.name = info.name[:200]
+        store.name = " ".join(info.name.split())[: rules.MAX_NAME] or store.slug
         store.currency = info.currency
         store.time_zone = info.iana_timezone
         store.support_email = store.support_email or info.contact_email
@@ -222,21 +219,18 @@ async def _shop_info(runtime: Runtime, shop: str, access_token: str) -> ShopInfo
     return await client.shop()
 
 
-async def _free_slug(db: AsyncSession, info: ShopInfo) -> str:
-    base = _slugify(info.domain.split(".")[0]) or _slugify(info.name) or "store"
+async def _free_slug(db: AsyncSession, shop: str) -> str:
+    """The shop's handle (``maple-and-moss`` of maple-and-moss.myshopify.com), numbered when
+    taken or reserved."""
+    base = shop.split(".", 1)[0][:60].strip("-")
     slug, n = base, 1
     while (
-        slug in RESERVED_SLUGS
+        slug in rules.RESERVED_SLUGS
         or await db.scalar(select(Store.id).where(Store.slug == slug)) is not None
     ):
         n += 1
-        slug = f"{base[:60]}-{n}"
-    return slug
-
-
-def _slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60]
+        slug = f"{base}-{n}"
+    return rules.slug(slug)
 
 
 def _oauth(runtime: Runtime) -> ShopifyOAuth:

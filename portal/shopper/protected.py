@@ -47,15 +47,6 @@ async def queue_order_protected(session: AsyncSession, *, store_id: int, order_i
     )
 
 
-def carries_protection(order: Order, store: Store) -> bool:
-    """A line of the store's protection product: one of its variants as chosen, or another
-    variant of the same product added since."""
-    product = store.protection_product_id
-    return reorders.is_protected(order, store) or (
-        product is not None and any(li.product_id == product for li in order.line_items)
-    )
-
-
 async def email_if_protected(runtime: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
     """Read the order, and email its buyer when it is protected, the store active with the
     email on, and the claim window still open; returns what was done, for the job's result."""
@@ -65,7 +56,7 @@ async def email_if_protected(runtime: Runtime, payload: dict[str, Any]) -> dict[
     if store is None or not store.is_active or not store.protected_order_email:
         return {"sent": False, "why": "store gone, inactive or email off"}
     order = await runtime.shopify(store).get_order(order_id=order_id)
-    if order is None or order.is_cancelled or not carries_protection(order, store):
+    if order is None or order.is_cancelled or not reorders.is_protected(order, store):
         return {"sent": False, "why": "no such order, cancelled, or not protected"}
     to = order.email or (order.customer.email if order.customer else None)
     closes = reorders.claim_window_end(order, store)

@@ -9,6 +9,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 from portal.errors import StoreRefused
+from portal.integrations.shopify.oauth import is_shop_domain
 from portal.reorders.models import IssueType
 
 MIN_CLAIM_DAYS = 1
@@ -22,11 +23,11 @@ MAX_NAME = 200
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _PHONE = re.compile(r"[0-9+()./ -]+")
 _CLIENT_ID = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces
-_SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com")
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _API_VERSION = re.compile(r"\d{4}-(01|04|07|10)")
 _TOKEN = re.compile(r"shp(at|ca|ss)_[A-Za-z0-9_-]{8,200}")
-_RESERVED_SLUGS = frozenset(
+# First path segments of the portal's own pages: no store may be called that.
+RESERVED_SLUGS = frozenset(
     {"support", "static", "webhooks", "healthz", "readyz", "sandbox", "shopify"}
 )
 
@@ -110,14 +111,14 @@ def secret(value: str, field: str) -> str:
 
 def shop_domain(value: str) -> str:
     value = value.strip().lower()
-    if not _SHOP_DOMAIN.fullmatch(value):
+    if not is_shop_domain(value):
         raise StoreRefused("shop", "Give the shop as its myshopify domain, e.g. x.myshopify.com.")
     return value
 
 
 def slug(value: str) -> str:
     value = value.strip()
-    if not _SLUG.fullmatch(value) or value in _RESERVED_SLUGS:
+    if not _SLUG.fullmatch(value) or value in RESERVED_SLUGS:
         raise StoreRefused(
             "slug", "A slug is lowercase letters, digits and dashes (at most 64), e.g. maple-moss."
         )

@@ -37,6 +37,7 @@ from portal.billing.models import ShopifyWebhook
 from portal.billing.sync import REFRESH_ORDER
 from portal.compliance import service as compliance
 from portal.errors import MalformedDelivery, SealBroken, SignatureRefused
+from portal.integrations.shopify.oauth import is_shop_domain
 from portal.jobs import queue
 from portal.sealing import Sealer
 from portal.shopper.protected import queue_order_protected
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 WEBHOOK_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com")
 TOPIC = re.compile(r"[a-z_]{1,64}/[a-z_]{1,64}")
 TRIGGERED_AT = re.compile(r"[0-9T:.+Z-]{10,40}")
 SHOPIFY_ID = re.compile(r"[0-9]{1,20}")
@@ -140,7 +140,7 @@ def delivery_of(headers: Mapping[str, str], body: bytes) -> Delivery:
 
 def _shop_domain(headers: Mapping[str, str]) -> str | None:
     domain = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
-    return domain if SHOP_DOMAIN.fullmatch(domain) else None
+    return domain if is_shop_domain(domain) else None
 
 
 def _triggered_at(headers: Mapping[str, str]) -> datetime | None:
