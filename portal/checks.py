@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from portal.integrations.shopify.app_config import (
     WEBHOOK_TOPICS,
     parse_scopes,
 )
+from portal.mail.sender import smtp_options, smtp_server
 from portal.migrate import MIGRATIONS
 from portal.runtime import Runtime, open_runtime
 from portal.settings import Settings
@@ -161,7 +161,7 @@ async def migrations_row(engine: AsyncEngine, seconds: float, reachable: bool) -
 
 
 async def smtp_row(settings: Settings, seconds: float) -> Row:
-    server = f"{settings.smtp_host}:{settings.smtp_port}"
+    server = smtp_server(settings)
     try:
         await bounded(_smtp_answers(settings, seconds), seconds)
     except FAILURES as exc:
@@ -171,15 +171,7 @@ async def smtp_row(settings: Settings, seconds: float) -> Row:
 
 
 async def _smtp_answers(settings: Settings, seconds: float) -> None:
-    smtp = aiosmtplib.SMTP(
-        hostname=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username or None,
-        password=str(settings.smtp_password) or None,
-        start_tls=settings.smtp_starttls,
-        tls_context=ssl.create_default_context() if settings.smtp_starttls else None,
-        timeout=seconds,
-    )
+    smtp = aiosmtplib.SMTP(**smtp_options(settings), timeout=seconds)
     await smtp.connect()
     try:
         await smtp.ehlo()

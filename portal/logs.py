@@ -54,11 +54,6 @@ def valid_request_id(value: str | None) -> str | None:
     return None
 
 
-def current() -> dict[str, Any]:
-    """The context fields of what this task is doing now."""
-    return dict(_context.get() or {})
-
-
 def current_request_id() -> str | None:
     value = (_context.get() or {}).get(REQUEST_ID_KEY)
     return str(value) if value is not None else None
@@ -173,9 +168,3 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
 def configure(level: str, log_format: str) -> None:
     install_context()
     logging.config.dictConfig(logging_config(level, log_format))
-
-
-def quiet_chatty_libraries() -> None:
-    """For processes whose logging someone else set up (tests, another ASGI server)."""
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)

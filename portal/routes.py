@@ -15,6 +15,7 @@ from portal.accounts import views as accounts
 from portal.billing import views as billing
 from portal.checks import readiness
 from portal.compliance import views as compliance
+from portal.integrations.shopify.app_config import CALLBACK_PATH, INSTALL_PATH
 from portal.paths import STATIC_DIR
 from portal.shopify_app import views as shopify_app
 from portal.shopper import filing, status
@@ -163,8 +164,8 @@ def build_routes(extra_routes: Sequence[BaseRoute] = ()) -> list[BaseRoute]:
         Route("/readyz", ready, name="ready"),
         Route("/metrics", metrics_endpoint, name="metrics"),
         Route("/webhooks/shopify", shopify_webhook, methods=["POST"], name="shopify_webhook"),
-        Route("/shopify/install", shopify_app.install, name="shopify_install"),
-        Route("/shopify/callback", shopify_app.callback, name="shopify_callback"),
+        Route(INSTALL_PATH, shopify_app.install, name="shopify_install"),
+        Route(CALLBACK_PATH, shopify_app.callback, name="shopify_callback"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     routes.extend(extra_routes)

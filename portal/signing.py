@@ -6,6 +6,7 @@ Tokens carry opaque ids only (never an email or a name). itsdangerous' errors be
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -61,3 +62,9 @@ class Signer:
         except BadSignature as exc:
             raise InvalidToken(f"invalid {purpose.value} token") from exc
         return payload, signed_at
+
+
+def digest(value: str) -> str:
+    """What the database keeps of a secret it only needs to recognise (a session, invitation
+    or install-state token): its SHA-256 in hex, never the value itself."""
+    return hashlib.sha256(value.encode()).hexdigest()

@@ -94,7 +94,7 @@ class RequestTelemetry:
             await self.app(scope, receive, send)
             return
         request_id = self._request_id(scope)
-        header = (b"x-request-id", request_id.encode())
+        header = (logs.REQUEST_ID_HEADER.encode(), request_id.encode())
         status = 500
         started_response = finished = False
         started = time.perf_counter()
@@ -133,7 +133,7 @@ class RequestTelemetry:
         client = scope.get("client")
         if client and client[0] in self.proxies:
             for name, value in scope.get("headers", []):
-                if name == b"x-request-id":
+                if name == logs.REQUEST_ID_HEADER.encode():
                     found = logs.valid_request_id(value.decode("latin-1"))
                     if found:
                         return found

@@ -11,7 +11,6 @@ refusal (``StaffRefused``, ``InvitationRefused``) is raised before anything is w
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from portal.accounts.models import Role, StaffAuditEvent, StaffInvitation, Staff
 from portal.errors import AccountRefused, InvitationRefused, StaffRefused
 from portal.jobs.email import queue_email
 from portal.mail.messages import render_email
+from portal.signing import digest
 from portal.stores.models import Store
 
 INVITATION_LIFETIME = timedelta(hours=72)
@@ -246,17 +246,13 @@ async def _new_invitation(db: AsyncSession, user: User, now: datetime) -> str:
     db.add(
         StaffInvitation(
             user_id=user.id,
-            token_hash=token_hash(token),
+            token_hash=digest(token),
             created_at=now,
             expires_at=now + INVITATION_LIFETIME,
         )
     )
     await db.flush()
     return token
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- accepting an invitation -------------------------------------------------------------------
@@ -267,7 +263,7 @@ async def open_invitation(db: AsyncSession, token: str, *, now: datetime) -> Use
     if not token or len(token) > accounts.MAX_TOKEN_LENGTH:
         raise InvitationRefused()
     found = await db.scalar(
-        select(StaffInvitation).where(StaffInvitation.token_hash == token_hash(token))
+        select(StaffInvitation).where(StaffInvitation.token_hash == digest(token))
     )
     if found is None or found.used_at is not None or found.expires_at <= now:
         raise InvitationRefused()

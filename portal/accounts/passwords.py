@@ -19,6 +19,11 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches. An account without a password (invited, not yet joined)
+    matches nothing and takes as long to say so as any other, so timing does not tell."""
+    if not password_hash:
+        verify_nothing(password)
+        return False
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):

@@ -15,7 +15,6 @@ refusal too (a refused sign-in still has to record the failure).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from portal.errors import (
     LoginRefused,
     WrongCurrentPassword,
 )
+from portal.signing import digest
 
 MAX_FAILURES = 5
 FIRST_LOCK = timedelta(minutes=1)
@@ -266,7 +266,7 @@ async def purge_sign_in_failures(db: AsyncSession, *, before: datetime) -> int:
 
 def session_id_of(token: str) -> str:
     """What the database keeps of a session token: its SHA-256, never the token itself."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return digest(token)
 
 
 async def start_session(db: AsyncSession, user: User, *, now: datetime) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 import aiosmtplib
 
@@ -36,15 +37,23 @@ class Mailer:
         settings = self.settings
         try:
             await aiosmtplib.send(
-                self.message(email, message_key=message_key),
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username or None,
-                password=str(settings.smtp_password) or None,
-                start_tls=settings.smtp_starttls,
-                tls_context=ssl.create_default_context() if settings.smtp_starttls else None,
-                timeout=15,
+                self.message(email, message_key=message_key), **smtp_options(settings), timeout=15
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
-            server = f"{settings.smtp_host}:{settings.smtp_port}"
-            raise MailUnavailable(f"mail server {server}: {exc}") from exc
+            raise MailUnavailable(f"mail server {smtp_server(settings)}: {exc}") from exc
+
+
+def smtp_options(settings: Settings) -> dict[str, Any]:
+    """How to reach and sign in to the mail server, as aiosmtplib takes it."""
+    return {
+        "hostname": settings.smtp_host,
+        "port": settings.smtp_port,
+        "username": settings.smtp_username or None,
+        "password": str(settings.smtp_password) or None,
+        "start_tls": settings.smtp_starttls,
+        "tls_context": ssl.create_default_context() if settings.smtp_starttls else None,
+    }
+
+
+def smtp_server(settings: Settings) -> str:
+    return f"{settings.smtp_host}:{settings.smtp_port}"

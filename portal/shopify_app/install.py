@@ -16,7 +16,6 @@ refusal raises ``InstallRefused`` with words for the admin, and no store is writ
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -28,12 +27,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.clock import utcnow
 from portal.errors import InstallRefused, ShopifyError, StoreRefused
 from portal.integrations.shopify import ShopifyClient, ShopInfo
-from portal.integrations.shopify.app_config import REQUESTED_SCOPES, REQUIRED_SCOPES, scope_list
+from portal.integrations.shopify.app_config import (
+    CALLBACK_PATH,
+    REQUESTED_SCOPES,
+    REQUIRED_SCOPES,
+    scope_list,
+)
 from portal.integrations.shopify.oauth import Grant, ShopifyOAuth
 from portal.integrations.shopify.versions import DEFAULT as DEFAULT_API_VERSION
 from portal.jobs import queue
 from portal.jobs.models import Priority
 from portal.runtime import Runtime
+from portal.signing import digest
 from portal.stores import rules
 from portal.stores.models import InstallState, Store, TokenKind
 from portal.stores.tokens import write_grant
@@ -53,10 +58,6 @@ class Callback:
     def get(self, name: str) -> str:
         found = [v for k, v in self.pairs if k == name]
         return found[0] if len(found) == 1 and len(found[0]) <= MAX_PARAMETER else ""
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def normalise_shop(raw: str) -> str:
@@ -99,7 +100,7 @@ def authorize_url(runtime: Runtime, *, shop: str, state: str) -> str:
 
 
 def callback_url(runtime: Runtime) -> str:
-    return runtime.settings.base_url.rstrip("/") + "/shopify/callback"
+    return runtime.settings.base_url.rstrip("/") + CALLBACK_PATH
 
 
 async def complete(runtime: Runtime, callback: Callback, *, browser: str) -> Store:

@@ -98,10 +98,6 @@ async def upsert_store(session: AsyncSession, spec: StoreSpec, sealer: Sealer) -
     return store
 
 
-async def get_by_id(session: AsyncSession, store_id: int) -> Store | None:
-    return await session.get(Store, store_id)
-
-
 async def get_by_domain(session: AsyncSession, shop_domain: str) -> Store | None:
     found: Store | None = await session.scalar(
         select(Store).where(Store.shop_domain == shop_domain)

@@ -41,6 +41,7 @@ from portal.integrations.shopify.oauth import is_shop_domain
 from portal.jobs import queue
 from portal.sealing import Sealer
 from portal.shopper.protected import queue_order_protected
+from portal.signing import digest
 from portal.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Delivery:
 
 def fingerprint(value: str) -> str:
     """A short, stable stand-in for a value from outside, fit for a log line."""
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
+    return digest(value)[:12]
 
 
 def signature_of(body: bytes, secret: str) -> str:
