@@ -182,9 +182,7 @@ def _store_spec(
         corso_client_id=corso_client[0],
         corso_client_secret=corso_client[1],
         brand_color=store.brand_color,
-        extra={
-            "protection_product_id": f"gid://shopify/Product/{catalog.protection[0].product_id}"
-        },
+        protection_product_id=f"gid://shopify/Product/{catalog.protection[0].product_id}",
     )
 
 

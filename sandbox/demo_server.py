@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import uvicorn
@@ -23,12 +23,17 @@ from portal.billing.sync import enqueue_month_sync
 from portal.clock import utcnow
 from portal.db import create_engine, is_sqlite, session_factory
 from portal.errors import AccountRefused
-from portal.integrations.shopify.oauth import query_signature
 from portal.migrate import upgrade
 from portal.sealing import Sealer
 from portal.settings import Mode, Settings
 from portal.stores.models import Store
-from portal.stores.service import StoreSpec, get_by_domain
+from portal.stores.service import (
+    StoreChanges,
+    StoreSpec,
+    apply_changes,
+    checked_changes,
+    get_by_domain,
+)
 from sandbox.demo import DAYS_OF_HISTORY, build_demo_world
 from sandbox.mail_sink import start_mail_sink
 from sandbox.routes import create_demo_app
@@ -84,20 +89,17 @@ def bootstrap_demo(settings: Settings, world: SandboxWorld) -> None:
     credentials, brand), then the staff accounts and the month syncs are added."""
     with httpx.Client(timeout=30, follow_redirects=False) as owner:
         for spec in world.stores:
-            install_as_merchant(owner, settings, spec.shop_domain)
+            install_as_merchant(owner, world, spec.shop_domain)
     asyncio.run(set_up_stores(settings.database_url, world.stores))
     asyncio.run(create_demo_accounts(settings.database_url, world))
     asyncio.run(queue_premium_sync(settings.database_url, now=utcnow()))
 
 
-def install_as_merchant(browser: httpx.Client, settings: Settings, shop_domain: str) -> str:
+def install_as_merchant(browser: httpx.Client, world: SandboxWorld, shop_domain: str) -> str:
     """What a merchant's browser does: open the app from the Shopify admin (a launch signed by
     Shopify), approve on the consent page, come back to the portal. Returns where the portal
     sent them (the store's settings page)."""
-    launch = {"shop": shop_domain, "timestamp": str(int(time.time()))}
-    signature = query_signature(list(launch.items()), DEMO_CLIENT_SECRET)
-    query = urlencode({**launch, "hmac": signature})
-    started = browser.get(f"{settings.base_url}/shopify/install?{query}")
+    started = browser.get(world.install_url(shop_domain))
     if started.status_code != 303:
         raise RuntimeError(f"the portal did not start installing {shop_domain}: {started.text}")
     authorize = started.headers["location"]
@@ -113,7 +115,9 @@ def install_as_merchant(browser: httpx.Client, settings: Settings, shop_domain: 
 
 
 async def set_up_stores(database_url: str, specs: list[StoreSpec]) -> None:
-    """The demo stores' settings, as their admins would save them on the settings page."""
+    """The demo stores' settings, saved through the same service as the settings page; what
+    that page does not set (slug, API version, protection variants, Corso store id) is the
+    demo's own fixture."""
     sealer = Sealer([DEMO_ENCRYPTION_KEY])
     engine = create_engine(database_url)
     try:
@@ -122,17 +126,20 @@ async def set_up_stores(database_url: str, specs: list[StoreSpec]) -> None:
                 store = await get_by_domain(session, spec.shop_domain)
                 if store is None:
                     raise RuntimeError(f"{spec.shop_domain} was not installed")
+                changes = StoreChanges(
+                    support_email=spec.support_email,
+                    support_phone=spec.support_phone or "",
+                    claim_window_days=spec.claim_window_days,
+                    brand_color=spec.brand_color,
+                    corso_client_id=spec.corso_client_id,
+                    corso_client_secret=spec.corso_client_secret,
+                )
+                apply_changes(store, checked_changes(changes, store), sealer)
                 store.slug = spec.slug
                 store.api_version = spec.api_version
-                store.protection_product_id = spec.extra.get("protection_product_id")
+                store.protection_product_id = spec.protection_product_id
                 store.protection_variant_ids = list(spec.protection_variant_ids)
-                store.claim_window_days = spec.claim_window_days
-                store.support_email = spec.support_email
-                store.support_phone = spec.support_phone
-                store.brand_color = spec.brand_color
                 store.corso_store_id = spec.corso_store_id
-                store.corso_client_id = spec.corso_client_id
-                store.sealed_corso_client_secret = sealer.seal_optional(spec.corso_client_secret)
     finally:
         await engine.dispose()
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.errors import StoreRefused
+from portal.integrations.shopify.app_config import scope_list
 from portal.integrations.shopify.models import ProductWithVariants
 from portal.sealing import Sealer
 from portal.stores import rules
@@ -46,7 +47,7 @@ class StoreSpec:
     granted_scopes: frozenset[str] = frozenset()
     webhook_secret: str | None = None
     claim_windows: dict[str, int] = field(default_factory=dict)
-    extra: dict[str, str] = field(default_factory=dict)
+    protection_product_id: str | None = None
 
 
 T = TypeVar("T")
@@ -83,11 +84,11 @@ async def upsert_store(session: AsyncSession, spec: StoreSpec, sealer: Sealer) -
     """Create the store named by ``spec.slug``, or bring an existing one up to date."""
     store = await get_by_slug(session, spec.slug) or Store(slug=spec.slug)
     for name in StoreSpec.__dataclass_fields__:
-        if name in _SECRETS or name in ("extra", "granted_scopes", "token_kind"):
+        if name in _SECRETS or name in ("granted_scopes", "token_kind"):
             continue
         setattr(store, name, getattr(spec, name))
     store.token_kind = spec.token_kind.value
-    store.granted_scopes = ",".join(sorted(spec.granted_scopes))
+    store.granted_scopes = scope_list(spec.granted_scopes)
     store.sealed_access_token = sealer.seal(spec.access_token)
     store.sealed_refresh_token = sealer.seal_optional(spec.refresh_token)
     store.sealed_corso_client_secret = sealer.seal_optional(spec.corso_client_secret)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal.clock import utcnow
 from portal.errors import ShopifyAuthError, StoreInactive
+from portal.integrations.shopify.app_config import scope_list
 from portal.integrations.shopify.oauth import Grant, ShopifyOAuth
 from portal.sealing import Sealer
 from portal.stores.models import Store, TokenKind
@@ -131,7 +132,7 @@ def _write(store: Store, grant: Grant, sealer: Sealer) -> None:
         store.sealed_refresh_token = sealer.seal(grant.refresh_token)
         store.refresh_token_expires_at = grant.refresh_token_expires_at
     if grant.scopes:
-        store.granted_scopes = ",".join(sorted(grant.scopes))
+        store.granted_scopes = scope_list(grant.scopes)
     store.token_version += 1
 
 
