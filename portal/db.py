@@ -122,3 +122,8 @@ async def serialise(session: AsyncSession, *keys: str) -> None:
         return
     for key in sorted(set(keys)):
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def escape_like(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (with ``escape="\\"``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

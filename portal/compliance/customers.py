@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from portal.compliance.files import forget_photo
 from portal.compliance.models import ComplianceRequest
 from portal.compliance.service import DATA_REQUEST
+from portal.db import escape_like
 from portal.jobs.email import ERASED_KEY, SEND_EMAIL, STORE_KEY
 from portal.jobs.models import Job
 from portal.reorders.models import ReorderRequest, RequestPhoto
@@ -338,7 +339,7 @@ async def _erase_job_errors(db: AsyncSession, customer: Customer) -> int:
     """A job's last error that quotes the customer's email (an SMTP refusal, say)."""
     if not customer.email:
         return 0
-    pattern = "%" + _escape_like(customer.email.lower()) + "%"
+    pattern = "%" + escape_like(customer.email.lower()) + "%"
     jobs = list(
         await db.scalars(select(Job).where(func.lower(Job.last_error).like(pattern, escape="\\")))
     )
@@ -362,7 +363,3 @@ async def _erase_reports(db: AsyncSession, store: Store, customer: Customer) -> 
             request.report = {ERASED_KEY: True}
             erased += 1
     return erased
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

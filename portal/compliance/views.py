@@ -10,17 +10,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.accounts.forms import SignOutForm
-from portal.accounts.guard import StaffUser, require_staff
+from portal.accounts.guard import StaffUser, require_admin, require_staff
 from portal.compliance import service as compliance
 from portal.compliance.models import ComplianceRequest
-from portal.web import render, session
+from portal.support.views import staff_page
+from portal.web import session
 
 
 async def _admin(request: Request) -> StaffUser:
     staff = await require_staff(request)
-    if not staff.is_admin:
-        raise HTTPException(403)
+    require_admin(staff)
     return staff
 
 
@@ -32,31 +31,28 @@ async def _compliance_request(request: Request) -> ComplianceRequest:
     return found
 
 
-def _page(request: Request, staff: StaffUser, template: str, **context: object) -> Response:
-    sign_out = SignOutForm(meta={"csrf_context": request})
-    return render(request, template, {"staff": staff, "sign_out": sign_out, **context})
+def _report_text(found: ComplianceRequest) -> str:
+    return json.dumps(found.report or {}, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 async def index(request: Request) -> Response:
     staff = await _admin(request)
     async with session(request) as db:
         requests = await compliance.recent_requests(db)
-    return _page(request, staff, "pages/support/compliance/index.html", requests=requests)
+    return staff_page(request, staff, "pages/support/compliance/index.html", {"requests": requests})
 
 
 async def request_page(request: Request) -> Response:
     staff = await _admin(request)
     found = await _compliance_request(request)
-    report = json.dumps(found.report or {}, indent=2, ensure_ascii=False, sort_keys=True)
-    return _page(
-        request, staff, "pages/support/compliance/request.html", r=found, report_text=report
-    )
+    context = {"r": found, "report_text": _report_text(found)}
+    return staff_page(request, staff, "pages/support/compliance/request.html", context)
 
 
 async def report_json(request: Request) -> Response:
     await _admin(request)
     found = await _compliance_request(request)
-    body = json.dumps(found.report or {}, indent=2, ensure_ascii=False, sort_keys=True)
+    body = _report_text(found)
     filename = f"compliance-request-{found.id}.json"
     return Response(
         body,

@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.db import escape_like
 from portal.errors import StoreRefused
 from portal.integrations.shopify.app_config import scope_list
 from portal.integrations.shopify.models import ProductWithVariants
@@ -65,7 +66,7 @@ async def list_stores(session: AsyncSession) -> Sequence[Store]:
 
 async def search_stores(session: AsyncSession, text: str, limit: int = 20) -> Sequence[Store]:
     """Stores whose name or slug contains ``text`` (case-insensitive)."""
-    pattern = f"%{_escape_like(text.strip().lower())}%"
+    pattern = f"%{escape_like(text.strip().lower())}%"
     query = (
         select(Store)
         .where(
@@ -241,7 +242,3 @@ def _maybe(check: Callable[[T], T], value: T | None) -> T | None:
 def _removable(check: Callable[[str], str | None], value: str | None) -> str | None:
     """Like ``_maybe`` for a setting that may be removed: a blank value becomes ""."""
     return None if value is None else check(value) or ""
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
