@@ -43,6 +43,7 @@ from portal.sealing import Sealer
 from portal.shopper.protected import queue_order_protected
 from portal.signing import digest
 from portal.stores.models import Store
+from portal.stores.service import get_by_domain
 
 log = logging.getLogger(__name__)
 
@@ -95,21 +96,24 @@ def is_authentic(body: bytes, signature: str | None, secret: str) -> bool:
     return hmac.compare_digest(signature_of(body, secret).encode(), signature.strip().encode())
 
 
-async def signing_secret(
-    db: AsyncSession, headers: Mapping[str, str], *, app_secret: str, sealer: Sealer
-) -> str:
+async def sender_store(db: AsyncSession, headers: Mapping[str, str]) -> Store | None:
+    """The store the delivery says it is for (``X-Shopify-Shop-Domain``), if the portal has
+    it: looked up once, for the secret and then for the work."""
+    domain = _shop_domain(headers)
+    return None if domain is None else await get_by_domain(db, domain)
+
+
+def signing_secret(store: Store | None, *, app_secret: str, sealer: Sealer) -> str:
     """The secret the delivery must be signed with: the store's own (a custom app made in its
     admin) when it has one, the app's client secret otherwise. Empty means none: refused."""
-    domain = _shop_domain(headers)
-    if domain is None:
-        return app_secret
-    sealed = await db.scalar(select(Store.sealed_webhook_secret).where(Store.shop_domain == domain))
-    if sealed is None:
+    if store is None or store.sealed_webhook_secret is None:
         return app_secret
     try:
-        return sealer.open(sealed)
+        return sealer.open(store.sealed_webhook_secret)
     except SealBroken:
-        log.error("the webhook secret of shop %s opens under no key", fingerprint(domain))
+        log.error(
+            "the webhook secret of shop %s opens under no key", fingerprint(store.shop_domain)
+        )
         return ""
 
 
@@ -285,14 +289,16 @@ TOPICS: dict[str, Topic] = {
 }
 
 
-async def accept(db: AsyncSession, delivery: Delivery, *, now: datetime) -> Outcome:
-    """Record the delivery and do or queue its work, in one transaction."""
+async def accept(
+    db: AsyncSession, delivery: Delivery, *, store: Store | None, now: datetime
+) -> Outcome:
+    """Record the delivery and do or queue its work, in one transaction; ``store`` is
+    ``sender_store``'s answer for the same delivery."""
     followed = TOPICS.get(delivery.topic)
     if followed is None:
         return Outcome.NOT_FOLLOWED
     if await _seen(db, delivery.webhook_id):
         return Outcome.REPEATED
-    store = await db.scalar(select(Store).where(Store.shop_domain == delivery.shop_domain))
     if store is None:
         return await _for_unknown_shop(db, delivery, now)
     _record(db, delivery, now)

@@ -24,15 +24,13 @@ async def shopify_webhook(request: Request) -> Response:
     runtime: Runtime = request.state.runtime
     app_secret = str(settings_of(request).shopify_client_secret)
     async with session(request) as db:
-        secret = await deliveries.signing_secret(
-            db, request.headers, app_secret=app_secret, sealer=runtime.sealer
-        )
-    try:
-        delivery = deliveries.signed_delivery(request.headers, body, secret=secret)
-    except SignatureRefused:
-        return PlainTextResponse("Signature refused.", status_code=401)
-    except MalformedDelivery as exc:
-        return PlainTextResponse(str(exc), status_code=400)
-    async with session(request) as db:
-        outcome = await deliveries.accept(db, delivery, now=utcnow())
+        store = await deliveries.sender_store(db, request.headers)
+        secret = deliveries.signing_secret(store, app_secret=app_secret, sealer=runtime.sealer)
+        try:
+            delivery = deliveries.signed_delivery(request.headers, body, secret=secret)
+        except SignatureRefused:
+            return PlainTextResponse("Signature refused.", status_code=401)
+        except MalformedDelivery as exc:
+            return PlainTextResponse(str(exc), status_code=400)
+        outcome = await deliveries.accept(db, delivery, store=store, now=utcnow())
     return PlainTextResponse(outcome.value)
