@@ -18,6 +18,7 @@ from portal.db import create_engine, session_factory
 from portal.errors import StoreInactive
 from portal.integrations.corso.client import CorsoClient
 from portal.integrations.shopify import ShopifyClient
+from portal.integrations.shopify.client import TokenSource
 from portal.integrations.shopify.oauth import ShopifyOAuth
 from portal.mail.sender import Mailer
 from portal.sealing import Sealer
@@ -75,11 +76,17 @@ class Runtime:
         tokens = StoreTokens(
             store, sessions=self.sessions, sealer=self.sealer, oauth=self.shopify_oauth
         )
+        return self.shopify_with_token(store.shop_domain, tokens, store.api_version)
+
+    def shopify_with_token(
+        self, shop_domain: str, token: str | TokenSource, api_version: str
+    ) -> ShopifyClient:
+        """A client for one shop with ``token`` (a store being installed has no row yet)."""
         return ShopifyClient(
             self.http,
-            shop_domain=store.shop_domain,
-            access_token=tokens,
-            api_version=store.api_version,
+            shop_domain=shop_domain,
+            access_token=token,
+            api_version=api_version,
             endpoint=self.settings.shopify_endpoint,
             max_retries=self.settings.shopify_max_retries,
             max_wait=self.settings.shopify_max_wait,

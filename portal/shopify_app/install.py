@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.clock import utcnow
 from portal.errors import InstallRefused, ShopifyError, StoreRefused
-from portal.integrations.shopify import ShopifyClient, ShopInfo
+from portal.integrations.shopify import ShopInfo
 from portal.integrations.shopify.app_config import (
     CALLBACK_PATH,
     REQUESTED_SCOPES,
@@ -208,16 +208,7 @@ async def _store_from_grant(runtime: Runtime, shop: str, grant: Grant, kind: Tok
 
 
 async def _shop_info(runtime: Runtime, shop: str, access_token: str) -> ShopInfo:
-    client = ShopifyClient(
-        runtime.http,
-        shop_domain=shop,
-        access_token=access_token,
-        api_version=DEFAULT_API_VERSION,
-        endpoint=runtime.settings.shopify_endpoint,
-        max_retries=runtime.settings.shopify_max_retries,
-        max_wait=runtime.settings.shopify_max_wait,
-    )
-    return await client.shop()
+    return await runtime.shopify_with_token(shop, access_token, DEFAULT_API_VERSION).shop()
 
 
 async def _free_slug(db: AsyncSession, shop: str) -> str:
