@@ -92,9 +92,19 @@ def all_ok(rows: list[Row]) -> bool:
     return all(row.status is not Status.FAIL for row in rows)
 
 
-def table(rows: list[Row]) -> list[str]:
+COLOURS = {Status.OK: "\033[32m", Status.WARN: "\033[33m", Status.FAIL: "\033[31m"}
+
+
+def table(rows: list[Row], *, colour: bool = False) -> list[str]:
+    """One line per row; ``colour``: the status in green, yellow or red (for a terminal)."""
     width = max((len(row.name) for row in rows), default=0)
-    return [f"{row.name:<{width}}  {row.status.value:<4}  {row.detail}" for row in rows]
+    lines = []
+    for row in rows:
+        status = f"{row.status.value:<4}"
+        if colour:
+            status = f"{COLOURS[row.status]}{status}\033[0m"
+        lines.append(f"{row.name:<{width}}  {status}  {row.detail}")
+    return lines
 
 
 def reason(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging.config
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points
@@ -35,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     name = f"portal {args.command_name}"
+    if args.env_file:
+        os.environ["PORTAL_ENV_FILE"] = args.env_file  # read by every process serve starts
     try:
         settings = Settings.from_env()
         command: Command = args.command
@@ -67,6 +70,11 @@ def _first_line(exc: BaseException | None) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description=__doc__)
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="read settings from FILE beneath the environment (default: .env, if there is one)",
+    )
     commands = parser.add_subparsers(required=True, metavar="command", dest="command_name")
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
@@ -176,7 +184,8 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
     settings.check()
     rows = asyncio.run(check_portal(settings))
-    for line in table(rows):
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    for line in table(rows, colour=colour):
         print(line)
     return 0 if all_ok(rows) else 1
 

@@ -1,6 +1,6 @@
 """Every setting of the portal, read once from the environment (``PORTAL_*``) and, beneath it,
-from an optional ``.env`` file in the working directory (Starlette's ``Config``: a variable set
-in the environment wins over the file).
+from an optional ``.env`` file in the working directory, or the file ``PORTAL_ENV_FILE`` names
+(Starlette's ``Config``: a variable set in the environment wins over the file).
 
 ``Settings.from_env()`` is called by the command line; tests build ``Settings`` directly.
 A placeholder secret is refused outside the demo, and production refuses to start on any
@@ -111,11 +111,13 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, env_file: str | Path = ".env"
+        cls, environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = None
     ) -> Settings:
-        """Read every ``PORTAL_*`` variable once; unknown names are ignored."""
+        """Read every ``PORTAL_*`` variable once; unknown names are ignored. Beneath the
+        environment: ``env_file``, else the file ``PORTAL_ENV_FILE`` names (which must exist),
+        else ``.env`` if there is one."""
         env = os.environ if environ is None else environ
-        config = Config(env_file if Path(env_file).is_file() else None, environ=env)
+        config = Config(_env_file(env, env_file), environ=env)
         values: dict[str, object] = {}
         for name, f in cls.__dataclass_fields__.items():
             raw = config(f"PORTAL_{name.upper()}", default=None)
@@ -175,6 +177,17 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def environ(self, *, changed_only: bool = False) -> dict[str, str]:
+        """Each setting as the ``PORTAL_*`` variable ``from_env`` reads back; ``changed_only``:
+        those that differ from the defaults."""
+        defaults = Settings()
+        values: dict[str, str] = {}
+        for name in self.__dataclass_fields__:
+            value = str(getattr(self, name))
+            if not changed_only or value != str(getattr(defaults, name)):
+                values[f"PORTAL_{name.upper()}"] = value
+        return values
 
 
 def _secret_problems(settings: Settings) -> list[str]:
@@ -312,6 +325,17 @@ def _is_network(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _env_file(environ: Mapping[str, str], given: str | Path | None) -> Path | None:
+    if given is not None:
+        return Path(given) if Path(given).is_file() else None
+    named = environ.get("PORTAL_ENV_FILE", "")
+    if named:
+        if not Path(named).is_file():
+            raise SettingsError(f"PORTAL_ENV_FILE names {named}, which is not a file")
+        return Path(named)
+    return Path(".env") if Path(".env").is_file() else None
 
 
 def _parse(name: str, type_name: str, raw: str) -> object:

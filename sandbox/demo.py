@@ -48,6 +48,9 @@ PROTECTED_SHARE = 0.85
 CUSTOMERS_PER_STORE = 45
 HEAVY_CLAIMS_CUSTOMER = "olivia.martinez@example.com"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed on /sandbox for visitors
+# The demo's Shopify app, as the sandbox Shopify knows it; its secret signs webhooks.
+DEMO_CLIENT_ID = "demo-portal-app"
+DEMO_CLIENT_SECRET = "demo-client-secret"  # noqa: S105 - the sandbox's published demo secret
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,10 @@ class DemoCatalog:
 
 
 def build_demo_world(
-    *, now: datetime, base_url: str, seed: int = DEFAULT_SEED
+    *, now: datetime, base_url: str, seed: int = DEFAULT_SEED, sandbox_url: str | None = None
 ) -> tuple[SandboxWorld, list[StoreSpec]]:
+    """``base_url`` is the portal's address; ``sandbox_url`` the sandbox's own, when it is not
+    mounted in the portal at /sandbox."""
     mailbox = Mailbox()
     shopify = ShopifyWorld(mailbox=mailbox)
     corso = CorsoWorld()
@@ -106,14 +111,13 @@ def build_demo_world(
         accounts=demo_accounts(),
         new_stores=[_seed_new_store(shopify, NEW_STORE, base_url, random.Random(seed + 1), now)],
         app_client_id=client_id,
+        sandbox_url=sandbox_url,
     )
     return world, specs
 
 
 def _register_demo_app(shopify: ShopifyWorld, base_url: str, installed_on: list[str]) -> str:
     """The demo portal's Shopify app; the seeded stores' tokens stand for installs of it."""
-    from sandbox.demo_server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET  # imports this module
-
     shopify.register_app(
         DEMO_CLIENT_ID,
         DEMO_CLIENT_SECRET,

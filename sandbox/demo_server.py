@@ -37,13 +37,12 @@ from portal.stores.service import (
 from sandbox.demo import DAYS_OF_HISTORY, build_demo_world
 from sandbox.mail_sink import start_mail_sink
 from sandbox.routes import create_demo_app
+from sandbox.standalone import write_env_file
 from sandbox.webhooks import WebhookSender
 from sandbox.world import SandboxWorld
 
 DEMO_DATABASE = "sqlite:///var/demo.db"
-# The demo's Shopify app, as the sandbox Shopify knows it; its secret signs webhooks.
-DEMO_CLIENT_ID = "demo-portal-app"
-DEMO_CLIENT_SECRET = "demo-client-secret"  # noqa: S105 - the sandbox's published demo secret
+DEMO_ENV_FILE = Path("var/demo.env")
 # The demo's published encryption key: demo tokens are sandbox tokens, worth nothing elsewhere.
 DEMO_ENCRYPTION_KEY = "HkzphszjFwz1_XxnQBvZzBXm8OfKNKwpqkiHnn9Xhg8="
 
@@ -59,13 +58,8 @@ def demo_settings(settings: Settings, *, base_url: str, world: SandboxWorld) -> 
         run_worker=True,
         base_url=base_url,
         database_url=database_url,
-        shopify_endpoint=f"{base_url}/sandbox/shopify/{{shop}}/admin/api/{{version}}/graphql.json",
-        corso_api_url=world.corso_api_url,
-        corso_auth_url=world.corso_auth_url,
-        shopify_client_id=DEMO_CLIENT_ID,
-        shopify_client_secret=Secret(DEMO_CLIENT_SECRET),
-        shopify_oauth_url=f"{base_url}/sandbox/shopify/{{shop}}/admin/oauth",
         encryption_keys=Secret(DEMO_ENCRYPTION_KEY),
+        **world.portal_settings(),
     )
 
 
@@ -203,6 +197,12 @@ def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
     settings, world = prepare_demo(settings, host=host, port=port, keep=keep)
     sink = start_mail_sink(world.mailbox, host="127.0.0.1")
     settings = settings.with_overrides(smtp_host="127.0.0.1", smtp_port=sink.port)
+    write_env_file(
+        DEMO_ENV_FILE,
+        [f"{name}={value}" for name, value in settings.environ(changed_only=True).items()],
+        about="Written by `portal demo`: the demo's settings, for commands run beside it\n"
+        f"(portal --env-file {DEMO_ENV_FILE} check). Rewritten at each start.",
+    )
     app = create_demo_app(settings, world)
     webhooks = start_webhooks(world)
     server = uvicorn.Server(
@@ -230,7 +230,8 @@ def run_demo(settings: Settings, *, host: str, port: int, keep: bool) -> int:
             raise
         print(
             f"\n  Reorder portal demo: {settings.base_url}/"
-            f"\n  Orders to try and the mailbox: {settings.base_url}/sandbox\n",
+            f"\n  Orders to try and the mailbox: {settings.base_url}/sandbox"
+            f"\n  Check what it is connected to: portal --env-file {DEMO_ENV_FILE} check\n",
             flush=True,
         )
 

@@ -20,7 +20,7 @@ from portal.integrations.shopify import ShopifyClient
 from portal.stores.models import Store, TokenKind
 from tests.helpers.environment import PortalEnvironment
 from tests.helpers.servers import free_port
-from tests.helpers.worker_process import REPOSITORY, settings_environ
+from tests.helpers.worker_process import REPOSITORY
 from tests.shopify_app.helpers import app_settings
 
 pytestmark = pytest.mark.settings(run_worker=False, **app_settings())
@@ -31,7 +31,7 @@ def portal(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "portal.cli", *args],
-        env=settings_environ(env.settings.with_overrides(**changes)),
+        env=env.settings.with_overrides(**changes).environ(),
         cwd=REPOSITORY,
         capture_output=True,
         text=True,

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -80,15 +80,6 @@ def wait_for(
 # --- the worker process ------------------------------------------------------------------------
 
 
-def settings_environ(settings: Settings) -> dict[str, str]:
-    """Every setting as the ``PORTAL_*`` variable ``Settings.from_env`` reads back."""
-    values: dict[str, str] = {}
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        values[f"PORTAL_{f.name.upper()}"] = str(value)
-    return values
-
-
 class ForkedWorker:
     """``portal worker`` forked by the forkserver (tests/helpers/forked_worker.py), answering
     like ``subprocess.Popen``: ``pid``, ``poll()``, ``wait(timeout)``."""
@@ -132,7 +123,7 @@ class WorkerProcess:
     def __init__(self, settings: Settings, log_dir: Path, command: list[str] | None = None) -> None:
         self.command = command
         base = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-        self.environ = {**base, **settings_environ(settings), "PYTHONUNBUFFERED": "1"}
+        self.environ = {**base, **settings.environ(), "PYTHONUNBUFFERED": "1"}
         self.log_dir = log_dir
         self._lock = threading.Lock()
         self._process: Child | None = None

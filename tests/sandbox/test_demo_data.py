@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal.stores.service import StoreSpec
-from sandbox.demo import HEAVY_CLAIMS_CUSTOMER, build_demo_world
+from sandbox.demo import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    HEAVY_CLAIMS_CUSTOMER,
+    build_demo_world,
+)
 from sandbox.world import SandboxWorld
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -111,7 +116,6 @@ def test_the_same_seed_and_day_give_the_same_data(
 def test_the_demo_app_is_installed_on_the_seeded_stores_and_a_new_store_awaits_it(
     demo: tuple[SandboxWorld, list[StoreSpec]],
 ) -> None:
-    from sandbox.demo_server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
     world, specs = demo
     app = world.shopify.app(DEMO_CLIENT_ID)

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from portal.settings import Settings
-from sandbox.demo import HEAVY_CLAIMS_CUSTOMER
-from sandbox.demo_server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, bootstrap_demo, prepare_demo
+from sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, HEAVY_CLAIMS_CUSTOMER
+from sandbox.demo_server import bootstrap_demo, prepare_demo
 from sandbox.mail_sink import start_mail_sink
 from sandbox.routes import create_demo_app
 from sandbox.world import SandboxWorld

@@ -13,7 +13,7 @@ from portal.stores.models import TokenKind
 from tests.helpers.environment import PortalEnvironment
 from tests.helpers.factories import SEALER
 from tests.helpers.staff import StaffBrowser
-from tests.helpers.worker_process import REPOSITORY, settings_environ
+from tests.helpers.worker_process import REPOSITORY
 from tests.shopify_app.helpers import (
     APP_ID,
     APP_SECRET,
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.settings(run_worker=False, **app_settings())
 def portal_stores(env: PortalEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "portal.cli", "stores", *args],
-        env=settings_environ(env.settings),
+        env=env.settings.environ(),
         cwd=REPOSITORY,
         capture_output=True,
         text=True,

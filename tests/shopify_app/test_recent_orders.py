@@ -17,7 +17,7 @@ from sandbox.shopify.state import CustomerSeed, LineItemSeed, Order, VariantSeed
 from tests.helpers.environment import ADDRESS, PortalEnvironment
 from tests.helpers.shopper_flow import ShopperFlow
 from tests.helpers.staff import StaffBrowser
-from tests.helpers.worker_process import REPOSITORY, settings_environ, wait_for
+from tests.helpers.worker_process import REPOSITORY, wait_for
 from tests.shopify_app.helpers import (
     NEW_SHOP,
     Installation,
@@ -104,7 +104,7 @@ def test_a_sync_of_an_older_month_says_what_it_could_not_read(
             "--month",
             month,
         ],
-        env=settings_environ(env.settings),
+        env=env.settings.environ(),
         cwd=REPOSITORY,
         capture_output=True,
         text=True,
