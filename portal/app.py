@@ -31,6 +31,7 @@ from portal.i18n import LocaleMiddleware
 from portal.jobs.metrics import stop_watching_queue, watch_queue
 from portal.limits import BodySizeLimitMiddleware
 from portal.models import import_all_models
+from portal.reconnect import ReconnectMiddleware
 from portal.routes import build_routes
 from portal.runtime import Runtime, open_runtime
 from portal.security import (
@@ -95,6 +96,7 @@ def create_app(
         routes=routes,
         middleware=[
             *_proxy_middleware(settings),
+            Middleware(ReconnectMiddleware),
             Middleware(AllowedHostsMiddleware, allowed_hosts=settings.host_names),
             Middleware(SecurityHeadersMiddleware),
             Middleware(NulRefusalMiddleware),

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -98,6 +99,26 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(async_url(url), pool_pre_ping=True, **kwargs)
+
+
+# SQLSTATE classes of a connection that was lost or refused: 08 connection exceptions, and
+# 57P01-57P03 (the server shut the session down, crashed, or is starting up).
+LOST_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection to the database was lost or could not be made (a
+    restart or failover), as opposed to a statement the database refused: the work it
+    interrupted was rolled back (unless it failed during COMMIT itself, which work that runs again
+    must tolerate: unique keys make a second insert a no-op). SQLite's errors are never this."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError) or not hasattr(exc.orig, "sqlstate"):
+        return False  # sqlite3's errors carry no SQLSTATE: a locked database is not a lost one
+    state: str | None = getattr(exc.orig, "sqlstate", None)
+    return state is None or state.startswith(LOST_CONNECTION_STATES)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

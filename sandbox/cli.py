@@ -42,6 +42,13 @@ def add_sandbox_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="the portal's PORTAL_BASE_URL: the app's address, install callback and webhooks",
     )
     sandbox.add_argument(
+        "--plan",
+        choices=["standard", "advanced", "plus", "enterprise"],
+        default="standard",
+        help="the shops' Shopify plan, which sets their GraphQL rate limit (standard: 100 "
+        "points a second)",
+    )
+    sandbox.add_argument(
         "--write-env",
         type=Path,
         default=Path("var/sandbox.env"),
@@ -59,5 +66,6 @@ def run_sandbox_command(args: argparse.Namespace, settings: Settings) -> int:
         smtp_port=args.smtp_port,
         portal_url=args.portal_url,
         env_file=args.write_env,
+        plan=args.plan,
         log_level=settings.log_level,
     )

@@ -34,6 +34,7 @@ class MailboxHandler:
                 text=text,
                 html=html,
                 kind=str(message.get("X-Portal-Kind", "portal")),
+                meta={"message_id": str(message.get("Message-ID", ""))},
             )
         return "250 Message accepted for delivery"
 

@@ -97,12 +97,15 @@ def run_sandbox(
     smtp_port: int,
     portal_url: str,
     env_file: Path,
+    plan: str = "standard",
     log_level: str = "info",
 ) -> int:
     """Serve until interrupted; the demo world is built fresh at each start."""
     world, _ = build_demo_world(
         now=utcnow(), base_url=portal_url.rstrip("/"), sandbox_url=f"http://{host}:{port}"
     )
+    for shop in world.shopify.shops():
+        world.shopify.set_plan(shop.domain, plan)
     sink = start_mail_sink(world.mailbox, host=host, port=smtp_port)
     lines = environment_lines(world, smtp_port=sink.port)
     write_env_file(

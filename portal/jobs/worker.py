@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal import logs, metrics
+from portal.db import lost_connection
 from portal.errors import PortalError, RetryLater
 from portal.jobs import queue
 from portal.jobs.queue import ClaimedJob
@@ -146,13 +147,29 @@ class Worker:
             await lease
         ran = handler.result()
         seconds = time.monotonic() - started
-        async with self.sessions() as session:
-            if not await ran.outcome(session, job, *ran.args, **ran.kwargs):
-                lost = "job %s: lease lost before its outcome (%s) was recorded"
-                bug = None if ran.expected else ran.error
-                log.warning(lost, job.id, ran.name(job), exc_info=bug)
-                return
+        if not await self._record(job, ran):
+            lost = "job %s: lease lost before its outcome (%s) was recorded"
+            bug = None if ran.expected else ran.error
+            log.warning(lost, job.id, ran.name(job), exc_info=bug)
+            return
         _report(job, ran, seconds)
+
+    async def _record(self, job: ClaimedJob, ran: Ran) -> bool:
+        """Record the outcome; while the database is away (a restart), try again until it
+        answers or the lease would have run out, so work that was done (an email sent) is not
+        done a second time by the worker that takes the job after the lease."""
+        deadline = time.monotonic() + self.lease_seconds
+        wait = 0.1
+        while True:
+            try:
+                async with self.sessions() as session:
+                    return await ran.outcome(session, job, *ran.args, **ran.kwargs)
+            except Exception as exc:
+                if not lost_connection(exc) or time.monotonic() + wait > deadline:
+                    raise
+                log.info("job %s: database away; recording its outcome again", job.id)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 2.0)
 
     async def _outcome_of(self, job: ClaimedJob) -> Ran:
         """Run the handler; say which queue transition records what happened."""

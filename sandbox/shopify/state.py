@@ -183,6 +183,12 @@ class UnknownRecord(LookupError):
     """A seeding call named a shop, order, variant or line item that does not exist."""
 
 
+# Points per second of the GraphQL Admin API by plan (shopify.dev, "GraphQL Admin API rate
+# limits"); a bucket holds ten seconds of them (1,000 points on the standard plan).
+PLANS = {"standard": 100.0, "advanced": 200.0, "plus": 1000.0, "enterprise": 2000.0}
+BUCKET_SECONDS = 10
+
+
 class ShopifyWorld:
     """Every sandbox shop, the mail Shopify sent, and the observers of changes."""
 
@@ -537,6 +543,15 @@ class ShopifyWorld:
     def faults(self, domain: str) -> Faults:
         with self.lock:
             return self._faults.setdefault(domain, Faults())
+
+    def set_plan(self, domain: str, plan: str) -> None:
+        """The shop's GraphQL rate limit, as its Shopify plan sets it (``PLANS``)."""
+        restore_rate = PLANS[plan]
+        with self.lock:
+            shop = self.shop(domain)
+            shop.restore_rate = restore_rate
+            shop.bucket_size = restore_rate * BUCKET_SECONDS
+            self._buckets.pop(domain, None)
 
     def bucket(self, domain: str) -> LeakyBucket:
         with self.lock:
