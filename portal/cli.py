@@ -222,18 +222,19 @@ def _logging_config(settings: Settings) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _metrics_served(settings: Settings, runtime: Runtime) -> Iterator[None]:
-    """``PORTAL_METRICS_PORT``: this worker's metrics, the queue included, on PORTAL_HOST."""
+    """``PORTAL_METRICS_PORT``: this worker's metrics, the queue included, on PORTAL_HOST;
+    behind ``PORTAL_METRICS_TOKEN`` when it is set."""
     if not settings.metrics_port:
         yield
         return
-    from prometheus_client import start_http_server
-
     from portal.jobs.metrics import watch_queue
-    from portal.metrics import REGISTRY
+    from portal.telemetry import serve_worker_metrics
     from portal.workers import job_handlers
 
     watch_queue(runtime.sessions, job_handlers())
-    server, thread = start_http_server(settings.metrics_port, addr=settings.host, registry=REGISTRY)
+    server, thread = serve_worker_metrics(
+        settings.host, settings.metrics_port, str(settings.metrics_token)
+    )
     logging.getLogger(__name__).info(
         "metrics on http://%s:%s/metrics", settings.host, settings.metrics_port
     )

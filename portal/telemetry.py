@@ -20,11 +20,14 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
+from wsgiref.simple_server import WSGIServer, make_server
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -211,18 +214,50 @@ def _template(routes: Sequence[BaseRoute], scope: Scope) -> str | None:
     return None
 
 
+def refused_scrape(token: str, authorization: str) -> tuple[int, str] | None:
+    """Why a scrape with this ``Authorization`` header is refused, as (status, reason), or
+    None when it may read the metrics: 404 with no token set, 401 without a bearer token, 403
+    with another one."""
+    if not token:
+        return 404, "Not Found"
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return 401, "Unauthorized"
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return 403, "Forbidden"
+    return None
+
+
 async def metrics_endpoint(request: Request) -> Response:
     """``/metrics`` for Prometheus: 404 unless ``PORTAL_METRICS_TOKEN`` is set; then only with
     ``Authorization: Bearer <token>`` (401 without one, 403 with another)."""
     token = str(request.app.state.metrics_token or "")
-    if not token:
-        return PlainTextResponse("Not Found", status_code=404)
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        return PlainTextResponse(
-            "Unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
-        )
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        return PlainTextResponse("Forbidden", status_code=403)
+    refused = refused_scrape(token, request.headers.get("authorization", ""))
+    if refused is not None:
+        status, reason = refused
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return PlainTextResponse(reason, status_code=status, headers=headers)
     body = await run_in_threadpool(generate_latest, metrics.REGISTRY)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def serve_worker_metrics(host: str, port: int, token: str) -> tuple[WSGIServer, threading.Thread]:
+    """A worker's metrics on ``host:port`` in a thread, under the same rule as ``/metrics``
+    when ``token`` is set (with none set, anyone who reaches the port reads them)."""
+    exposition = make_wsgi_app(metrics.REGISTRY)
+
+    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        refused = refused_scrape(token, environ.get("HTTP_AUTHORIZATION", "")) if token else None
+        if refused is not None:
+            status, reason = refused
+            headers = [("Content-Type", "text/plain")]
+            if status == 401:
+                headers.append(("WWW-Authenticate", "Bearer"))
+            start_response(f"{status} {reason}", headers)
+            return [reason.encode()]
+        return exposition(environ, start_response)
+
+    server = make_server(host, port, guarded, ThreadingWSGIServer, handler_class=_SilentHandler)
+    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
+    thread.start()
+    return server, thread

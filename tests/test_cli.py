@@ -4,6 +4,7 @@ exit code: never a traceback."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from tests.helpers.factories import TEST_ENCRYPTION_KEY
 from tests.helpers.portal import TEST_SECRET
+from tests.helpers.servers import free_port
 
 REPOSITORY = Path(__file__).parents[1]
 NOWHERE = "postgresql://portal@127.0.0.1:1/portal"  # nothing listens on port 1
@@ -86,3 +88,32 @@ def test_an_unknown_store_is_one_line(args: tuple[str, ...], sqlite_url: str) ->
     done = portal(*args, PORTAL_DATABASE_URL=sqlite_url)
     assert_one_line(done, args[0], "nowhere")
     assert done.returncode == 1
+
+
+def test_production_with_placeholders_does_not_start_and_names_each_one() -> None:
+    port = free_port()
+    done = portal(
+        "serve",
+        "--port",
+        str(port),
+        PORTAL_MODE="production",
+        PORTAL_SECRET_KEY="change-me",
+        PORTAL_ENCRYPTION_KEYS="",
+        PORTAL_BASE_URL="http://portal.example.com",
+        PORTAL_SHOPIFY_CLIENT_SECRET="",
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert all(line.startswith("portal serve: PORTAL_") for line in lines), done.stderr
+    named = {line.split()[2].split("=")[0] for line in lines}
+    assert {
+        "PORTAL_SECRET_KEY",
+        "PORTAL_ENCRYPTION_KEYS",
+        "PORTAL_BASE_URL",
+        "PORTAL_SHOPIFY_CLIENT_ID",
+        "PORTAL_SMTP_HOST",
+        "PORTAL_MAIL_FROM",
+    } <= named, done.stderr
+    with socket.socket() as probe:  # nothing ever listened
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

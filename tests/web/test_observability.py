@@ -335,6 +335,7 @@ def test_portal_worker_logs_json_with_the_request_id_and_serves_its_metrics(
         "PORTAL_UPLOAD_DIR": str(tmp_path / "uploads"),
         "PORTAL_LOG_FORMAT": "json",
         "PORTAL_METRICS_PORT": str(port),
+        "PORTAL_METRICS_TOKEN": "worker-scrape-token-1234",
         "PORTAL_SMTP_PORT": "1",
     }
     stderr = tmp_path / "worker.err"
@@ -346,14 +347,21 @@ def test_portal_worker_logs_json_with_the_request_id_and_serves_its_metrics(
             done = f'portal_job_outcomes_total{{kind="{RETENTION}",outcome="done"}} 1.0'
             text = ""
             deadline = time.monotonic() + 30
+            scrape = f"http://127.0.0.1:{port}/metrics"
+            bearer = {"Authorization": "Bearer worker-scrape-token-1234"}
             while done not in text and time.monotonic() < deadline:
                 time.sleep(0.2)
                 with contextlib.suppress(httpx.TransportError):
-                    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                    text = httpx.get(scrape, headers=bearer).text
+            refused = [
+                httpx.get(scrape).status_code,
+                httpx.get(scrape, headers={"Authorization": "Bearer another-token"}).status_code,
+            ]
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=20)
     assert done in text, text
+    assert refused == [401, 403]
     assert 'portal_job_queue_depth{kind="compliance.retention"} 0.0' in text
     lines = [json.loads(line) for line in stderr.read_text().splitlines()]
     job_lines = [line for line in lines if line.get("request_id") == "req-from-the-web-1"]
