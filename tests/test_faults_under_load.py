@@ -17,15 +17,10 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
@@ -34,11 +29,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from cryptography.fernet import Fernet
 
+from tests.helpers.layout import Layout, deployed, wait_until
 from tests.helpers.postgres_cluster import PostgresCluster, postgres_cluster
-from tests.helpers.servers import free_port
-from tests.helpers.worker_process import REPOSITORY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.crash, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -53,161 +46,6 @@ REFERENCE = re.compile(r"RR-[2-9A-HJ-NP-Z]{6}")
 
 
 # --- processes ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    port: int | None = None
-
-    def kill(self) -> None:
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-
-@dataclass
-class Layout:
-    directory: Path
-    cluster: PostgresCluster
-    env_file: Path
-    sandbox_url: str
-    web: list[Process] = field(default_factory=list)
-    workers: list[Process] = field(default_factory=list)
-    others: list[Process] = field(default_factory=list)
-
-    def start(self, name: str, *args: str, port: int | None = None) -> Process:
-        log = (self.directory / f"{name}.log").open("ab")
-        popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "portal.cli", "--env-file", str(self.env_file), *args],
-            cwd=self.directory,
-            env=clean_environ(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        return Process(name, popen, port)
-
-    def portal(self, *args: str, stdin: str | None = None) -> str:
-        done = subprocess.run(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "portal.cli", "--env-file", str(self.env_file), *args],
-            cwd=self.directory,
-            env=clean_environ(),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
-        assert done.returncode == 0, f"portal {' '.join(args)}: {done.stdout}{done.stderr}"
-        return done.stdout
-
-    def log(self, name: str) -> str:
-        return (self.directory / f"{name}.log").read_text(errors="replace")
-
-
-def clean_environ() -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    return {**base, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPOSITORY)}
-
-
-def wait_until(what: str, ready: Any, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not ready():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {seconds} s")
-        time.sleep(0.2)
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-@contextmanager
-def deployed(directory: Path) -> Iterator[Layout]:
-    with ExitStack() as stack:
-        cluster = stack.enter_context(postgres_cluster())
-        sandbox_port, smtp_port = free_port(), free_port()
-        web_ports = [free_port() for _ in range(WEB_PROCESSES)]
-        sandbox_env = directory / "sandbox.env"
-        env_file = directory / "portal.env"
-        layout = Layout(directory, cluster, env_file, f"http://127.0.0.1:{sandbox_port}/sandbox")
-        env_file.write_text("")
-        sandbox = layout.start(
-            "sandbox",
-            "sandbox",
-            "--port",
-            str(sandbox_port),
-            "--smtp-port",
-            str(smtp_port),
-            "--portal-url",
-            f"http://127.0.0.1:{web_ports[0]}",
-            "--write-env",
-            str(sandbox_env),
-            "--plan",
-            "plus",  # faults are the subject here, not Shopify's standard-plan rate limit
-        )
-        layout.others.append(sandbox)
-        stack.callback(lambda: [p.stop() for p in layout.web + layout.workers + layout.others])
-        wait_until("the sandbox", lambda: answers(f"http://127.0.0.1:{sandbox_port}/healthz"))
-        env_file.write_text(
-            sandbox_env.read_text()
-            + "\n".join(
-                [
-                    "PORTAL_MODE=development",
-                    f"PORTAL_DATABASE_URL={cluster.url}",
-                    f"PORTAL_SECRET_KEY={Fernet.generate_key().decode()}x",
-                    f"PORTAL_ENCRYPTION_KEYS={Fernet.generate_key().decode()}",
-                    f"PORTAL_UPLOAD_DIR={directory / 'uploads'}",
-                    "PORTAL_LOOKUP_MIN_SECONDS=0",
-                    "PORTAL_FORWARDED_ALLOW_IPS=127.0.0.1",
-                    "PORTAL_LOG_LEVEL=warning",
-                    "",
-                ]
-            )
-        )
-        layout.portal("migrate")
-        services = httpx.get(f"{layout.sandbox_url}/services.json").json()
-        for store in services["stores"]:
-            layout.portal(
-                "stores", "add", "--shop", store["shop_domain"], "--token", store["access_token"]
-            )
-            layout.portal(
-                "stores",
-                "update",
-                store["slug"],
-                "--claim-window-days",
-                "365",
-                "--corso-client-id",
-                store["corso_client_id"],
-                "--corso-client-secret",
-                "-",
-                stdin=store["corso_client_secret"] + "\n",
-            )
-            with psycopg.connect(cluster.url) as db:
-                db.execute(
-                    "UPDATE stores SET protection_variant_ids = %s WHERE slug = %s",
-                    (json.dumps(store["protection_variant_ids"]), store["slug"]),
-                )
-        for index, port in enumerate(web_ports):
-            layout.web.append(layout.start(f"web{index}", "serve", "--port", str(port), port=port))
-        for index in range(2):
-            layout.workers.append(layout.start(f"worker{index}", "worker"))
-        for process in layout.web:
-            wait_until(process.name, lambda p=process: answers(f"http://127.0.0.1:{p.port}/readyz"))
-        yield layout
 
 
 # --- shoppers ----------------------------------------------------------------------------------
@@ -421,7 +259,9 @@ class Faults:
     timeline: list[tuple[float, str]] = field(default_factory=list)
 
 
-async def inflict(layout: Layout, live: list[int], faults: Faults, started: float) -> None:
+async def inflict(
+    layout: Layout, cluster: PostgresCluster, live: list[int], faults: Faults, started: float
+) -> None:
     def note(what: str) -> None:
         faults.timeline.append((round(time.monotonic() - started, 1), what))
 
@@ -439,7 +279,7 @@ async def inflict(layout: Layout, live: list[int], faults: Faults, started: floa
     note("started worker 2")
     await asyncio.sleep(2)
     note("PostgreSQL restart begins")
-    await asyncio.to_thread(layout.cluster.restart)
+    await asyncio.to_thread(cluster.restart)
     note("PostgreSQL restart done")
 
 
@@ -449,8 +289,17 @@ async def inflict(layout: Layout, live: list[int], faults: Faults, started: floa
 def test_a_hundred_shoppers_through_killed_processes_and_a_database_restart(
     tmp_path: Path,
 ) -> None:
-    with deployed(tmp_path) as layout:
-        services = httpx.get(f"{layout.sandbox_url}/services.json").json()
+    with (
+        postgres_cluster() as cluster,
+        deployed(
+            tmp_path,
+            database_url=cluster.url,
+            web_processes=WEB_PROCESSES,
+            workers=2,
+            plan="plus",  # faults are the subject here, not Shopify's standard-plan rate limit
+        ) as layout,
+    ):
+        services = layout.services()
         picked = pick_orders(layout.sandbox_url, services)
         seen, faults = Seen(), Faults()
         live = [p.port for p in layout.web if p.port is not None]
@@ -470,7 +319,7 @@ def test_a_hundred_shoppers_through_killed_processes_and_a_database_restart(
                     await shopper.run(mail)
 
                 await asyncio.gather(
-                    inflict(layout, live, faults, started),
+                    inflict(layout, cluster, live, faults, started),
                     *(arrive(n, s) for n, s in enumerate(shoppers)),
                 )
                 stop.set()
@@ -481,7 +330,7 @@ def test_a_hundred_shoppers_through_killed_processes_and_a_database_restart(
 
         # The queue drains: every receipt sent, nothing left running.
         def drained() -> bool:
-            with psycopg.connect(layout.cluster.url) as db:
+            with psycopg.connect(cluster.url) as db:
                 left = db.execute(
                     "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running') "
                     "AND run_after < now() + interval '1 minute'"
@@ -490,7 +339,7 @@ def test_a_hundred_shoppers_through_killed_processes_and_a_database_restart(
 
         wait_until("the queue to drain", drained, seconds=120)
         mailbox = httpx.get(f"{layout.sandbox_url}/mailbox.json").json()["emails"]
-        with psycopg.connect(layout.cluster.url) as db:
+        with psycopg.connect(cluster.url) as db:
             stored = db.execute(
                 "SELECT s.slug, r.order_name, r.reference FROM reorder_requests r "
                 "JOIN stores s ON s.id = r.store_id"
