@@ -24,6 +24,7 @@ from portal.compliance.retention import RETENTION, schedule_retention
 from portal.compliance.service import CUSTOMER_REDACT_JOB, DATA_REQUEST_JOB, SHOP_REDACT_JOB
 from portal.jobs.email import SEND_EMAIL, send_email_job
 from portal.jobs.models import Priority
+from portal.jobs.wakeup import Wakeup
 from portal.jobs.worker import Handler, Worker, new_worker_id
 from portal.models import import_all_models
 from portal.runtime import Runtime
@@ -82,6 +83,8 @@ async def run_workers(runtime: Runtime, stop: asyncio.Event) -> None:
     await schedule_recurring(runtime.sessions)
     handlers = job_handlers()
     concurrency = max(1, runtime.settings.worker_concurrency)
+    postgres = runtime.engine.dialect.name == "postgresql"
+    wakeup = Wakeup(runtime.engine.url) if postgres else None
     workers = [
         Worker(
             runtime.sessions,
@@ -90,10 +93,18 @@ async def run_workers(runtime: Runtime, stop: asyncio.Event) -> None:
             worker_id=new_worker_id(),
             max_priority=Priority.HIGH if n == 0 and concurrency > 1 else None,
             poll_interval=0.2 if n == 0 else 1.0,
+            wakeup=wakeup,
         )
         for n in range(concurrency)
     ]
-    await asyncio.gather(*(worker.run(stop) for worker in workers))
+    listener = asyncio.create_task(wakeup.listen()) if wakeup is not None else None
+    try:
+        await asyncio.gather(*(worker.run(stop) for worker in workers))
+    finally:
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
 
 @asynccontextmanager

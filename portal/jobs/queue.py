@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,9 @@ from portal import logs
 from portal.backoff import JOB_RETRY
 from portal.clock import utcnow
 from portal.jobs.models import Job, JobStatus, Priority
+
+CHANNEL = "portal_jobs"
+"""The PostgreSQL channel a job's arrival is announced on (``portal.jobs.wakeup`` listens)."""
 
 
 @dataclass(frozen=True)
@@ -64,17 +67,26 @@ async def enqueue(
     if dedupe_key is None:
         session.add(job)
         await session.flush()
-        return job
-    try:
-        async with session.begin_nested():
-            session.add(job)
-            await session.flush()
-    except IntegrityError:
-        existing = await session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
-        if existing is None:
-            raise
-        return existing
+    else:
+        try:
+            async with session.begin_nested():
+                session.add(job)
+                await session.flush()
+        except IntegrityError:
+            existing = await session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
+            if existing is None:
+                raise
+            return existing
+    if run_after is None:
+        await announce(session)
     return job
+
+
+async def announce(session: AsyncSession) -> None:
+    """Tell the workers that a job is due, when the caller's transaction commits (PostgreSQL's
+    NOTIFY; several in one transaction arrive as one). SQLite's workers poll."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 def _with_request_id(payload: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +135,26 @@ def _due(now: datetime) -> Any:
         and_(Job.status == JobStatus.QUEUED, Job.run_after <= now),
         and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now),
     )
+
+
+async def next_due(
+    session: AsyncSession, *, kinds: list[str] | None = None, max_priority: int | None = None
+) -> datetime | None:
+    """When the next job this worker could take falls due (a queued job's ``run_after``, or a
+    running one's lease running out); None when there is none."""
+    queued = select(func.min(Job.run_after)).where(Job.status == JobStatus.QUEUED)
+    leased = select(func.min(Job.lease_expires_at)).where(Job.status == JobStatus.RUNNING)
+    found = []
+    for query in (queued, leased):
+        if kinds:
+            query = query.where(Job.kind.in_(kinds))
+        if max_priority is not None:
+            query = query.where(Job.priority <= max_priority)
+        when = await session.scalar(query)
+        if when is not None:
+            found.append(when)
+    await session.commit()
+    return min(found, default=None)
 
 
 async def claim(

@@ -24,10 +24,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal import logs, metrics
+from portal.clock import utcnow
 from portal.db import lost_connection
 from portal.errors import PortalError, RetryLater
 from portal.jobs import queue
 from portal.jobs.queue import ClaimedJob
+from portal.jobs.wakeup import IDLE_SECONDS, Wakeup
 from portal.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,16 @@ every third of that, however long the handler takes; a worker that died (SIGKILL
 stops renewing, and its job is due again for another worker within this time."""
 
 
+async def _first_of(*events: asyncio.Event, seconds: float) -> None:
+    """Return when any of ``events`` is set, or after ``seconds``."""
+    waits = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -64,6 +76,7 @@ class Worker:
         lease_seconds: float = LEASE_SECONDS,
         poll_interval: float = 0.5,
         max_priority: int | None = None,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.sessions = sessions
         self.handlers = handlers
@@ -72,26 +85,43 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.max_priority = max_priority  # e.g. Priority.HIGH: keep this worker for urgent work
+        self.wakeup = wakeup
+        self.woken = wakeup.waiter() if wakeup is not None else asyncio.Event()
         logs.install_context()  # its lines carry the job's (and its request's) fields
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set, sleeping briefly when nothing is due. A failure of the
-        queue itself (the database away) is logged and waited out, never the end of the loop."""
+        """Work until ``stop`` is set. When nothing is due: with notifications (``wakeup``
+        listening), sleep until woken or until the next job falls due; without, poll every
+        ``poll_interval``. A failure of the queue itself (the database away) is logged and
+        waited out, never the end of the loop."""
         log.info("worker %s started", self.worker_id)
         failures = 0
         while not stop.is_set():
+            self.woken.clear()  # a job queued from here on wakes the sleep below
             try:
                 worked = await self.run_once()
+                wait = 0.0 if worked else await self._idle_wait()
                 failures = 0
             except Exception:
                 failures += 1
                 log.exception("worker %s: the queue failed; trying again", self.worker_id)
-                worked = False
-            if not worked:
                 wait = self.poll_interval * 2 ** min(failures, 6)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=wait)
+            if wait > 0:
+                await _first_of(stop, self.woken, seconds=wait)
         log.info("worker %s stopped", self.worker_id)
+
+    async def _idle_wait(self) -> float:
+        """How long to sleep with nothing due: the poll interval, or, while notifications
+        arrive, until the next job this worker could take falls due (at most IDLE_SECONDS)."""
+        if self.wakeup is None or not self.wakeup.listening:
+            return self.poll_interval
+        async with self.sessions() as session:
+            due = await queue.next_due(
+                session, kinds=list(self.handlers), max_priority=self.max_priority
+            )
+        if due is None:
+            return IDLE_SECONDS
+        return min(IDLE_SECONDS, max(0.01, (due - utcnow()).total_seconds()))
 
     async def run_until_idle(self, max_jobs: int = 1000) -> int:
         """Run due jobs until none is left (or ``max_jobs``); returns how many ran."""
