@@ -143,7 +143,7 @@ def _draft_from(form: RequestForm, photos: list[PhotoRecord]) -> RequestDraft:
         resolution=form.chosen_resolution,
         description=(form.description.data or "").strip(),
         alternative_wish=(form.alternative_wish.data or "").strip(),
-        shipping_address=form.address(),
+        shipping_address=form.shipping_address(),
         photos=tuple(photos),
     )
 
@@ -151,11 +151,15 @@ def _draft_from(form: RequestForm, photos: list[PhotoRecord]) -> RequestDraft:
 async def _initial_data(request: Request, store: Store, order: Order) -> dict[str, object]:
     """Start from an earlier draft (the Change link), or from the order's shipping address."""
     draft_id = request.query_params.get("draft", "")[:32]
+    data = data_from_address(order.shipping_address)
     if draft_id:
         draft = await _load_draft(request, store, order, draft_id)
         if draft is not None:
-            return data_from_draft(draft)
-    return data_from_address(order.shipping_address)
+            data = data_from_draft(draft)
+    country = request.query_params.get("country_code", "")[:2]
+    if country:  # the country list changed: its provinces are asked for
+        data["country_code"] = country
+    return data
 
 
 async def _load_draft(

@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from babel import Locale
 from wtforms import (
     EmailField,
     Field,
@@ -14,7 +13,6 @@ from wtforms import (
     IntegerField,
     MultipleFileField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -30,8 +28,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.address_form import AddressForm
 from portal.forms import PortalForm
-from portal.i18n import current_locale
 from portal.i18n import lazy_gettext as _l
 from portal.integrations.shopify.models import Address, LineItem
 from portal.reorders.models import IssueType, PreferredResolution
@@ -52,24 +50,6 @@ RESOLUTION_CHOICES = [
     SelectChoice(PreferredResolution.ALTERNATIVE.value, _l("Something else of equal value")),
     SelectChoice(PreferredResolution.REFUND.value, _l("A refund to my original payment method")),
 ]
-
-# Postal code shapes for common destinations; elsewhere letters, digits, spaces and dashes.
-POSTAL_CODES = {
-    "US": r"\d{5}(-\d{4})?",
-    "CA": r"[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d",
-    "GB": r"[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}",
-    "AU": r"\d{4}",
-    "DE": r"\d{5}",
-    "FR": r"\d{5}",
-    "NL": r"\d{4} ?[A-Za-z]{2}",
-}
-GENERIC_POSTAL_CODE = r"[A-Za-z0-9][A-Za-z0-9 -]{1,9}"
-
-
-def country_choices() -> list[SelectChoice]:
-    territories = Locale.parse(current_locale()).territories
-    codes = [(code, name) for code, name in territories.items() if re.fullmatch("[A-Z]{2}", code)]
-    return [SelectChoice(code, name) for code, name in sorted(codes, key=lambda pair: pair[1])]
 
 
 class LookupForm(PortalForm):
@@ -120,7 +100,7 @@ class AnswerForm(PortalForm):
     )
 
 
-class RequestForm(PortalForm):
+class RequestForm(AddressForm):
     """What happened, which items, and what the shopper would like. Quantity fields are added
     per line item by ``request_form_class``."""
 
@@ -149,31 +129,7 @@ class RequestForm(PortalForm):
         _l("What would you like instead?"),
         validators=[Optional(), Length(max=500)],
     )
-    first_name = StringField(_l("First name"), validators=[Optional(), Length(max=100)])
-    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=100)])
-    company = StringField(_l("Company (optional)"), validators=[Optional(), Length(max=100)])
-    address1 = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
-    address2 = StringField(
-        _l("Apartment, suite, etc. (optional)"), validators=[Optional(), Length(max=200)]
-    )
-    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    province_code = StringField(
-        _l("State or province code"),
-        validators=[
-            Optional(),
-            Regexp(r"^[A-Za-z0-9]{1,3}$", message=_l("Use the short code, for example CA.")),
-        ],
-    )
-    zip = StringField(_l("Postal code"), validators=[Optional(), Length(max=12)])
-    country_code = SelectField(_l("Country"), choices=[], validate_choice=False)
-    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=30)])
-
-    ADDRESS_REQUIRED = ("first_name", "last_name", "address1", "city", "zip", "country_code")
     quantity_fields: Sequence[tuple[LineItem, int]] = ()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.country_code.choices = country_choices()
 
     def quantity_field(self, line: LineItem) -> Field:
         return self[f"qty_{_field_key(line.id)}"]
@@ -224,31 +180,12 @@ class RequestForm(PortalForm):
         return True
 
     def _check_address(self) -> bool:
-        ok = True
-        for name in self.ADDRESS_REQUIRED:
-            field = self[name]
-            if not (field.data or "").strip():
-                field.errors = [*field.errors, str(_l("This is needed to ship your reorder."))]
-                ok = False
-        country = (self.country_code.data or "").upper()
-        if country and country not in {choice.value for choice in self.country_code.choices}:
-            self.country_code.errors = [str(_l("Choose a country from the list."))]
-            return False
-        postal = (self.zip.data or "").strip()
-        pattern = POSTAL_CODES.get(country, GENERIC_POSTAL_CODE)
-        if postal and not re.fullmatch(pattern, postal):
-            self.zip.errors = [str(_l("This postal code does not look right for that country."))]
-            ok = False
-        return ok
+        return self.check_address()
 
-    def address(self) -> dict[str, str] | None:
+    def shipping_address(self) -> dict[str, str] | None:
         if self.chosen_resolution is not PreferredResolution.REORDER:
             return None
-        names = (*self.ADDRESS_REQUIRED, "company", "address2", "province_code", "phone")
-        values = {name: (self[name].data or "").strip() for name in names}
-        values["country_code"] = values["country_code"].upper()
-        values["province_code"] = values["province_code"].upper()
-        return values
+        return self.address()
 
 
 def _field_key(line_item_id: str) -> str:
