@@ -254,3 +254,11 @@ def must_attach_photos(form: RequestForm, photo_count: int) -> None:
     issue = form.chosen_issue
     if issue is not None and issue.needs_photo and photo_count == 0:
         raise ValidationError(str(_l("Add at least one photo of the damaged or wrong item.")))
+
+
+class AddressChangeForm(AddressForm):
+    """A filed request's new delivery address, with the same rules as the request form's."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        return self.check_address() & valid

@@ -493,6 +493,9 @@ REQUEST_FORM = (
     "country_code",
     "phone",
 )
+# The status page's two forms: the answer to a question, and a new delivery address.
+STATUS_FORM = ("answer", "form", *REQUEST_FORM[4:])
+STATUS_QUERY = ("submitted", "address", "country_code")
 STORE_SETTINGS_FIELDS = (
     "brand_color",
     "remove_logo",
@@ -550,18 +553,29 @@ ROUTES = [
     RouteSpec("order_link", "/{store}/r/{order_token}", ("GET", "POST")),
     RouteSpec("sign_out", "/{store}/sign-out", ("POST",), signs_out=True),
     RouteSpec(
-        "request", "/{store}/request", ("GET", "POST"), REQUEST_FORM, ("draft",), uploads=True
+        "request",
+        "/{store}/request",
+        ("GET", "POST"),
+        REQUEST_FORM,
+        ("draft", "country_code"),
+        uploads=True,
     ),
     RouteSpec("review", "/{store}/review/{draft}", ("GET", "POST")),
     RouteSpec(
         "request_status",
         "/{store}/requests/{reference}",
         ("GET", "POST"),
-        ("answer",),
-        ("submitted",),
+        STATUS_FORM,
+        STATUS_QUERY,
+        uploads=True,
     ),
     RouteSpec(
-        "status_link", "/{store}/s/{status_token}", ("GET", "POST"), ("answer",), ("submitted",)
+        "status_link",
+        "/{store}/s/{status_token}",
+        ("GET", "POST"),
+        STATUS_FORM,
+        STATUS_QUERY,
+        uploads=True,
     ),
     RouteSpec("support_home", "/support/", ("GET",), query=QUEUE_QUERY),
     RouteSpec("queue", "/support/queue", ("GET",), query=QUEUE_QUERY),
