@@ -32,7 +32,8 @@ from portal.address_form import AddressForm
 from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.integrations.shopify.models import Address, LineItem
-from portal.reorders.models import IssueType, PreferredResolution
+from portal.reorders import additions
+from portal.reorders.models import IssueType, PreferredResolution, ReorderRequest
 from portal.reorders.service import RequestDraft
 
 ORDER_NUMBER = re.compile(r"^#?\s*[A-Za-z0-9][A-Za-z0-9-]{0,30}$")
@@ -129,7 +130,15 @@ class RequestForm(AddressForm):
         _l("What would you like instead?"),
         validators=[Optional(), Length(max=500)],
     )
+    add_to = RadioField(
+        _l("Is this part of your open request?"),
+        choices=[],
+        default="",
+        validate_choice=False,
+    )
+
     quantity_fields: Sequence[tuple[LineItem, int]] = ()
+    open_requests: Sequence[ReorderRequest] = ()
 
     def quantity_field(self, line: LineItem) -> Field:
         return self[f"qty_{_field_key(line.id)}"]
@@ -192,11 +201,27 @@ def _field_key(line_item_id: str) -> str:
     return line_item_id.rsplit("/", 1)[-1]
 
 
-def request_form_class(lines: Sequence[tuple[LineItem, int]]) -> type[RequestForm]:
-    """A RequestForm with one quantity field per line item, limited to what is claimable."""
+def request_form_class(
+    lines: Sequence[tuple[LineItem, int]], open_requests: Sequence[ReorderRequest] = ()
+) -> type[RequestForm]:
+    """A RequestForm with one quantity field per line item, limited to what is claimable, and
+    the choice to add them to one of the order's open requests the team has not started on."""
 
     class OrderRequestForm(RequestForm):
         quantity_fields = tuple(lines)
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.open_requests = tuple(open_requests)
+            unworked = [r for r in open_requests if additions.is_unworked(r)]
+            if unworked or self.add_to.data:
+                self.add_to.choices = [
+                    ("", str(_l("No: file it as a separate request"))),
+                    *(
+                        (r.reference, str(_l("Yes: add it to request %(ref)s", ref=r.reference)))
+                        for r in unworked
+                    ),
+                ]
 
     for line, claimable in lines:
         setattr(
@@ -229,6 +254,7 @@ def data_from_draft(draft: RequestDraft) -> dict[str, object]:
     }
     for line_id, quantity in draft.quantities.items():
         data[f"qty_{_field_key(line_id)}"] = quantity
+    data["add_to"] = draft.add_to
     return data
 
 

@@ -118,6 +118,7 @@ async def _status_page(
         "message": message,
         "submitted": request.query_params.get("submitted") == "1",
         "address_changed": request.query_params.get("address") == "changed",
+        "added": request.query_params.get("added") == "1",
     }
     template = "partials/shopper/status.html" if is_htmx(request) else "pages/shopper/status.html"
     status = 400 if request.method == "POST" else 200

@@ -495,7 +495,7 @@ REQUEST_FORM = (
 )
 # The status page's two forms: the answer to a question, and a new delivery address.
 STATUS_FORM = ("answer", "form", *REQUEST_FORM[4:])
-STATUS_QUERY = ("submitted", "address", "country_code")
+STATUS_QUERY = ("submitted", "added", "address", "country_code")
 STORE_SETTINGS_FIELDS = (
     "brand_color",
     "remove_logo",
