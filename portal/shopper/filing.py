@@ -64,8 +64,9 @@ async def request_page(request: Request) -> Response:
         return _with_session(request, store, order, "pages/shopper/nothing_left.html", {})
     form_class = request_form_class(lines, open_requests)
     if request.method == "GET":
-        data, _draft = await _initial_data(request, store, order)
+        data, draft = await _initial_data(request, store, order)
         form = form_class(data=data, meta={"csrf_context": request})
+        form.offer_attached(draft.photos if draft is not None else ())
         return _form_page(request, store, order, form, 200)
     return await _submit_form(request, store, order, form_class)
 
@@ -81,6 +82,9 @@ async def _check_and_keep(
     request: Request, store: Store, order: Order, form_class: type[RequestForm], data: FormData
 ) -> Response:
     form = form_class(formdata=data, meta={"csrf_context": request})
+    earlier = await _load_draft(request, store, order, str(form.from_draft.data or "")[:32])
+    attached = earlier.photos if earlier is not None else ()
+    form.offer_attached(attached)
     if not form.validate():
         return _form_page(request, store, order, form, 400)
     problems = reorders.eligibility_problems(order, store, form.chosen_issue, utcnow())
@@ -89,7 +93,7 @@ async def _check_and_keep(
         return _form_page(request, store, order, form, 400)
     if not _may_join(form):
         return _form_page(request, store, order, form, 400)
-    photos = await _kept_photos(request, form, data)
+    photos = await _kept_photos(request, form, data, form.kept_photos(attached))
     if photos is None:
         return _form_page(request, store, order, form, 400)
     draft = _draft_from(form, photos)
@@ -100,19 +104,23 @@ async def _check_and_keep(
 
 
 async def _kept_photos(
-    request: Request, form: RequestForm, data: FormData
+    request: Request, form: RequestForm, data: FormData, attached: list[PhotoRecord]
 ) -> list[PhotoRecord] | None:
-    """The uploads, stored; None when they cannot be accepted (the form says why)."""
+    """The photos still attached from the draft and the new uploads, stored; None when they
+    cannot be accepted (the form says why)."""
     uploads = [f for f in data.getlist("photos") if isinstance(f, UploadFile) and f.filename]
     rt = runtime(request)
     try:
-        must_attach_photos(form, len(uploads))
-        return await keep_photos(
+        must_attach_photos(form, len(attached) + len(uploads))
+        if len(attached) + len(uploads) > PHOTO_RULES.max_count:
+            raise PhotoRejected(_("Attach at most %(count)s photos.", count=PHOTO_RULES.max_count))
+        added = await keep_photos(
             uploads,
             rules=PHOTO_RULES,
             storage=rt.storage,
             limiter=rt.photo_decoding,
         )
+        return [*attached, *added]
     except (PhotoRejected, ValueError) as exc:
         form.photos.errors = [getattr(exc, "message", str(exc))]
         return None

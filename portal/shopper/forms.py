@@ -13,6 +13,7 @@ from wtforms import (
     IntegerField,
     MultipleFileField,
     RadioField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -27,6 +28,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.address_form import AddressForm
 from portal.forms import PortalForm
@@ -34,7 +36,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.integrations.shopify.models import Address, LineItem
 from portal.reorders import additions
 from portal.reorders.models import IssueType, PreferredResolution, ReorderRequest
-from portal.reorders.service import RequestDraft
+from portal.reorders.service import PhotoRecord, RequestDraft
 
 ORDER_NUMBER = re.compile(r"^#?\s*[A-Za-z0-9][A-Za-z0-9-]{0,30}$")
 DESCRIPTION_LIMIT = 2000
@@ -95,10 +97,27 @@ class ContinueForm(PortalForm):
 
 
 class AnswerForm(PortalForm):
+    """The shopper's answer to an agent's question: words, photos, or both."""
+
     answer = TextAreaField(
         _l("Your answer"),
-        validators=[DataRequired(_l("Write your answer.")), Length(max=DESCRIPTION_LIMIT)],
+        validators=[Optional(), Length(max=DESCRIPTION_LIMIT)],
     )
+    photos = MultipleFileField(
+        _l("Photos (optional)"),
+        description=_l("JPEG, PNG, WebP or HEIC, up to 5 photos of 10 MB each."),
+    )
+
+    def uploads(self) -> list[Any]:
+        """The files chosen (a browser sends an empty part for a file input left empty)."""
+        return [f for f in self.photos.data or () if getattr(f, "filename", "")]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        if not (self.answer.data or "").strip() and not self.uploads():
+            self.answer.errors = [*self.answer.errors, str(_l("Write your answer."))]
+            return False
+        return valid
 
 
 class RequestForm(AddressForm):
@@ -119,6 +138,14 @@ class RequestForm(AddressForm):
         description=_l(
             "For damaged or wrong items: JPEG, PNG, WebP or HEIC, up to 5 photos of 10 MB each."
         ),
+    )
+    from_draft = HiddenField(validators=[Optional(), Length(max=32)])
+    keep_photo = SelectMultipleField(
+        _l("Photos you attached (untick one to remove it)"),
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
     )
     resolution = RadioField(
         _l("What would you like?"),
@@ -150,6 +177,18 @@ class RequestForm(AddressForm):
             if value > 0:
                 chosen[line.id] = int(value)
         return chosen
+
+    def offer_attached(self, photos: Sequence[PhotoRecord]) -> None:
+        """The photos of the draft this form was reopened from, each to keep or remove."""
+        self.keep_photo.choices = [
+            (p.photo_id, str(_l("Photo %(n)s (%(w)s by %(h)s pixels)", n=i, w=p.width, h=p.height)))
+            for i, p in enumerate(photos, start=1)
+        ]
+
+    def kept_photos(self, photos: Sequence[PhotoRecord]) -> list[PhotoRecord]:
+        """Those of ``photos`` the shopper left ticked."""
+        chosen = set(self.keep_photo.data or ())
+        return [p for p in photos if p.photo_id in chosen]
 
     @property
     def chosen_issue(self) -> IssueType | None:
@@ -255,6 +294,8 @@ def data_from_draft(draft: RequestDraft) -> dict[str, object]:
     for line_id, quantity in draft.quantities.items():
         data[f"qty_{_field_key(line_id)}"] = quantity
     data["add_to"] = draft.add_to
+    data["from_draft"] = draft.submit_key
+    data["keep_photo"] = [p.photo_id for p in draft.photos]
     return data
 
 

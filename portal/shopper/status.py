@@ -9,16 +9,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal import links
-from portal.errors import InvalidToken
+from portal.errors import InvalidToken, PhotoRejected
 from portal.i18n import gettext as _
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.shopper import corrections
 from portal.shopper import session as shopper_session
 from portal.shopper.common import runtime, store_from_path
+from portal.shopper.filing import PHOTO_RULES
 from portal.shopper.forms import AddressChangeForm, AnswerForm
+from portal.shopper.photos import delete_photo, keep_photos
 from portal.stores.models import Store
-from portal.support import actions
 from portal.web import is_htmx, render, session
 
 
@@ -57,7 +58,7 @@ async def by_reference(request: Request) -> Response:
 async def _status(request: Request, store: Store, found: ReorderRequest, here: str) -> Response:
     if request.method != "POST":
         return await _status_page(request, store, found, here)
-    async with request.form() as data:
+    async with request.form(max_files=PHOTO_RULES.max_count + 1, max_fields=100) as data:
         if data.get("form") == "address":
             return await _change_address(request, store, found, here, data)
         return await _answer(request, store, found, here, data)
@@ -71,8 +72,21 @@ async def _answer(
         return RedirectResponse(here, status_code=303)  # no question is waiting for an answer
     if not form.validate():
         return await _status_page(request, store, found, here, answer_form=form)
+    rt = runtime(request)
+    try:
+        photos = await keep_photos(
+            form.uploads(), rules=PHOTO_RULES, storage=rt.storage, limiter=rt.photo_decoding
+        )
+    except PhotoRejected as exc:
+        form.photos.errors = [exc.message]
+        return await _status_page(request, store, found, here, answer_form=form)
     async with session(request) as db, db.begin():
-        await actions.answer_question(db, found.id, form.answer.data.strip())
+        answered = await corrections.answer_question(
+            db, found.id, (form.answer.data or "").strip(), photos
+        )
+    if not answered:
+        for photo in photos:
+            await delete_photo(rt.storage, photo.photo_id)
     return RedirectResponse(here, status_code=303)
 
 

@@ -477,11 +477,7 @@ def world(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 # --- the routes ---------------------------------------------------------------------------------
 
 QUEUE_QUERY = ("status", "store", "issue", "resolution", "older_than", "assigned", "q", "after")
-REQUEST_FORM = (
-    "issue_type",
-    "description",
-    "resolution",
-    "alternative_wish",
+ADDRESS_FORM = (
     "first_name",
     "last_name",
     "company",
@@ -493,8 +489,18 @@ REQUEST_FORM = (
     "country_code",
     "phone",
 )
+REQUEST_FORM = (
+    "issue_type",
+    "description",
+    "resolution",
+    "alternative_wish",
+    "add_to",
+    "from_draft",
+    "keep_photo",
+    *ADDRESS_FORM,
+)
 # The status page's two forms: the answer to a question, and a new delivery address.
-STATUS_FORM = ("answer", "form", *REQUEST_FORM[4:])
+STATUS_FORM = ("answer", "form", *ADDRESS_FORM)
 STATUS_QUERY = ("submitted", "added", "address", "country_code")
 STORE_SETTINGS_FIELDS = (
     "brand_color",
