@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import Optional
 
 from portal.forms import PortalForm
@@ -26,6 +26,9 @@ class AddressForm(PortalForm):
     city = StringField(_l("City"), validators=[Optional()])
     country_code = SelectField(_l("Country"), choices=[], validate_choice=False)
     province_code = SelectField(_l("State or province"), choices=[], validate_choice=False)
+    # The country the province field was shown for: a province picked or typed for one country
+    # is not taken for another chosen afterwards (without JavaScript the list does not follow).
+    province_for = HiddenField(validators=[Optional()])
     zip = StringField(_l("Postal code"), validators=[Optional()])
     phone = StringField(_l("Phone (optional)"), validators=[Optional()])
 
@@ -53,6 +56,11 @@ class AddressForm(PortalForm):
         return bool(self.province_code.choices)
 
     @property
+    def asks_province_code(self) -> bool:
+        """A typed code where the country has provinces but no list of Shopify's codes."""
+        return addresses.province_as_code(self.chosen_country)
+
+    @property
     def asks_postal_code(self) -> bool:
         return addresses.postal_code_rule(self.chosen_country).used
 
@@ -61,7 +69,19 @@ class AddressForm(PortalForm):
 
     def check_address(self) -> bool:
         """Put each problem of the address beside its field; True when there were none."""
-        found = addresses.problems(self.address())
+        address = self.address()
+        found = addresses.problems(address)
+        shown_for = str(self.province_for.data or "").strip().upper()[:2]
+        if shown_for and shown_for != address["country_code"] and address["province_code"]:
+            found.setdefault(
+                "province_code",
+                str(
+                    _l(
+                        "Choose the state or province again for %(country)s.",
+                        country=addresses.country_name(address["country_code"]),
+                    )
+                ),
+            )
         for name, message in found.items():
             self[name].errors = [*self[name].errors, message]
         return not found

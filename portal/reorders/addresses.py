@@ -89,6 +89,7 @@ LIMITS = {
     "phone": 30,
 }
 PHONE = re.compile(r"\+?[0-9 ()./-]{4,30}")
+ZONE_CODE = re.compile(r"[A-Z0-9][A-Z0-9 -]{0,7}")
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,12 @@ def provinces(country_code: str) -> tuple[Province, ...]:
     )
 
 
+def province_as_code(country_code: str) -> bool:
+    """The country has states or provinces but no list of Shopify's codes here: the code is
+    typed (or kept from the order, whose address Shopify wrote) and checked for its shape."""
+    return not provinces(country_code) and bool(_country_data(country_code).get("sub_keys"))
+
+
 def province_name(country_code: str, province_code: str) -> str:
     found = next((p for p in provinces(country_code) if p.code == province_code), None)
     return found.name if found else province_code
@@ -197,7 +204,8 @@ def normalise(values: Mapping[str, object]) -> dict[str, str]:
     address = {name: " ".join(str(values.get(name) or "").split()) for name in FIELDS}
     for name in ("country_code", "province_code", "zip"):
         address[name] = address[name].upper()
-    if not provinces(address["country_code"]):
+    country = address["country_code"]
+    if not (provinces(country) or province_as_code(country)):
         address["province_code"] = ""
     if not postal_code_rule(address["country_code"]).used:
         address["zip"] = ""
@@ -231,12 +239,30 @@ def _province_problem(address: Mapping[str, str]) -> dict[str, str]:
     choices = provinces(country)
     code = address.get("province_code", "")
     if not choices:
-        return {}
+        return _province_code_problem(address)
     if not code:
         return {"province_code": _("Choose the state or province.")}
     if code not in {p.code for p in choices}:
         name = country_name(country)
         return {"province_code": _("Choose a state or province of %(country)s.", country=name)}
+    return {}
+
+
+def _province_code_problem(address: Mapping[str, str]) -> dict[str, str]:
+    country = address["country_code"]
+    code = address.get("province_code", "")
+    if not province_as_code(country):
+        return {}
+    if not code:
+        if "S" in _country_data(country).get("require", ""):
+            return {"province_code": _("Enter the state or province code.")}
+        return {}
+    if not ZONE_CODE.fullmatch(code):
+        return {
+            "province_code": _(
+                "Use the short code of the state or province, as on your order confirmation."
+            )
+        }
     return {}
 
 

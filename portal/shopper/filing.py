@@ -177,8 +177,9 @@ async def _initial_data(
     if draft is not None:
         data = data_from_draft(draft)
     country = request.query_params.get("country_code", "")[:2]
-    if country:  # the country list changed: its provinces are asked for
+    if country and country != data.get("country_code"):  # the country changed: ask again
         data["country_code"] = country
+        data["province_code"] = ""
     return data, draft
 
 

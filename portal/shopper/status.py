@@ -151,6 +151,7 @@ async def _address_form(request: Request, found: ReorderRequest) -> AddressChang
             return None
     data = dict(found.shipping_address)
     country = request.query_params.get("country_code", "")[:2]
-    if country:
+    if country and country != data.get("country_code"):  # the country changed: ask again
         data["country_code"] = country
+        data["province_code"] = ""
     return AddressChangeForm(data=data, meta={"csrf_context": request})

@@ -63,7 +63,7 @@ def test_postal_codes_follow_each_countrys_shape(
 
 def test_a_postal_code_is_required_where_the_country_uses_them_and_dropped_where_not() -> None:
     assert check(zip="") == {"zip": "Enter the postal code."}
-    hong_kong = addresses.normalise(address_form(country_code="HK", province_code="", zip="999"))
+    hong_kong = addresses.normalise(address_form(country_code="HK", province_code="KL", zip="999"))
     assert hong_kong["zip"] == "" and addresses.problems(hong_kong) == {}
 
 
@@ -94,3 +94,15 @@ def test_pseudo_locales_and_regions_are_refused() -> None:
 def test_the_address_reads_with_the_countrys_name() -> None:
     lines = addresses.describe(address_form())
     assert lines == ["Jane Doe", "1 Main St", "Springfield IL 62704", "United States"]
+
+
+def test_where_no_list_of_shopify_codes_is_kept_the_code_is_checked_for_its_shape() -> None:
+    india = {"country_code": "IN", "zip": "400001"}
+    assert addresses.province_as_code("IN") and not addresses.province_as_code("DE")
+    assert check(**india, province_code="MH") == {}
+    assert list(check(**india, province_code="Maharashtra")) == ["province_code"]
+    assert check(**india, province_code="") == {
+        "province_code": "Enter the state or province code."
+    }
+    germany = addresses.normalise(address_form(country_code="DE", province_code="BY", zip="10115"))
+    assert germany["province_code"] == ""

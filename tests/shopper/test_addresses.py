@@ -63,6 +63,16 @@ def error_beside(page: httpx.Response, field: str) -> str:
             "Choose a state or province of Canada.",
         ),
         ({"country_code": "GB", "zip": "62704"}, "zip", "This is not a postal code of United"),
+        (
+            {"country_code": "IN", "province_code": "Maharashtra", "zip": "400001"},
+            "province_code",
+            "Use the short code of the state or province",
+        ),
+        (
+            {"country_code": "IN", "province_code": "IL", "province_for": "US", "zip": "400001"},
+            "province_code",
+            "Choose the state or province again for India.",
+        ),
     ],
 )
 def test_an_address_shopify_or_a_carrier_would_refuse_is_refused_beside_its_field(

@@ -485,6 +485,7 @@ ADDRESS_FORM = (
     "address2",
     "city",
     "province_code",
+    "province_for",
     "zip",
     "country_code",
     "phone",
