@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 
 from portal import i18n
+from portal.reorders import addresses
 from portal.reorders.labels import status_label
 
 
@@ -29,4 +30,10 @@ def environment(
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.globals["status_label"] = status_label
+    env.globals["address_lines"] = address_lines
     return env
+
+
+def address_lines(address: dict[str, object]) -> list[str]:
+    """A delivery address as the lines of a label, the country by its name."""
+    return addresses.describe(address, i18n.current_locale())

@@ -20,7 +20,6 @@ from portal.errors import NotEligible, NothingLeftToClaim
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import LineItem, Order
 from portal.reorders.models import (
-    OPEN_STATUSES,
     IssueType,
     PreferredResolution,
     ReorderRequest,
@@ -139,27 +138,6 @@ def claim_window_end(order: Order, store: Store) -> datetime:
     return claim_window_start(order) + timedelta(days=store.longest_claim_window)
 
 
-async def open_reorder_for(
-    session: AsyncSession, *, store_id: int, order_id: str, line_item_ids: Iterable[str]
-) -> ReorderRequest | None:
-    """An open request of this order that already covers one of these line items."""
-    wanted = set(line_item_ids)
-    if not wanted:
-        return None
-    return await session.scalar(
-        select(ReorderRequest)
-        .join(RequestItem)
-        .where(
-            ReorderRequest.store_id == store_id,
-            ReorderRequest.shopify_order_id == order_id,
-            ReorderRequest.status.in_(OPEN_STATUSES),
-            RequestItem.line_item_id.in_(wanted),
-        )
-        .order_by(ReorderRequest.id)
-        .limit(1)
-    )
-
-
 @dataclass(frozen=True)
 class PhotoRecord:
     photo_id: str
@@ -181,6 +159,7 @@ class RequestDraft:
     alternative_wish: str = ""
     shipping_address: dict[str, Any] | None = None
     photos: Sequence[PhotoRecord] = field(default_factory=tuple)
+    add_to: str = ""  # the reference of an open request these items are added to, if any
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -192,6 +171,7 @@ class RequestDraft:
             "alternative_wish": self.alternative_wish,
             "shipping_address": self.shipping_address,
             "photos": [vars(p) for p in self.photos],
+            "add_to": self.add_to,
         }
 
     @classmethod
@@ -205,6 +185,7 @@ class RequestDraft:
             alternative_wish=data.get("alternative_wish", ""),
             shipping_address=data.get("shipping_address"),
             photos=tuple(PhotoRecord(**p) for p in data.get("photos", [])),
+            add_to=str(data.get("add_to", "")),
         )
 
 
@@ -232,7 +213,7 @@ async def file_reorder(
     problems = eligibility_problems(order, store, draft.issue_type, now)
     if problems:
         raise NotEligible(problems)
-    await _lock_order(session, store.id, order.id)
+    await lock_order(session, store.id, order.id)
     lines = {li.id: li for li in claimable_lines(order, store)}
     requested = await requested_quantities(session, store_id=store.id, order_id=order.id)
     left = claimable_quantities(lines.values(), requested)
@@ -254,7 +235,7 @@ async def file_reorder(
     raise RuntimeError("could not draw an unused request reference")
 
 
-async def _lock_order(session: AsyncSession, store_id: int, order_id: str) -> None:
+async def lock_order(session: AsyncSession, store_id: int, order_id: str) -> None:
     """Serialise filings for one order until the transaction ends."""
     await serialise(session, f"reorder-order:{store_id}:{order_id}")
 
@@ -262,7 +243,7 @@ async def _lock_order(session: AsyncSession, store_id: int, order_id: str) -> No
 def _new_reorder(
     store: Store, order: Order, draft: RequestDraft, lines: dict[str, LineItem], now: datetime
 ) -> ReorderRequest:
-    items = [_item(lines[line_id], quantity) for line_id, quantity in draft.quantities.items()]
+    items = [item_for(lines[line_id], quantity) for line_id, quantity in draft.quantities.items()]
     reorder = ReorderRequest(
         reference=new_reference(),
         submit_key=draft.submit_key,
@@ -290,7 +271,7 @@ def _new_reorder(
     return reorder
 
 
-def _item(line: LineItem, quantity: int) -> RequestItem:
+def item_for(line: LineItem, quantity: int) -> RequestItem:
     return RequestItem(
         line_item_id=line.id,
         variant_id=line.variant_id,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.integrations.shopify.models import Order
 from portal.jobs.email import queue_email
 from portal.mail.messages import render_email
+from portal.reorders import additions
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest
 from portal.reorders.service import RequestDraft
@@ -48,7 +49,11 @@ async def filed_from(
 ) -> ReorderRequest | None:
     """The request a submitted draft became (the draft itself is gone by then)."""
     filed = await reorders.existing_reorder(session, draft_id)
-    if filed is None or filed.store_id != store.id or filed.shopify_order_id != order.id:
+    if filed is None:
+        return await additions.added_by(
+            session, store_id=store.id, order_id=order.id, submit_key=draft_id
+        )
+    if filed.store_id != store.id or filed.shopify_order_id != order.id:
         return None
     return filed
 
@@ -62,8 +67,11 @@ async def submit(
     draft: RequestDraft,
     now: datetime,
 ) -> ReorderRequest:
-    """File the draft's request (``NothingLeftToClaim`` or ``NotEligible``
-    when it may no longer be); a second submit of the same draft returns the same request."""
+    """File the draft's request, or add its items to the open request it names
+    (``NothingLeftToClaim`` or ``NotEligible`` when it may no longer be); a second submit of the
+    same draft returns the same request and changes nothing."""
+    if draft.add_to:
+        return await _add(session, store=store, order=order, draft=draft, now=now)
     filed, created = await reorders.file_reorder(
         session, store=store, order=order, draft=draft, now=now
     )
@@ -80,3 +88,21 @@ async def _queue_confirmation(
     context = {"store": store, "reorder": filed, "status_link": link}
     email = render_email("request_received", context, to=filed.email)
     await queue_email(session, email, store_id=store.id, dedupe_key=f"request-received:{filed.id}")
+
+
+async def _add(
+    session: AsyncSession, *, store: Store, order: Order, draft: RequestDraft, now: datetime
+) -> ReorderRequest:
+    await reorders.lock_order(session, store.id, order.id)
+    kept = await session.get(StoredDraft, draft.submit_key, with_for_update=True)
+    if kept is None:  # submitted a moment ago by another press of the button
+        done = await additions.added_by(
+            session, store_id=store.id, order_id=order.id, submit_key=draft.submit_key
+        )
+        if done is not None:
+            return done
+    reorder = await additions.add_to_reorder(
+        session, store=store, order=order, draft=draft, now=now
+    )
+    await session.execute(delete(StoredDraft).where(StoredDraft.id == draft.submit_key))
+    return reorder

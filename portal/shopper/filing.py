@@ -15,6 +15,7 @@ from portal.clock import utcnow
 from portal.errors import IntegrationError, NotEligible, NothingLeftToClaim, PhotoRejected
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import Order
+from portal.reorders import additions
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest
 from portal.reorders.service import PhotoRecord, RequestDraft
@@ -58,13 +59,14 @@ async def request_page(request: Request) -> Response:
         )
     async with session(request) as db:
         lines = await reorders.lines_left_to_claim(db, store=store, order=order)
+        open_requests = await additions.open_reorders(db, store_id=store.id, order_id=order.id)
     if not any(claimable for _, claimable in lines):
         return _with_session(request, store, order, "pages/shopper/nothing_left.html", {})
-    form_class = request_form_class(lines)
+    form_class = request_form_class(lines, open_requests)
     if request.method == "GET":
-        form = form_class(
-            data=await _initial_data(request, store, order), meta={"csrf_context": request}
-        )
+        data, draft = await _initial_data(request, store, order)
+        form = form_class(data=data, meta={"csrf_context": request})
+        form.offer_attached(draft.photos if draft is not None else ())
         return _form_page(request, store, order, form, 200)
     return await _submit_form(request, store, order, form_class)
 
@@ -80,16 +82,18 @@ async def _check_and_keep(
     request: Request, store: Store, order: Order, form_class: type[RequestForm], data: FormData
 ) -> Response:
     form = form_class(formdata=data, meta={"csrf_context": request})
+    earlier = await _load_draft(request, store, order, str(form.from_draft.data or "")[:32])
+    attached = earlier.photos if earlier is not None else ()
+    form.offer_attached(attached)
     if not form.validate():
         return _form_page(request, store, order, form, 400)
     problems = reorders.eligibility_problems(order, store, form.chosen_issue, utcnow())
     if problems:
         form.issue_type.errors = problems
         return _form_page(request, store, order, form, 400)
-    duplicate = await _open_duplicate(request, store, order, form)
-    if duplicate is not None:
-        return _redirect(request, _status_url(request, store, duplicate))
-    photos = await _kept_photos(request, form, data)
+    if not _may_join(form):
+        return _form_page(request, store, order, form, 400)
+    photos = await _kept_photos(request, form, data, form.kept_photos(attached))
     if photos is None:
         return _form_page(request, store, order, form, 400)
     draft = _draft_from(form, photos)
@@ -100,19 +104,23 @@ async def _check_and_keep(
 
 
 async def _kept_photos(
-    request: Request, form: RequestForm, data: FormData
+    request: Request, form: RequestForm, data: FormData, attached: list[PhotoRecord]
 ) -> list[PhotoRecord] | None:
-    """The uploads, stored; None when they cannot be accepted (the form says why)."""
+    """The photos still attached from the draft and the new uploads, stored; None when they
+    cannot be accepted (the form says why)."""
     uploads = [f for f in data.getlist("photos") if isinstance(f, UploadFile) and f.filename]
     rt = runtime(request)
     try:
-        must_attach_photos(form, len(uploads))
-        return await keep_photos(
+        must_attach_photos(form, len(attached) + len(uploads))
+        if len(attached) + len(uploads) > PHOTO_RULES.max_count:
+            raise PhotoRejected(_("Attach at most %(count)s photos.", count=PHOTO_RULES.max_count))
+        added = await keep_photos(
             uploads,
             rules=PHOTO_RULES,
             storage=rt.storage,
             limiter=rt.photo_decoding,
         )
+        return [*attached, *added]
     except (PhotoRejected, ValueError) as exc:
         form.photos.errors = [getattr(exc, "message", str(exc))]
         return None
@@ -126,13 +134,23 @@ def _redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def _open_duplicate(
-    request: Request, store: Store, order: Order, form: RequestForm
-) -> ReorderRequest | None:
-    async with session(request) as db:
-        return await reorders.open_reorder_for(
-            db, store_id=store.id, order_id=order.id, line_item_ids=form.chosen_quantities()
-        )
+def _may_join(form: RequestForm) -> bool:
+    """The open request the shopper chose to add to takes these items (its problem and wish
+    are the same and the team has not started on it); if not, the form says why."""
+    wanted = str(form.add_to.data or "")
+    if not wanted:
+        return True
+    chosen = next((r for r in form.open_requests if r.reference == wanted), None)
+    if chosen is None:
+        form.add_to.errors = [
+            _("Request %(ref)s is closed now: choose to file a separate request.", ref=wanted[:16])
+        ]
+        return False
+    problem = additions.addition_problem(chosen, _draft_from(form, []))
+    if problem is not None:
+        form.add_to.errors = [problem]
+        return False
+    return True
 
 
 def _draft_from(form: RequestForm, photos: list[PhotoRecord]) -> RequestDraft:
@@ -143,19 +161,26 @@ def _draft_from(form: RequestForm, photos: list[PhotoRecord]) -> RequestDraft:
         resolution=form.chosen_resolution,
         description=(form.description.data or "").strip(),
         alternative_wish=(form.alternative_wish.data or "").strip(),
-        shipping_address=form.address(),
+        shipping_address=form.shipping_address(),
         photos=tuple(photos),
+        add_to=str(form.add_to.data or ""),
     )
 
 
-async def _initial_data(request: Request, store: Store, order: Order) -> dict[str, object]:
+async def _initial_data(
+    request: Request, store: Store, order: Order
+) -> tuple[dict[str, object], RequestDraft | None]:
     """Start from an earlier draft (the Change link), or from the order's shipping address."""
     draft_id = request.query_params.get("draft", "")[:32]
-    if draft_id:
-        draft = await _load_draft(request, store, order, draft_id)
-        if draft is not None:
-            return data_from_draft(draft)
-    return data_from_address(order.shipping_address)
+    data = data_from_address(order.shipping_address)
+    draft = await _load_draft(request, store, order, draft_id) if draft_id else None
+    if draft is not None:
+        data = data_from_draft(draft)
+    country = request.query_params.get("country_code", "")[:2]
+    if country and country != data.get("country_code"):  # the country changed: ask again
+        data["country_code"] = country
+        data["province_code"] = ""
+    return data, draft
 
 
 async def _load_draft(
@@ -171,7 +196,7 @@ def _form_page(
     template = (
         "partials/shopper/request_form.html" if is_htmx(request) else "pages/shopper/request.html"
     )
-    context = {"form": form, "order": order}
+    context = {"form": form, "order": order, "open_requests": form.open_requests}
     return _with_session(request, store, order, template, context, status)
 
 
@@ -193,12 +218,6 @@ def _with_session(
 def _to_lookup(request: Request, store: Store) -> Response:
     url = str(request.url_for("shopper:lookup", store=store.slug))
     return RedirectResponse(url, status_code=303)
-
-
-def _status_url(request: Request, store: Store, found: ReorderRequest) -> str:
-    return str(
-        request.url_for("shopper:request_status", store=store.slug, reference=found.reference)
-    )
 
 
 # --- review and submit -------------------------------------------------------------------------
@@ -231,7 +250,7 @@ async def _already_submitted(
         filed = await drafts.filed_from(db, store=store, order=order, draft_id=draft_id)
     if filed is None:
         raise HTTPException(404)
-    return _to_status(request, store, filed)
+    return _to_status(request, store, filed, added=filed.submit_key != draft_id)
 
 
 def _review_page(
@@ -267,12 +286,14 @@ async def _submit(
         return _review_page(request, store, order, draft, form, 409, message)
     except NotEligible as exc:
         return _review_page(request, store, order, draft, form, 409, " ".join(exc.problems))
-    return _to_status(request, store, filed)
+    return _to_status(request, store, filed, added=bool(draft.add_to))
 
 
-def _to_status(request: Request, store: Store, filed: ReorderRequest) -> Response:
+def _to_status(
+    request: Request, store: Store, filed: ReorderRequest, *, added: bool = False
+) -> Response:
     """The signed status link, like the one in the confirmation email: it keeps working after
     the verified session ends."""
     token = links.status_token(runtime(request).signer, request_id=filed.id)
     url = str(request.url_for("shopper:status_link", store=store.slug, token=token))
-    return RedirectResponse(url + "?submitted=1", status_code=303)
+    return RedirectResponse(url + ("?added=1" if added else "?submitted=1"), status_code=303)

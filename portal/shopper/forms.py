@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from babel import Locale
 from wtforms import (
     EmailField,
     Field,
@@ -14,7 +13,7 @@ from wtforms import (
     IntegerField,
     MultipleFileField,
     RadioField,
-    SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -29,13 +28,15 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.address_form import AddressForm
 from portal.forms import PortalForm
-from portal.i18n import current_locale
 from portal.i18n import lazy_gettext as _l
 from portal.integrations.shopify.models import Address, LineItem
-from portal.reorders.models import IssueType, PreferredResolution
-from portal.reorders.service import RequestDraft
+from portal.reorders import additions
+from portal.reorders.models import IssueType, PreferredResolution, ReorderRequest
+from portal.reorders.service import PhotoRecord, RequestDraft
 
 ORDER_NUMBER = re.compile(r"^#?\s*[A-Za-z0-9][A-Za-z0-9-]{0,30}$")
 DESCRIPTION_LIMIT = 2000
@@ -52,24 +53,6 @@ RESOLUTION_CHOICES = [
     SelectChoice(PreferredResolution.ALTERNATIVE.value, _l("Something else of equal value")),
     SelectChoice(PreferredResolution.REFUND.value, _l("A refund to my original payment method")),
 ]
-
-# Postal code shapes for common destinations; elsewhere letters, digits, spaces and dashes.
-POSTAL_CODES = {
-    "US": r"\d{5}(-\d{4})?",
-    "CA": r"[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d",
-    "GB": r"[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}",
-    "AU": r"\d{4}",
-    "DE": r"\d{5}",
-    "FR": r"\d{5}",
-    "NL": r"\d{4} ?[A-Za-z]{2}",
-}
-GENERIC_POSTAL_CODE = r"[A-Za-z0-9][A-Za-z0-9 -]{1,9}"
-
-
-def country_choices() -> list[SelectChoice]:
-    territories = Locale.parse(current_locale()).territories
-    codes = [(code, name) for code, name in territories.items() if re.fullmatch("[A-Z]{2}", code)]
-    return [SelectChoice(code, name) for code, name in sorted(codes, key=lambda pair: pair[1])]
 
 
 class LookupForm(PortalForm):
@@ -114,13 +97,30 @@ class ContinueForm(PortalForm):
 
 
 class AnswerForm(PortalForm):
+    """The shopper's answer to an agent's question: words, photos, or both."""
+
     answer = TextAreaField(
         _l("Your answer"),
-        validators=[DataRequired(_l("Write your answer.")), Length(max=DESCRIPTION_LIMIT)],
+        validators=[Optional(), Length(max=DESCRIPTION_LIMIT)],
+    )
+    photos = MultipleFileField(
+        _l("Photos (optional)"),
+        description=_l("JPEG, PNG, WebP or HEIC, up to 5 photos of 10 MB each."),
     )
 
+    def uploads(self) -> list[Any]:
+        """The files chosen (a browser sends an empty part for a file input left empty)."""
+        return [f for f in self.photos.data or () if getattr(f, "filename", "")]
 
-class RequestForm(PortalForm):
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        if not (self.answer.data or "").strip() and not self.uploads():
+            self.answer.errors = [*self.answer.errors, str(_l("Write your answer."))]
+            return False
+        return valid
+
+
+class RequestForm(AddressForm):
     """What happened, which items, and what the shopper would like. Quantity fields are added
     per line item by ``request_form_class``."""
 
@@ -139,6 +139,14 @@ class RequestForm(PortalForm):
             "For damaged or wrong items: JPEG, PNG, WebP or HEIC, up to 5 photos of 10 MB each."
         ),
     )
+    from_draft = HiddenField(validators=[Optional(), Length(max=32)])
+    keep_photo = SelectMultipleField(
+        _l("Photos you attached (untick one to remove it)"),
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
     resolution = RadioField(
         _l("What would you like?"),
         choices=RESOLUTION_CHOICES,
@@ -149,31 +157,15 @@ class RequestForm(PortalForm):
         _l("What would you like instead?"),
         validators=[Optional(), Length(max=500)],
     )
-    first_name = StringField(_l("First name"), validators=[Optional(), Length(max=100)])
-    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=100)])
-    company = StringField(_l("Company (optional)"), validators=[Optional(), Length(max=100)])
-    address1 = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
-    address2 = StringField(
-        _l("Apartment, suite, etc. (optional)"), validators=[Optional(), Length(max=200)]
+    add_to = RadioField(
+        _l("Is this part of your open request?"),
+        choices=[],
+        default="",
+        validate_choice=False,
     )
-    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    province_code = StringField(
-        _l("State or province code"),
-        validators=[
-            Optional(),
-            Regexp(r"^[A-Za-z0-9]{1,3}$", message=_l("Use the short code, for example CA.")),
-        ],
-    )
-    zip = StringField(_l("Postal code"), validators=[Optional(), Length(max=12)])
-    country_code = SelectField(_l("Country"), choices=[], validate_choice=False)
-    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=30)])
 
-    ADDRESS_REQUIRED = ("first_name", "last_name", "address1", "city", "zip", "country_code")
     quantity_fields: Sequence[tuple[LineItem, int]] = ()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.country_code.choices = country_choices()
+    open_requests: Sequence[ReorderRequest] = ()
 
     def quantity_field(self, line: LineItem) -> Field:
         return self[f"qty_{_field_key(line.id)}"]
@@ -185,6 +177,18 @@ class RequestForm(PortalForm):
             if value > 0:
                 chosen[line.id] = int(value)
         return chosen
+
+    def offer_attached(self, photos: Sequence[PhotoRecord]) -> None:
+        """The photos of the draft this form was reopened from, each to keep or remove."""
+        self.keep_photo.choices = [
+            (p.photo_id, str(_l("Photo %(n)s (%(w)s by %(h)s pixels)", n=i, w=p.width, h=p.height)))
+            for i, p in enumerate(photos, start=1)
+        ]
+
+    def kept_photos(self, photos: Sequence[PhotoRecord]) -> list[PhotoRecord]:
+        """Those of ``photos`` the shopper left ticked."""
+        chosen = set(self.keep_photo.data or ())
+        return [p for p in photos if p.photo_id in chosen]
 
     @property
     def chosen_issue(self) -> IssueType | None:
@@ -224,42 +228,39 @@ class RequestForm(PortalForm):
         return True
 
     def _check_address(self) -> bool:
-        ok = True
-        for name in self.ADDRESS_REQUIRED:
-            field = self[name]
-            if not (field.data or "").strip():
-                field.errors = [*field.errors, str(_l("This is needed to ship your reorder."))]
-                ok = False
-        country = (self.country_code.data or "").upper()
-        if country and country not in {choice.value for choice in self.country_code.choices}:
-            self.country_code.errors = [str(_l("Choose a country from the list."))]
-            return False
-        postal = (self.zip.data or "").strip()
-        pattern = POSTAL_CODES.get(country, GENERIC_POSTAL_CODE)
-        if postal and not re.fullmatch(pattern, postal):
-            self.zip.errors = [str(_l("This postal code does not look right for that country."))]
-            ok = False
-        return ok
+        return self.check_address()
 
-    def address(self) -> dict[str, str] | None:
+    def shipping_address(self) -> dict[str, str] | None:
         if self.chosen_resolution is not PreferredResolution.REORDER:
             return None
-        names = (*self.ADDRESS_REQUIRED, "company", "address2", "province_code", "phone")
-        values = {name: (self[name].data or "").strip() for name in names}
-        values["country_code"] = values["country_code"].upper()
-        values["province_code"] = values["province_code"].upper()
-        return values
+        return self.address()
 
 
 def _field_key(line_item_id: str) -> str:
     return line_item_id.rsplit("/", 1)[-1]
 
 
-def request_form_class(lines: Sequence[tuple[LineItem, int]]) -> type[RequestForm]:
-    """A RequestForm with one quantity field per line item, limited to what is claimable."""
+def request_form_class(
+    lines: Sequence[tuple[LineItem, int]], open_requests: Sequence[ReorderRequest] = ()
+) -> type[RequestForm]:
+    """A RequestForm with one quantity field per line item, limited to what is claimable, and
+    the choice to add them to one of the order's open requests the team has not started on."""
 
     class OrderRequestForm(RequestForm):
         quantity_fields = tuple(lines)
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.open_requests = tuple(open_requests)
+            unworked = [r for r in open_requests if additions.is_unworked(r)]
+            if unworked or self.add_to.data:
+                self.add_to.choices = [
+                    ("", str(_l("No: file it as a separate request"))),
+                    *(
+                        (r.reference, str(_l("Yes: add it to request %(ref)s", ref=r.reference)))
+                        for r in unworked
+                    ),
+                ]
 
     for line, claimable in lines:
         setattr(
@@ -292,6 +293,9 @@ def data_from_draft(draft: RequestDraft) -> dict[str, object]:
     }
     for line_id, quantity in draft.quantities.items():
         data[f"qty_{_field_key(line_id)}"] = quantity
+    data["add_to"] = draft.add_to
+    data["from_draft"] = draft.submit_key
+    data["keep_photo"] = [p.photo_id for p in draft.photos]
     return data
 
 
@@ -317,3 +321,11 @@ def must_attach_photos(form: RequestForm, photo_count: int) -> None:
     issue = form.chosen_issue
     if issue is not None and issue.needs_photo and photo_count == 0:
         raise ValidationError(str(_l("Add at least one photo of the damaged or wrong item.")))
+
+
+class AddressChangeForm(AddressForm):
+    """A filed request's new delivery address, with the same rules as the request form's."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        return self.check_address() & valid

@@ -43,6 +43,7 @@ async def purge(session: AsyncSession, *, storage: Storage, now: datetime) -> di
         if photo_ids
         else set()
     )
+    kept |= await _photos_of_fresh_drafts(session, {d.id for d in stale})
     for photo_id in photo_ids - kept:
         await delete_photo(storage, photo_id)
     await session.execute(delete(StoredDraft).where(StoredDraft.id.in_([d.id for d in stale])))
@@ -59,6 +60,13 @@ async def purge(session: AsyncSession, *, storage: Storage, now: datetime) -> di
         "verifications": int(old.rowcount or 0),  # type: ignore[attr-defined]
         "sign_outs": int(signed_out.rowcount or 0),  # type: ignore[attr-defined]
     }
+
+
+async def _photos_of_fresh_drafts(session: AsyncSession, stale: set[str]) -> set[str]:
+    """Photos a draft that is not being purged still holds: a draft reopened with "Change
+    something" keeps the photos of the one before it."""
+    fresh = await session.scalars(select(StoredDraft.data).where(StoredDraft.id.not_in(stale)))
+    return {p["photo_id"] for data in fresh for p in data.get("photos", [])}
 
 
 async def schedule_purge(session: AsyncSession, *, now: datetime) -> None:

@@ -13,6 +13,7 @@ from tests.sandbox.shopify_helpers import (
     Catalogue,
     admin_client,
     graphql_data,
+    post_graphql,
     seeded_world,
 )
 
@@ -241,3 +242,19 @@ async def test_subscribers_hear_about_the_new_order() -> None:
     assert (shop, topic) == (DOMAIN, "orders/create")
     assert payload["admin_graphql_api_id"] == result["order"]["id"]
     assert payload["source_identifier"] == "reorder-request-17"
+
+
+@pytest.mark.parametrize("country", ["XA", "EU", "QO", "UN"])
+async def test_a_country_code_shopify_does_not_know_is_refused_before_anything_is_made(
+    country: str,
+) -> None:
+    """As Shopify answers it: a variable error naming the value, no order."""
+    world, catalogue = seeded_world()
+    order = reorder(catalogue)
+    order["shippingAddress"]["countryCode"] = country
+    async with admin_client(world) as client:
+        response = await post_graphql(client, CREATE, {"order": order, "options": None})
+    errors = response.json()["errors"]
+    assert "$order" in errors[0]["message"] and f"'{country}'" in errors[0]["message"]
+    assert "countryCode" in errors[0]["message"]
+    assert world.orders(DOMAIN) == []

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import sync_url
@@ -286,21 +286,6 @@ def test_lost_needs_a_shipped_order(env: PortalEnvironment, shopper: ShopperFlow
     form = shopper.verify(order.name, "jane@example.com")
     answer = shopper.file(form, issue="Lost", quantities={qty_field(order.line_items[0].gid): 1})
     assert answer.status_code == 400 and "once the order has shipped" in answer.text
-
-
-def test_a_duplicate_request_leads_to_the_open_one(
-    env: PortalEnvironment, shopper: ShopperFlow
-) -> None:
-    order = env.shop.order(lines=[(env.shop.mug, 3)])
-    line = qty_field(order.line_items[0].gid)
-    form = shopper.verify(order.name, "jane@example.com")
-    first = shopper.submit(shopper.file(form, issue="Lost", quantities={line: 1}))
-    reference = re.search(r"RR-\w{6}", first.text)
-    assert reference
-    again = shopper.file(shopper.get("/request"), issue="Lost", quantities={line: 1})
-    assert again.url.path.endswith(f"/requests/{reference.group(0)}")
-    with database(env) as db:
-        assert db.scalar(select(text("count(*)")).select_from(ReorderRequest)) == 1
 
 
 def test_a_double_submit_creates_one_request(env: PortalEnvironment, shopper: ShopperFlow) -> None:

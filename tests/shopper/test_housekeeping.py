@@ -69,3 +69,30 @@ async def test_stale_drafts_their_photos_and_old_verifications_go(
     assert await db.scalar(select(func.count()).select_from(OrderVerification)) == 1
     assert await load_photo(storage, old) is None
     assert await load_photo(storage, fresh) == b"\xff\xd8jpeg"
+
+
+async def test_a_stale_drafts_photo_a_fresh_draft_still_holds_is_kept(
+    db: AsyncSession, tmp_path: Path
+) -> None:
+    """ "Change something" makes a new draft holding the photos of the one before it."""
+    store = await upsert_store(db, store_spec("Shop", "shop"), SEALER)
+    shared, dropped = await photo(tmp_path), await photo(tmp_path)
+    for key, created, photo_ids in (
+        ("before", NOW - timedelta(days=3), [shared, dropped]),
+        ("after", NOW - timedelta(hours=1), [shared]),
+    ):
+        db.add(
+            StoredDraft(
+                id=key,
+                store_id=store.id,
+                shopify_order_id="o",
+                created_at=created,
+                data={"photos": [{"photo_id": p} for p in photo_ids]},
+            )
+        )
+    await db.commit()
+    storage = DirectoryStorage(tmp_path)
+    counts = await purge(db, storage=storage, now=NOW)
+    assert counts["drafts"] == 1 and counts["photos"] == 1
+    assert await load_photo(storage, shared) is not None
+    assert await load_photo(storage, dropped) is None

@@ -477,11 +477,7 @@ def world(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 # --- the routes ---------------------------------------------------------------------------------
 
 QUEUE_QUERY = ("status", "store", "issue", "resolution", "older_than", "assigned", "q", "after")
-REQUEST_FORM = (
-    "issue_type",
-    "description",
-    "resolution",
-    "alternative_wish",
+ADDRESS_FORM = (
     "first_name",
     "last_name",
     "company",
@@ -489,10 +485,24 @@ REQUEST_FORM = (
     "address2",
     "city",
     "province_code",
+    "province_for",
     "zip",
     "country_code",
     "phone",
 )
+REQUEST_FORM = (
+    "issue_type",
+    "description",
+    "resolution",
+    "alternative_wish",
+    "add_to",
+    "from_draft",
+    "keep_photo",
+    *ADDRESS_FORM,
+)
+# The status page's two forms: the answer to a question, and a new delivery address.
+STATUS_FORM = ("answer", "form", *ADDRESS_FORM)
+STATUS_QUERY = ("submitted", "added", "address", "country_code")
 STORE_SETTINGS_FIELDS = (
     "brand_color",
     "remove_logo",
@@ -550,18 +560,29 @@ ROUTES = [
     RouteSpec("order_link", "/{store}/r/{order_token}", ("GET", "POST")),
     RouteSpec("sign_out", "/{store}/sign-out", ("POST",), signs_out=True),
     RouteSpec(
-        "request", "/{store}/request", ("GET", "POST"), REQUEST_FORM, ("draft",), uploads=True
+        "request",
+        "/{store}/request",
+        ("GET", "POST"),
+        REQUEST_FORM,
+        ("draft", "country_code"),
+        uploads=True,
     ),
     RouteSpec("review", "/{store}/review/{draft}", ("GET", "POST")),
     RouteSpec(
         "request_status",
         "/{store}/requests/{reference}",
         ("GET", "POST"),
-        ("answer",),
-        ("submitted",),
+        STATUS_FORM,
+        STATUS_QUERY,
+        uploads=True,
     ),
     RouteSpec(
-        "status_link", "/{store}/s/{status_token}", ("GET", "POST"), ("answer",), ("submitted",)
+        "status_link",
+        "/{store}/s/{status_token}",
+        ("GET", "POST"),
+        STATUS_FORM,
+        STATUS_QUERY,
+        uploads=True,
     ),
     RouteSpec("support_home", "/support/", ("GET",), query=QUEUE_QUERY),
     RouteSpec("queue", "/support/queue", ("GET",), query=QUEUE_QUERY),
