@@ -4,9 +4,11 @@ undefined names, translated through ``portal.i18n``, knowing the status words. P
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import jinja2
+from babel.numbers import format_currency
 
 from portal import i18n
 from portal.reorders.labels import status_label
@@ -29,4 +31,14 @@ def environment(
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.globals["status_label"] = status_label
+    env.globals["money"] = money
     return env
+
+
+def money(amount: Decimal | float | str | None, currency: str | None) -> str:
+    """An amount as people read it in the current language: "$24.00", "24,00 €"."""
+    if amount is None:
+        return ""
+    if not currency:
+        return f"{Decimal(str(amount)):.2f}"
+    return format_currency(Decimal(str(amount)), currency, locale=i18n.current_locale())

@@ -12,6 +12,7 @@ def status_labels() -> dict[str, str]:
         RequestStatus.SUBMITTED: _("Submitted"),
         RequestStatus.IN_REVIEW: _("In review"),
         RequestStatus.NEEDS_INFO: _("More information needed"),
+        RequestStatus.NEEDS_ATTENTION: _("Needs attention"),
         RequestStatus.REORDERED: _("Reorder created"),
         RequestStatus.REFUNDED: _("Refunded"),
         RequestStatus.RESOLVED: _("Resolved"),

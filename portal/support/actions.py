@@ -5,6 +5,8 @@ it out in the caller's transaction, so both exist or neither does."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -63,6 +65,42 @@ def _must_be_open(reorder: ReorderRequest) -> None:
         raise ActionRefused("This request is already closed.")
 
 
+def needs_attention(reorder: ReorderRequest) -> None:
+    """A resolution of this open request was parked or refused: an agent has to decide."""
+    if reorder.is_open:
+        reorder.status = RequestStatus.NEEDS_ATTENTION
+
+
+def back_in_review(reorder: ReorderRequest) -> None:
+    """An agent dealt with what needed attention (retried, took another path)."""
+    if reorder.status == RequestStatus.NEEDS_ATTENTION:
+        reorder.status = RequestStatus.IN_REVIEW
+
+
+def version(reorder: ReorderRequest) -> str:
+    """A short digest of the request as an agent sees it before confirming a payment: its
+    status, items, address and last change. Any timeline line changes it, so a confirmation
+    opened before a change is refused."""
+    seen = {
+        "id": reorder.id,
+        "status": reorder.status,
+        "updated_at": reorder.updated_at.isoformat(),
+        "items": [(i.line_item_id, i.quantity) for i in reorder.items],
+        "address": reorder.shipping_address,
+    }
+    encoded = json.dumps(seen, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+def must_be_current(reorder: ReorderRequest, seen: str) -> None:
+    """Refuse a confirmation made on an older state of the request."""
+    if seen != version(reorder):
+        raise ActionRefused(
+            "The request changed after this confirmation was opened, so nothing was done. "
+            "Look at it again and confirm."
+        )
+
+
 async def live_resolution(session: AsyncSession, reorder_id: int) -> Resolution | None:
     return await session.scalar(
         select(Resolution).where(
@@ -95,11 +133,40 @@ async def ask_for_information(
     by: Agent,
     *,
     status_link: str,
+    template: str = "needs_info",
+    kind: str = "info_requested",
 ) -> None:
+    """Put a question to the shopper by email; they answer on their status page.
+    ``template`` and ``kind`` name the email and timeline line (the address correction asks
+    through the same flow)."""
     _must_be_open(reorder)
     reorder.status = RequestStatus.NEEDS_INFO
-    record(session, reorder, "info_requested", by.email, public=True, message=question)
-    await email_shopper(session, reorder, store, "needs_info", status_link, question=question)
+    record(session, reorder, kind, by.email, public=True, message=question)
+    await email_shopper(session, reorder, store, template, status_link, question=question)
+
+
+def change_address(
+    session: AsyncSession, reorder: ReorderRequest, address: dict[str, str], by: Agent
+) -> None:
+    """The agent corrects where a reorder ships; a parked reorder retried uses the new one."""
+    _must_be_open(reorder)
+    if address == reorder.shipping_address:
+        raise ActionRefused("That is the address the request already has.")
+    reorder.shipping_address = address
+    record(session, reorder, "address_changed", by.email, message=one_line_address(address))
+
+
+def one_line_address(values: dict[str, Any]) -> str:
+    parts = [
+        " ".join(p for p in (values.get("first_name"), values.get("last_name")) if p),
+        values.get("company"),
+        values.get("address1"),
+        values.get("address2"),
+        " ".join(p for p in (values.get("city"), values.get("province_code")) if p),
+        values.get("zip"),
+        values.get("country_code"),
+    ]
+    return ", ".join(str(p) for p in parts if p)
 
 
 async def answer_question(session: AsyncSession, reorder_id: int, answer: str) -> None:
@@ -162,6 +229,7 @@ async def _new_resolution(
 ) -> Resolution:
     """Insert the request's one live resolution; a second agent racing gets ActionRefused."""
     _must_be_open(reorder)
+    back_in_review(reorder)
     resolution = Resolution(
         request_id=reorder.id,
         store_id=reorder.store_id,
@@ -223,9 +291,14 @@ async def record_alternative_reorder(
     description: str,
     amount: Decimal,
     status_link: str,
+    shoppers_own: bool,
 ) -> Resolution:
     """The agent bought a replacement on the store with the company card: record it (no
-    Shopify write; not deducted from the invoice)."""
+    Shopify write; not deducted from the invoice). The shopper's email names the order only
+    when it is ``shoppers_own`` (placed under their email or customer account); one that only
+    carries the request's reference is the store's purchase, not something they can look up.
+    An order already recorded for any request is refused."""
+    await _not_recorded_before(session, order_id, order_name)
     resolution = await _new_resolution(
         session,
         reorder,
@@ -248,9 +321,30 @@ async def record_alternative_reorder(
         data={"order_name": order_name},
     )
     await email_shopper(
-        session, reorder, store, "alternative_recorded", status_link, order_name=order_name
+        session,
+        reorder,
+        store,
+        "alternative_recorded",
+        status_link,
+        order_name=order_name if shoppers_own else None,
     )
     return resolution
+
+
+async def _not_recorded_before(session: AsyncSession, order_id: str, order_name: str) -> None:
+    used = await session.scalar(
+        select(ReorderRequest.reference)
+        .join(Resolution, Resolution.request_id == ReorderRequest.id)
+        .where(
+            Resolution.shopify_order_id == order_id,
+            Resolution.status != ResolutionStatus.FAILED,
+        )
+        .limit(1)
+    )
+    if used is not None:
+        raise ActionRefused(
+            f"Order {order_name} is already recorded for request {used}.", field="order_name"
+        )
 
 
 def close_reorder(session: AsyncSession, reorder: ReorderRequest, status: RequestStatus) -> None:

@@ -29,15 +29,24 @@ from portal.accounts.guard import (
 from portal.errors import ActionRefused, IntegrationError, PhotoRejected
 from portal.forms import PortalForm
 from portal.i18n import gettext as _
+from portal.integrations.shopify.models import Order
 from portal.jobs import queue
 from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import Runtime
 from portal.shopper.photos import load_photo
 from portal.stores.models import Store
-from portal.support import actions, detail
+from portal.support import actions, confirmation, detail, parked
 from portal.support.actions import Agent
-from portal.support.forms import ActionForm, AlternativeForm, DenyForm, NoteForm, QuestionForm
-from portal.support.models import Resolution
+from portal.support.forms import (
+    ActionForm,
+    AddressForm,
+    AlternativeForm,
+    ConfirmForm,
+    DenyForm,
+    NoteForm,
+    QuestionForm,
+)
+from portal.support.models import Resolution, ResolutionStatus
 from portal.telemetry import note_unavailable
 from portal.web import render, session
 
@@ -66,7 +75,7 @@ async def _visible_request(
     return found, store
 
 
-def _forms(request: Request) -> dict[str, PortalForm]:
+def _forms(request: Request, found: ReorderRequest) -> dict[str, PortalForm]:
     meta = {"csrf_context": request}
     return {
         "action_form": ActionForm(meta=meta),
@@ -74,6 +83,7 @@ def _forms(request: Request) -> dict[str, PortalForm]:
         "question_form": QuestionForm(meta=meta),
         "deny_form": DenyForm(meta=meta),
         "alternative_form": AlternativeForm(meta=meta),
+        "address_form": AddressForm(data=found.shipping_address or {}, meta=meta),
     }
 
 
@@ -90,8 +100,48 @@ async def request_page(
         found, store = await _visible_request(db, staff, str(request.path_params["reference"]))
         gathered = await detail.read(db, found, store, store_scope=store_scope(staff))
     await detail.look_outside(_runtime(request), gathered)  # no database connection held
-    context = {"d": gathered, "message": message, **_forms(request), **(forms or {})}
+    context = {"d": gathered, "message": message, **_forms(request, found), **(forms or {})}
     return staff_page(request, staff, "pages/support/request.html", context, status)
+
+
+async def confirm_page(request: Request) -> Response:
+    """What a primary reorder or a refund will do, with the button that does it. The button
+    carries the request's version, so a confirmation opened before a change moves no money."""
+    staff = await require_staff(request)
+    require_can_act(staff)
+    try:
+        path = confirmation.Path(str(request.path_params["path"]))
+    except ValueError as exc:
+        raise HTTPException(404) from exc
+    reference = str(request.path_params["reference"])
+    async with session(request) as db:
+        found, store = await _visible_request(db, staff, reference)
+        stopped = await parked.find(db, found.id)
+        live = await actions.live_resolution(db, found.id)
+    if not found.is_open or (live is not None and stopped is None):
+        return _back(request, reference)
+    problem, preview = None, None
+    try:
+        preview = await confirmation.preview(_runtime(request), store, found, path)
+    except IntegrationError as exc:
+        note_unavailable(request, exc.service, exc)
+        problem = _(
+            "%(service)s could not say what would happen, so nothing can be confirmed now. "
+            "Reload to try again.",
+            service=exc.service,
+        )
+    form = ConfirmForm(data={"seen": actions.version(found)}, meta={"csrf_context": request})
+    context = {
+        "r": found,
+        "store": store,
+        "path": path.value,
+        "preview": preview,
+        "problem": problem,
+        "stopped": stopped,
+        "confirm_form": form,
+    }
+    status = 503 if problem else 200
+    return staff_page(request, staff, "pages/support/confirm.html", context, status)
 
 
 def _back(request: Request, reference: str) -> Response:
@@ -134,6 +184,8 @@ class Action:
     form_class: type[PortalForm] = ActionForm
     form_name: str = "action_form"
     check: Check | None = None
+    sets_aside: bool = False  # takes another path: a parked resolution is set aside first
+    confirmed: bool = False  # moves money: only from a confirmation of the current request
 
     async def view(self, request: Request) -> Response:
         staff = await require_staff(request)
@@ -148,6 +200,13 @@ class Action:
         try:
             await self._carry_out(request, staff, reference, form)
         except ActionRefused as exc:
+            if exc.field is not None and exc.field in form:
+                form[exc.field].errors = [exc.message]
+                message = _("Please correct the form below.")
+                forms = {self.form_name: form}
+                return await request_page(
+                    request, staff=staff, forms=forms, status=409, message=message
+                )
             return await request_page(request, staff=staff, status=409, message=exc.message)
         except IntegrationError as exc:
             note_unavailable(request, exc.service, exc)
@@ -163,13 +222,22 @@ class Action:
     ) -> None:
         runtime = _runtime(request)
         found_outside = None
-        if self.check is not None:
+        stopped = None
+        if self.check is not None or self.sets_aside:
             async with session(request) as db:
                 found, store = await _visible_request(db, staff, reference)
-            found_outside = await self.check(runtime, found, store, form)
+                stopped = await parked.find(db, found.id) if self.sets_aside else None
+            if self.check is not None:
+                found_outside = await self.check(runtime, found, store, form)
+            if stopped is not None:
+                await parked.nothing_in_shopify(runtime, store, found, stopped)
         async with session(request) as db, db.begin():
             found, store = await _visible_request(db, staff, reference, for_update=True)
             agent = Agent(staff.id, staff.email)
+            if self.confirmed:
+                actions.must_be_current(found, form.seen.data)
+            if stopped is not None:
+                await parked.set_aside(db, found, stopped, agent, f"took another path: {self.name}")
             await self.act(Acting(db, found, store, agent, form, runtime, found_outside))
 
 
@@ -183,17 +251,67 @@ async def _in_stock(runtime: Runtime, found: ReorderRequest, store: Store, form:
         )
 
 
-async def _store_order(runtime: Runtime, found: ReorderRequest, store: Store, form: Any) -> Any:
-    purchase = await runtime.shopify(store).find_order(name=form.order_name.data)
+@dataclass(frozen=True)
+class Purchase:
+    """The store order an alternative reorder names, and whether it is the shopper's own."""
+
+    order: Order
+    shoppers_own: bool
+
+
+async def _store_order(
+    runtime: Runtime, found: ReorderRequest, store: Store, form: Any
+) -> Purchase:
+    """The order the agent names must be one placed for this request: the same customer's (by
+    email or customer account) or one carrying the request's reference in its note or tags,
+    and placed after the request was filed."""
+    shopify = runtime.shopify(store)
+    purchase = await shopify.find_order(name=form.order_name.data)
     if purchase is None:
         raise ActionRefused(
             _(
                 "There is no order %(name)s at %(store)s.",
                 name=form.order_name.data,
                 store=store.name,
-            )
+            ),
+            field="order_name",
         )
-    return purchase
+    if purchase.created_at <= found.created_at:
+        raise ActionRefused(
+            _(
+                "Order %(name)s was placed on %(day)s, before this request was filed: "
+                "name the order bought for it.",
+                name=purchase.name,
+                day=purchase.created_at.strftime("%Y-%m-%d %H:%M"),
+            ),
+            field="order_name",
+        )
+    original = await shopify.get_order(order_id=found.shopify_order_id)
+    own = _same_customer(purchase, found, original)
+    if not own and not _carries_reference(purchase, found.reference):
+        raise ActionRefused(
+            _(
+                "Order %(name)s belongs to another customer and does not carry the reference "
+                "%(reference)s in its note or tags.",
+                name=purchase.name,
+                reference=found.reference,
+            ),
+            field="order_name",
+        )
+    return Purchase(purchase, own)
+
+
+def _same_customer(purchase: Order, found: ReorderRequest, original: Order | None) -> bool:
+    if (purchase.email or "").casefold() == found.email.casefold() and found.email:
+        return True
+    ours = original.customer.id if original and original.customer else None
+    return ours is not None and purchase.customer is not None and purchase.customer.id == ours
+
+
+def _carries_reference(purchase: Order, reference: str) -> bool:
+    wanted = reference.casefold()
+    tags = {tag.strip().casefold() for tag in purchase.tags}
+    return wanted in (purchase.note or "").casefold() or wanted in tags
 
 
 async def _assign(a: Acting) -> None:
@@ -220,6 +338,32 @@ async def _deny(a: Acting) -> None:
     )
 
 
+async def _ask_address(a: Acting) -> None:
+    address = actions.one_line_address(a.request.shipping_address or {})
+    question = _(
+        "We could not send your replacement to the shipping address you gave (%(address)s). "
+        "Please reply on your request's page with the corrected address.",
+        address=address,
+    )
+    await actions.ask_for_information(
+        a.db,
+        a.request,
+        a.store,
+        question,
+        a.agent,
+        status_link=a.status_link,
+        template="address_correction",
+        kind="address_correction_requested",
+    )
+
+
+async def _change_address(a: Acting) -> None:
+    live = await actions.live_resolution(a.db, a.request.id)
+    if live is not None and await parked.find(a.db, a.request.id) is None:
+        raise ActionRefused(_("A resolution is under way: change the address once it stops."))
+    actions.change_address(a.db, a.request, a.form.address(), a.agent)
+
+
 async def _reorder(a: Acting) -> None:
     await actions.start_primary_reorder(a.db, a.request, a.agent)
 
@@ -229,17 +373,18 @@ async def _refund(a: Acting) -> None:
 
 
 async def _alternative(a: Acting) -> None:
-    purchase = a.found_outside
+    purchase: Purchase = a.found_outside
     await actions.record_alternative_reorder(
         a.db,
         a.request,
         a.store,
         a.agent,
-        order_name=purchase.name,
-        order_id=purchase.id,
+        order_name=purchase.order.name,
+        order_id=purchase.order.id,
         description=a.form.description.data.strip(),
         amount=a.form.amount.data,
         status_link=a.status_link,
+        shoppers_own=purchase.shoppers_own,
     )
 
 
@@ -248,9 +393,22 @@ ACTIONS = (
     Action("unassign", "unassign", _unassign),
     Action("note", "note", _note, NoteForm, "note_form"),
     Action("ask", "ask", _ask, QuestionForm, "question_form"),
-    Action("deny", "deny", _deny, DenyForm, "deny_form"),
-    Action("reorder", "reorder", _reorder, check=_in_stock),
-    Action("refund", "refund", _refund),
+    Action("ask-address", "ask_address", _ask_address),
+    Action("address", "address", _change_address, AddressForm, "address_form"),
+    Action("deny", "deny", _deny, DenyForm, "deny_form", sets_aside=True),
+    Action(
+        "reorder",
+        "reorder",
+        _reorder,
+        ConfirmForm,
+        "confirm_form",
+        check=_in_stock,
+        sets_aside=True,
+        confirmed=True,
+    ),
+    Action(
+        "refund", "refund", _refund, ConfirmForm, "confirm_form", sets_aside=True, confirmed=True
+    ),
     Action(
         "alternative",
         "alternative",
@@ -258,6 +416,7 @@ ACTIONS = (
         AlternativeForm,
         "alternative_form",
         check=_store_order,
+        sets_aside=True,
     ),
 )
 
@@ -278,11 +437,13 @@ async def retry_job(request: Request) -> Response:
             select(Resolution.job_id).where(
                 Resolution.request_id == found.id,
                 Resolution.job_id == int(request.path_params["job_id"]),
+                Resolution.status == ResolutionStatus.PENDING,
             )
         )
         if job_id is None:
             raise HTTPException(404)
         if await queue.requeue(db, job_id):
+            actions.back_in_review(found)
             actions.record(db, found, "job_retried", staff.email, data={"job": job_id})
     return _back(request, reference)
 
