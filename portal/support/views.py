@@ -194,6 +194,8 @@ class Action:
         form = await self.form_class.from_request(request)
         if not form.validate():
             message = _("Please correct the form below.")
+            if self.confirmed:  # a hidden field: say what is wrong at the top
+                message = next(iter(e for errors in form.errors.values() for e in errors))
             return await request_page(
                 request, staff=staff, forms={self.form_name: form}, status=400, message=message
             )
