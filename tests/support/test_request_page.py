@@ -239,7 +239,7 @@ def test_alternative_reorder_is_recorded_when_the_store_order_exists(
         amount="189.00",
     )
     assert missing.status_code == 409 and "There is no order #987654" in missing.text
-    bought = env.shop.order(lines=[(env.shop.shirt, 1)], created_days_ago=0)
+    bought = env.shop.order(lines=[(env.shop.shirt, 1)], created_days_ago=-0.001)
     recorded = act(
         agent,
         request.reference,
