@@ -134,14 +134,15 @@ async def ask_for_information(
     *,
     status_link: str,
     template: str = "needs_info",
-    kind: str = "info_requested",
+    about: str | None = None,
 ) -> None:
-    """Put a question to the shopper by email; they answer on their status page.
-    ``template`` and ``kind`` name the email and timeline line (the address correction asks
-    through the same flow)."""
+    """Put a question to the shopper by email; they answer on their status page. ``template``
+    names the email; ``about`` what the question is about, if one thing (``"address"``: the
+    address correction asks through the same flow)."""
     _must_be_open(reorder)
     reorder.status = RequestStatus.NEEDS_INFO
-    record(session, reorder, kind, by.email, public=True, message=question)
+    data = {"about": about} if about else None
+    record(session, reorder, "info_requested", by.email, public=True, message=question, data=data)
     await email_shopper(session, reorder, store, template, status_link, question=question)
 
 
@@ -318,7 +319,7 @@ async def record_alternative_reorder(
         "alternative_recorded",
         by.email,
         public=True,
-        data={"order_name": order_name},
+        data={"order_name": order_name} if shoppers_own else {},
     )
     await email_shopper(
         session,

@@ -47,6 +47,7 @@ from portal.support.forms import (
     QuestionForm,
 )
 from portal.support.models import Resolution, ResolutionStatus
+from portal.support.queue_views import issue_labels, resolution_labels
 from portal.telemetry import note_unavailable
 from portal.web import render, session
 
@@ -100,7 +101,14 @@ async def request_page(
         found, store = await _visible_request(db, staff, str(request.path_params["reference"]))
         gathered = await detail.read(db, found, store, store_scope=store_scope(staff))
     await detail.look_outside(_runtime(request), gathered)  # no database connection held
-    context = {"d": gathered, "message": message, **_forms(request, found), **(forms or {})}
+    context = {
+        "d": gathered,
+        "message": message,
+        "issue_labels": issue_labels(),
+        "resolution_labels": resolution_labels(),
+        **_forms(request, found),
+        **(forms or {}),
+    }
     return staff_page(request, staff, "pages/support/request.html", context, status)
 
 
@@ -355,7 +363,7 @@ async def _ask_address(a: Acting) -> None:
         a.agent,
         status_link=a.status_link,
         template="address_correction",
-        kind="address_correction_requested",
+        about="address",
     )
 
 

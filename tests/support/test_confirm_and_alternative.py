@@ -154,6 +154,10 @@ def test_a_company_order_carrying_the_reference_is_recorded_but_not_named_to_the
     assert record(agent, request.reference, bought.name).status_code == 303
     email = env.wait_for_email("jane@example.com", "we ordered your replacement")
     assert bought.name not in email.text and bought.name not in email.subject
+    with httpx.Client(follow_redirects=True, timeout=30) as shopper:
+        status_page = shopper.get(re.findall(r"https?://\S+/s/\S+", email.text)[0])
+    assert "Your replacement was ordered." in status_page.text
+    assert bought.name not in status_page.text
 
 
 def test_the_customers_own_later_order_is_named_and_cannot_be_used_twice(

@@ -69,6 +69,8 @@ def test_a_refused_address_parks_the_reorder_and_the_request_needs_attention(
     page = agent.get(f"/support/requests/{request.reference}")
     assert "Needs attention" in page.text
     assert "Stopped after 1 attempt:" in page.text and "countryCode" in page.text
+    assert "<dt>Shopper would like</dt><dd>Reorder</dd>" in page.text
+    assert "<dt>What happened</dt><dd>Lost</dd>" in page.text
     for offered in (
         "Retry",
         "Correct the shipping address",
@@ -191,7 +193,15 @@ def test_the_shopper_is_emailed_their_status_link_to_correct_the_address(
     assert "1 Main St" in email.text
     asked = load_request(env, request.id)
     assert asked.status == RequestStatus.NEEDS_INFO
-    assert asked.events[-1].kind == "address_correction_requested" and asked.events[-1].public
+    question = asked.events[-1]
+    assert (question.kind, question.data, question.public) == (
+        "info_requested",
+        {"about": "address"},
+        True,
+    )
+    with httpx.Client(follow_redirects=True, timeout=30) as shopper:
+        status_page = shopper.get(re.findall(r"https?://\S+/s/\S+", email.text)[0])
+    assert "We need more information:" in status_page.text and "1 Main St" in status_page.text
 
 
 def test_a_refused_refund_needs_attention_and_another_path_is_offered(
