@@ -11,7 +11,7 @@ import jinja2
 from babel.numbers import format_currency
 
 from portal import i18n
-from portal.reorders.labels import status_label
+from portal.reorders.labels import shopper_status_label, status_label
 
 
 def environment(
@@ -31,6 +31,7 @@ def environment(
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.globals["status_label"] = status_label
+    env.globals["shopper_status_label"] = shopper_status_label
     env.globals["money"] = money
     return env
 

@@ -22,3 +22,10 @@ def status_labels() -> dict[str, str]:
 
 def status_label(status: str) -> str:
     return status_labels().get(status, status)
+
+
+def shopper_status_label(status: str) -> str:
+    """The status as the shopper reads it: work that needs an agent is, to them, in review."""
+    if status == RequestStatus.NEEDS_ATTENTION:
+        status = RequestStatus.IN_REVIEW
+    return status_label(status)

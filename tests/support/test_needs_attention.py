@@ -13,9 +13,11 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal import links
 from portal.errors import ActionRefused
 from portal.jobs import queue
 from portal.reorders.models import ReorderRequest, RequestStatus
+from portal.signing import Signer
 from portal.support import parked
 from portal.support.actions import Agent
 from sandbox.shopify.state import LineItemSeed
@@ -87,6 +89,18 @@ def test_a_refused_address_parks_the_reorder_and_the_request_needs_attention(
     count = re.search(r'data-status="needs_attention" data-count="(\d+)"', listed.text)
     assert count is not None and count.group(1) == "1"
     assert replacement_orders(env) == []
+    with httpx.Client(follow_redirects=True, timeout=30) as shopper:  # to them: in review
+        status_page = shopper.get(status_link(env, request))
+    assert '<strong class="status-needs_attention">In review</strong>' in status_page.text
+
+
+def status_link(env: PortalEnvironment, request: ReorderRequest) -> str:
+    return links.status_link(
+        Signer(str(env.settings.secret_key)),
+        base_url=env.base_url,
+        store_slug=env.slug,
+        request_id=request.id,
+    )
 
 
 def test_the_agent_corrects_the_address_and_retry_places_one_order(
