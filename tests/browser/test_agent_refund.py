@@ -149,7 +149,7 @@ def test_an_agent_refunds_a_request_and_watches_its_status_change(
     assert order is not None
     assert len(order.refunds) == 1, f"the shop holds {len(order.refunds)} refunds for the order"
     timeline = page.locator("#timeline-events")
-    expect(timeline.locator("li strong", has_text=re.compile(r"^refunded$"))).to_have_count(1)
+    expect(timeline.locator("li strong", has_text=re.compile(r"^Refunded$"))).to_have_count(1)
     expect(order_panel).to_contain_text("Refund")
     agent.check_page()
     agent.screenshot("refunded")

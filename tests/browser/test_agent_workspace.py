@@ -130,7 +130,7 @@ def test_a_request_stuck_on_an_address_shopify_refuses_gets_out(
     editor.get_by_label("Postal code").fill("62704")
     editor.get_by_role("button", name="Save the address").click()
     agent.expect_h1(re.compile(re.escape(stuck_reference)))
-    expect(page.locator("#timeline-events")).to_contain_text("address changed")
+    expect(page.locator("#timeline-events")).to_contain_text("Address corrected")
     page.get_by_role("button", name="Retry").click()
     agent.expect_h1(re.compile(re.escape(stuck_reference)))
     wait_for_status(agent, "Reorder created")
