@@ -26,7 +26,7 @@ from portal.accounts.guard import (
     require_store_visible,
     store_scope,
 )
-from portal.errors import ActionRefused, IntegrationError, PhotoRejected
+from portal.errors import ActionRefused, IntegrationError, PhotoRejected, StoreInactive
 from portal.forms import PortalForm
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import Order
@@ -138,6 +138,8 @@ async def confirm_page(request: Request) -> Response:
             "Reload to try again.",
             service=exc.service,
         )
+    except StoreInactive:
+        problem = _("The store uninstalled the app: its Shopify is not asked.")
     form = ConfirmForm(data={"seen": actions.version(found)}, meta={"csrf_context": request})
     context = {
         "r": found,

@@ -172,3 +172,17 @@ def test_the_customers_own_later_order_is_named_and_cannot_be_used_twice(
     assert again.status_code == 409
     assert f"already recorded for request {first.reference}" in field_error(again)
     assert resolutions_of(env, second.id) == []
+
+
+def test_a_confirmation_shopify_cannot_price_offers_no_button(
+    env: PortalEnvironment, agent: StaffBrowser
+) -> None:
+    request = file_request(env, env.shop.order(), resolution="refund")
+    env.shop.world.faults(SHOP).fail_next(status=503, times=100)
+    try:
+        page = agent.get(f"/support/requests/{request.reference}/confirm/refund")
+    finally:
+        env.shop.world.faults(SHOP).clear()
+    assert page.status_code == 503
+    assert "could not say what would happen" in page.text
+    assert "Confirm: refund" not in page.text and 'name="seen"' not in page.text
