@@ -29,13 +29,12 @@ from portal.accounts.guard import (
 from portal.errors import ActionRefused, IntegrationError, PhotoRejected, StoreInactive
 from portal.forms import PortalForm
 from portal.i18n import gettext as _
-from portal.integrations.shopify.models import Order
 from portal.jobs import queue
 from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import Runtime
 from portal.shopper.photos import load_photo
 from portal.stores.models import Store
-from portal.support import actions, confirmation, detail, parked
+from portal.support import actions, confirmation, detail, parked, purchases
 from portal.support.actions import Agent
 from portal.support.forms import (
     ActionForm,
@@ -263,67 +262,12 @@ async def _in_stock(runtime: Runtime, found: ReorderRequest, store: Store, form:
         )
 
 
-@dataclass(frozen=True)
-class Purchase:
-    """The store order an alternative reorder names, and whether it is the shopper's own."""
-
-    order: Order
-    shoppers_own: bool
-
-
 async def _store_order(
     runtime: Runtime, found: ReorderRequest, store: Store, form: Any
-) -> Purchase:
-    """The order the agent names must be one placed for this request: the same customer's (by
-    email or customer account) or one carrying the request's reference in its note or tags,
-    and placed after the request was filed."""
-    shopify = runtime.shopify(store)
-    purchase = await shopify.find_order(name=form.order_name.data)
-    if purchase is None:
-        raise ActionRefused(
-            _(
-                "There is no order %(name)s at %(store)s.",
-                name=form.order_name.data,
-                store=store.name,
-            ),
-            field="order_name",
-        )
-    if purchase.created_at <= found.created_at:
-        raise ActionRefused(
-            _(
-                "Order %(name)s was placed on %(day)s, before this request was filed: "
-                "name the order bought for it.",
-                name=purchase.name,
-                day=purchase.created_at.strftime("%Y-%m-%d %H:%M"),
-            ),
-            field="order_name",
-        )
-    original = await shopify.get_order(order_id=found.shopify_order_id)
-    own = _same_customer(purchase, found, original)
-    if not own and not _carries_reference(purchase, found.reference):
-        raise ActionRefused(
-            _(
-                "Order %(name)s belongs to another customer and does not carry the reference "
-                "%(reference)s in its note or tags.",
-                name=purchase.name,
-                reference=found.reference,
-            ),
-            field="order_name",
-        )
-    return Purchase(purchase, own)
-
-
-def _same_customer(purchase: Order, found: ReorderRequest, original: Order | None) -> bool:
-    if (purchase.email or "").casefold() == found.email.casefold() and found.email:
-        return True
-    ours = original.customer.id if original and original.customer else None
-    return ours is not None and purchase.customer is not None and purchase.customer.id == ours
-
-
-def _carries_reference(purchase: Order, reference: str) -> bool:
-    wanted = reference.casefold()
-    tags = {tag.strip().casefold() for tag in purchase.tags}
-    return wanted in (purchase.note or "").casefold() or wanted in tags
+) -> purchases.Purchase:
+    return await purchases.bought_for(
+        runtime.shopify(store), found, store, order_name=form.order_name.data
+    )
 
 
 async def _assign(a: Acting) -> None:
@@ -385,7 +329,7 @@ async def _refund(a: Acting) -> None:
 
 
 async def _alternative(a: Acting) -> None:
-    purchase: Purchase = a.found_outside
+    purchase: purchases.Purchase = a.found_outside
     await actions.record_alternative_reorder(
         a.db,
         a.request,
