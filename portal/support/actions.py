@@ -19,7 +19,7 @@ from portal.clock import utcnow
 from portal.errors import ActionRefused
 from portal.jobs import queue
 from portal.jobs.email import queue_email
-from portal.jobs.models import Priority
+from portal.jobs.models import Job, JobStatus, Priority
 from portal.mail.messages import render_email
 from portal.reorders.models import ReorderRequest, RequestEvent, RequestStatus
 from portal.stores.models import Store
@@ -179,6 +179,25 @@ async def answer_question(session: AsyncSession, reorder_id: int, answer: str) -
         return
     reorder.status = RequestStatus.IN_REVIEW
     record(session, reorder, "shopper_answered", SHOPPER, public=True, message=answer)
+    if await has_stopped_work(session, reorder.id):
+        needs_attention(reorder)
+
+
+async def has_stopped_work(session: AsyncSession, reorder_id: int) -> bool:
+    """Whether the request's resolution is parked, or the last one was refused and nothing
+    else is under way: the agent still has to decide."""
+    latest = await session.scalar(
+        select(Resolution)
+        .where(Resolution.request_id == reorder_id)
+        .order_by(Resolution.id.desc())
+        .limit(1)
+    )
+    if latest is None or latest.status == ResolutionStatus.SUCCEEDED:
+        return False
+    if latest.status == ResolutionStatus.FAILED:
+        return True
+    job = await session.get(Job, latest.job_id) if latest.job_id is not None else None
+    return job is not None and job.status == JobStatus.FAILED
 
 
 async def deny(

@@ -24,6 +24,7 @@ from sandbox.shopify.state import LineItemSeed
 from tests.helpers.environment import SHOP, PortalEnvironment
 from tests.helpers.factories import address_form
 from tests.helpers.requests import file_request, in_database, load_request, resolutions_of
+from tests.helpers.shopper_flow import csrf_of
 from tests.helpers.staff import StaffBrowser, create_user
 
 REFUSED_ADDRESS = address_form(country_code="XA", province_code="ZZ", zip="not a zip")
@@ -213,9 +214,16 @@ def test_the_shopper_is_emailed_their_status_link_to_correct_the_address(
         {"about": "address"},
         True,
     )
+    link = re.findall(r"https?://\S+/s/\S+", email.text)[0]
     with httpx.Client(follow_redirects=True, timeout=30) as shopper:
-        status_page = shopper.get(re.findall(r"https?://\S+/s/\S+", email.text)[0])
-    assert "We need more information:" in status_page.text and "1 Main St" in status_page.text
+        status_page = shopper.get(link)
+        assert "We need more information:" in status_page.text
+        assert "1 Main St" in status_page.text
+        answer = {"csrf_token": csrf_of(status_page), "answer": "1 Main St, Springfield IL, US"}
+        assert shopper.post(str(status_page.url), data=answer).status_code == 200
+    answered = load_request(env, request.id)
+    assert answered.events[-1].kind == "shopper_answered"
+    assert answered.status == RequestStatus.NEEDS_ATTENTION  # the reorder is still parked
 
 
 def test_a_refused_refund_needs_attention_and_another_path_is_offered(
