@@ -107,6 +107,7 @@ def test_a_request_stuck_on_an_address_shopify_refuses_gets_out(
     attention = page.locator("#needs-attention")
     expect(attention).to_contain_text("stopped and will not be tried again")
     expect(page.locator("#resolution")).to_contain_text("Stopped after 1 attempt:")
+    expect(page.locator("#resolution")).to_contain_text("Primary reorder · stopped")
     expect(page.get_by_role("button", name=REFUND)).to_be_visible()
     expect(page.get_by_text("Deny the request", exact=True)).to_be_visible()
     expect(page.locator("#address-editor")).to_have_attribute("open", "")
