@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from portal.integrations.shopify.models import RefundLine, SuggestedRefund, Variant
+from portal.integrations.shopify.models import (
+    RefundLine,
+    SuggestedRefund,
+    SuggestedRefundLine,
+    Variant,
+)
 from portal.reorders.models import ReorderRequest, RequestItem
 from portal.runtime import Runtime
 from portal.stores.models import Store
@@ -27,6 +32,12 @@ class Line:
     item: RequestItem
     amount: Decimal  # what this line adds to the refund or to the replacement order
     stock: Variant | None = None  # a reorder's: the variant and what it can supply
+    refunded: int | None = None  # a refund's: how many Shopify would refund (it caps to refundable)
+
+    @property
+    def short(self) -> bool:
+        """Shopify would refund fewer than requested (some were refunded already)."""
+        return self.refunded is not None and self.refunded < self.item.quantity
 
     @property
     def in_stock(self) -> bool:
@@ -55,13 +66,19 @@ async def preview(runtime: Runtime, store: Store, request: ReorderRequest, path:
     return Preview(path, lines, sum((x.amount for x in lines), Decimal("0.00")), request.currency)
 
 
+def _refund_line(item: RequestItem, suggested: SuggestedRefundLine | None) -> Line:
+    if suggested is None:
+        return Line(item, Decimal("0.00"), refunded=0)
+    return Line(item, suggested.subtotal.amount, refunded=suggested.quantity)
+
+
 async def _refund_preview(runtime: Runtime, store: Store, request: ReorderRequest) -> Preview:
     suggestion = await runtime.shopify(store).suggest_refund(
         order_id=request.shopify_order_id,
         lines=[RefundLine(i.line_item_id, i.quantity) for i in request.items],
     )
-    subtotals = {s.line_item_id: s.subtotal.amount for s in suggestion.line_items}
-    lines = [Line(i, subtotals.get(i.line_item_id, Decimal("0.00"))) for i in request.items]
+    suggested = {s.line_item_id: s for s in suggestion.line_items}
+    lines = [_refund_line(i, suggested.get(i.line_item_id)) for i in request.items]
     return Preview(
         Path.REFUND, lines, suggestion.amount.amount, suggestion.amount.currency, suggestion
     )

@@ -186,3 +186,14 @@ def test_a_confirmation_shopify_cannot_price_offers_no_button(
     assert page.status_code == 503
     assert "could not say what would happen" in page.text
     assert "Confirm: refund" not in page.text and 'name="seen"' not in page.text
+
+
+def test_the_refund_confirmation_says_when_shopify_would_refund_fewer(
+    env: PortalEnvironment, agent: StaffBrowser
+) -> None:
+    order = env.shop.order(lines=[(env.shop.mug, 2)])
+    request = file_request(env, order, resolution="refund", quantities={order.line_items[0].id: 2})
+    env.shop.world.add_refund(SHOP, order.id, line_items=[(order.line_items[0].id, 1)])
+    page = agent.get(f"/support/requests/{request.reference}/confirm/refund")
+    assert "Shopify would refund only 1: the rest was refunded already." in page.text
+    assert "Refund: $24.00" in page.text
