@@ -241,3 +241,39 @@ def test_a_refused_refund_needs_attention_and_another_path_is_offered(
     page = agent.get(f"/support/requests/{request.reference}")
     assert "Shopify refused the refund" in page.text
     assert "Record an alternative reorder" in page.text and "Deny the request" in page.text
+
+
+def test_retry_and_a_switch_pressed_together_make_one_outcome(
+    env: PortalEnvironment, agent: StaffBrowser, database_url: str
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    request = stuck(env, agent)
+    create_user(database_url, "second@example.com", "agent")
+    second = StaffBrowser(env.base_url)
+    try:
+        assert second.sign_in(email="second@example.com").status_code == 303
+        fixed = act(agent, request.reference, "address", **address_form())
+        assert fixed.status_code == 303
+        page = agent.get(f"/support/requests/{request.reference}")
+        job_id = re.search(r"/jobs/(\d+)/retry", page.text)
+        confirm = second.get(f"/support/requests/{request.reference}/confirm/refund")
+        seen = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', confirm.text)
+        assert job_id is not None and seen is not None
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            retried = pool.submit(act, agent, request.reference, f"jobs/{job_id.group(1)}/retry")
+            switched = pool.submit(act, second, request.reference, "refund", seen=seen.group(1))
+            outcomes = {retried.result().status_code, switched.result().status_code}
+    finally:
+        second.close()
+    assert 303 in outcomes
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status = load_request(env, request.id).status
+        if status in (RequestStatus.REORDERED, RequestStatus.REFUNDED):
+            break
+        time.sleep(0.1)
+    original = env.shop.world.order(SHOP, int(request.shopify_order_id.rsplit("/", 1)[-1]))
+    assert original is not None
+    made = (len(replacement_orders(env)), len(original.refunds))
+    assert made in ((1, 0), (0, 1)), f"orders and refunds made: {made}"
