@@ -301,11 +301,13 @@ class StoreRefused(Refused):
 
 
 class ActionRefused(Refused):
-    """The action does not apply to the request as it stands; ``message`` says why."""
+    """The action does not apply to the request as it stands; ``message`` says why, and
+    ``field`` names the form field it belongs beside, if one."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class NothingLeftToClaim(Refused, ValueError):

@@ -107,6 +107,7 @@ def support_routes() -> list[BaseRoute]:
             name="invitation",
         ),
         Route("/requests/{reference}", support.request_page, name="request"),
+        Route("/requests/{reference}/confirm/{path}", support.confirm_page, name="confirm"),
         *(
             Route(f"/requests/{{reference}}/{a.path}", a.view, methods=["POST"], name=a.name)
             for a in support.ACTIONS

@@ -4,13 +4,15 @@ undefined names, translated through ``portal.i18n``, knowing the status words. P
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import jinja2
+from babel.numbers import format_currency
 
 from portal import i18n
 from portal.reorders import addresses
-from portal.reorders.labels import status_label
+from portal.reorders.labels import shopper_status_label, status_label
 
 
 def environment(
@@ -31,9 +33,20 @@ def environment(
     )
     env.globals["status_label"] = status_label
     env.globals["address_lines"] = address_lines
+    env.globals["shopper_status_label"] = shopper_status_label
+    env.globals["money"] = money
     return env
 
 
 def address_lines(address: dict[str, object]) -> list[str]:
     """A delivery address as the lines of a label, the country by its name."""
     return addresses.describe(address, i18n.current_locale())
+
+
+def money(amount: Decimal | float | str | None, currency: str | None) -> str:
+    """An amount as people read it in the current language: "$24.00", "24,00 €"."""
+    if amount is None:
+        return ""
+    if not currency:
+        return f"{Decimal(str(amount)):.2f}"
+    return format_currency(Decimal(str(amount)), currency, locale=i18n.current_locale())

@@ -12,6 +12,7 @@ def status_labels() -> dict[str, str]:
         RequestStatus.SUBMITTED: _("Submitted"),
         RequestStatus.IN_REVIEW: _("In review"),
         RequestStatus.NEEDS_INFO: _("More information needed"),
+        RequestStatus.NEEDS_ATTENTION: _("Needs attention"),
         RequestStatus.REORDERED: _("Reorder created"),
         RequestStatus.REFUNDED: _("Refunded"),
         RequestStatus.RESOLVED: _("Resolved"),
@@ -21,3 +22,10 @@ def status_labels() -> dict[str, str]:
 
 def status_label(status: str) -> str:
     return status_labels().get(status, status)
+
+
+def shopper_status_label(status: str) -> str:
+    """The status as the shopper reads it: work that needs an agent is, to them, in review."""
+    if status == RequestStatus.NEEDS_ATTENTION:
+        status = RequestStatus.IN_REVIEW
+    return status_label(status)

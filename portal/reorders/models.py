@@ -43,6 +43,7 @@ class RequestStatus(StrEnum):
     SUBMITTED = "submitted"
     IN_REVIEW = "in_review"
     NEEDS_INFO = "needs_info"
+    NEEDS_ATTENTION = "needs_attention"  # a resolution was parked or refused: an agent decides
     REORDERED = "reordered"
     REFUNDED = "refunded"
     RESOLVED = "resolved"  # alternative reorder bought and recorded
@@ -54,7 +55,12 @@ class RequestStatus(StrEnum):
 
 
 OPEN_STATUSES = frozenset(
-    {RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.NEEDS_INFO}
+    {
+        RequestStatus.SUBMITTED,
+        RequestStatus.IN_REVIEW,
+        RequestStatus.NEEDS_INFO,
+        RequestStatus.NEEDS_ATTENTION,
+    }
 )
 MONEY = Numeric(12, 2)
 

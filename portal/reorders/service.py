@@ -38,6 +38,7 @@ COUNTED_STATUSES = (
     RequestStatus.SUBMITTED,
     RequestStatus.IN_REVIEW,
     RequestStatus.NEEDS_INFO,
+    RequestStatus.NEEDS_ATTENTION,
     RequestStatus.REORDERED,
     RequestStatus.RESOLVED,
 )

@@ -46,7 +46,8 @@ async def change_address(session: AsyncSession, reorder_id: int, address: dict[s
 async def answer_question(
     session: AsyncSession, reorder_id: int, answer: str, photos: Sequence[PhotoRecord] = ()
 ) -> bool:
-    """The shopper's answer, and its photos, put the request back in review. The row is
+    """The shopper's answer, and its photos, put the request back in review (Needs attention
+    while a resolution of it is stopped). The row is
     locked, so of two answers sent together only the first is recorded; one sent after the
     question was dealt with changes nothing (False: its photos are for the caller to drop)."""
     reorder = await session.get(ReorderRequest, reorder_id, with_for_update=True)
@@ -64,4 +65,6 @@ async def answer_question(
         message=answer,
         data={"photos": [p.photo_id for p in photos]} if photos else None,
     )
+    if await actions.has_stopped_work(session, reorder.id):
+        actions.needs_attention(reorder)  # the agent still has a stopped resolution to decide
     return True

@@ -5,6 +5,8 @@ it out in the caller's transaction, so both exist or neither does."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +19,7 @@ from portal.clock import utcnow
 from portal.errors import ActionRefused
 from portal.jobs import queue
 from portal.jobs.email import queue_email
-from portal.jobs.models import Priority
+from portal.jobs.models import Job, JobStatus, Priority
 from portal.mail.messages import render_email
 from portal.reorders.models import ReorderRequest, RequestEvent, RequestStatus
 from portal.stores.models import Store
@@ -63,6 +65,42 @@ def _must_be_open(reorder: ReorderRequest) -> None:
         raise ActionRefused("This request is already closed.")
 
 
+def needs_attention(reorder: ReorderRequest) -> None:
+    """A resolution of this open request was parked or refused: an agent has to decide."""
+    if reorder.is_open:
+        reorder.status = RequestStatus.NEEDS_ATTENTION
+
+
+def back_in_review(reorder: ReorderRequest) -> None:
+    """An agent dealt with what needed attention (retried, took another path)."""
+    if reorder.status == RequestStatus.NEEDS_ATTENTION:
+        reorder.status = RequestStatus.IN_REVIEW
+
+
+def version(reorder: ReorderRequest) -> str:
+    """A short digest of the request as an agent sees it before confirming a payment: its
+    status, items, address and last change. Any timeline line changes it, so a confirmation
+    opened before a change is refused."""
+    seen = {
+        "id": reorder.id,
+        "status": reorder.status,
+        "updated_at": reorder.updated_at.isoformat(),
+        "items": [(i.line_item_id, i.quantity) for i in reorder.items],
+        "address": reorder.shipping_address,
+    }
+    encoded = json.dumps(seen, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+def must_be_current(reorder: ReorderRequest, seen: str) -> None:
+    """Refuse a confirmation made on an older state of the request."""
+    if seen != version(reorder):
+        raise ActionRefused(
+            "The request changed after this confirmation was opened, so nothing was done. "
+            "Look at it again and confirm."
+        )
+
+
 async def live_resolution(session: AsyncSession, reorder_id: int) -> Resolution | None:
     return await session.scalar(
         select(Resolution).where(
@@ -95,22 +133,58 @@ async def ask_for_information(
     by: Agent,
     *,
     status_link: str,
+    template: str = "needs_info",
+    about: str | None = None,
 ) -> None:
+    """Put a question to the shopper by email; they answer on their status page. ``template``
+    names the email; ``about`` what the question is about, if one thing (``"address"``: the
+    address correction asks through the same flow)."""
     _must_be_open(reorder)
     reorder.status = RequestStatus.NEEDS_INFO
-    record(session, reorder, "info_requested", by.email, public=True, message=question)
-    await email_shopper(session, reorder, store, "needs_info", status_link, question=question)
+    data = {"about": about} if about else None
+    record(session, reorder, "info_requested", by.email, public=True, message=question, data=data)
+    await email_shopper(session, reorder, store, template, status_link, question=question)
 
 
-async def answer_question(session: AsyncSession, reorder_id: int, answer: str) -> None:
-    """The shopper's answer puts the request back in review. The row is locked, so of two
-    answers sent together only the first is recorded; one sent after the question was dealt
-    with changes nothing."""
-    reorder = await session.get(ReorderRequest, reorder_id, with_for_update=True)
-    if reorder is None or reorder.status != RequestStatus.NEEDS_INFO:
-        return
-    reorder.status = RequestStatus.IN_REVIEW
-    record(session, reorder, "shopper_answered", SHOPPER, public=True, message=answer)
+def change_address(
+    session: AsyncSession, reorder: ReorderRequest, address: dict[str, str], by: Agent
+) -> None:
+    """The agent corrects where a reorder ships; a parked reorder retried uses the new one."""
+    _must_be_open(reorder)
+    if address == reorder.shipping_address:
+        raise ActionRefused("That is the address the request already has.")
+    reorder.shipping_address = address
+    record(session, reorder, "address_changed", by.email, message=one_line_address(address))
+
+
+def one_line_address(values: dict[str, Any]) -> str:
+    parts = [
+        " ".join(p for p in (values.get("first_name"), values.get("last_name")) if p),
+        values.get("company"),
+        values.get("address1"),
+        values.get("address2"),
+        " ".join(p for p in (values.get("city"), values.get("province_code")) if p),
+        values.get("zip"),
+        values.get("country_code"),
+    ]
+    return ", ".join(str(p) for p in parts if p)
+
+
+async def has_stopped_work(session: AsyncSession, reorder_id: int) -> bool:
+    """Whether the request's resolution is parked, or the last one was refused and nothing
+    else is under way: the agent still has to decide."""
+    latest = await session.scalar(
+        select(Resolution)
+        .where(Resolution.request_id == reorder_id)
+        .order_by(Resolution.id.desc())
+        .limit(1)
+    )
+    if latest is None or latest.status == ResolutionStatus.SUCCEEDED:
+        return False
+    if latest.status == ResolutionStatus.FAILED:
+        return True
+    job = await session.get(Job, latest.job_id) if latest.job_id is not None else None
+    return job is not None and job.status == JobStatus.FAILED
 
 
 async def deny(
@@ -162,6 +236,7 @@ async def _new_resolution(
 ) -> Resolution:
     """Insert the request's one live resolution; a second agent racing gets ActionRefused."""
     _must_be_open(reorder)
+    back_in_review(reorder)
     resolution = Resolution(
         request_id=reorder.id,
         store_id=reorder.store_id,
@@ -223,9 +298,14 @@ async def record_alternative_reorder(
     description: str,
     amount: Decimal,
     status_link: str,
+    shoppers_own: bool,
 ) -> Resolution:
     """The agent bought a replacement on the store with the company card: record it (no
-    Shopify write; not deducted from the invoice)."""
+    Shopify write; not deducted from the invoice). The shopper's email names the order only
+    when it is ``shoppers_own`` (placed under their email or customer account); one that only
+    carries the request's reference is the store's purchase, not something they can look up.
+    An order already recorded for any request is refused."""
+    await _not_recorded_before(session, order_id, order_name)
     resolution = await _new_resolution(
         session,
         reorder,
@@ -245,12 +325,33 @@ async def record_alternative_reorder(
         "alternative_recorded",
         by.email,
         public=True,
-        data={"order_name": order_name},
+        data={"order_name": order_name} if shoppers_own else {},
     )
     await email_shopper(
-        session, reorder, store, "alternative_recorded", status_link, order_name=order_name
+        session,
+        reorder,
+        store,
+        "alternative_recorded",
+        status_link,
+        order_name=order_name if shoppers_own else None,
     )
     return resolution
+
+
+async def _not_recorded_before(session: AsyncSession, order_id: str, order_name: str) -> None:
+    used = await session.scalar(
+        select(ReorderRequest.reference)
+        .join(Resolution, Resolution.request_id == ReorderRequest.id)
+        .where(
+            Resolution.shopify_order_id == order_id,
+            Resolution.status != ResolutionStatus.FAILED,
+        )
+        .limit(1)
+    )
+    if used is not None:
+        raise ActionRefused(
+            f"Order {order_name} is already recorded for request {used}.", field="order_name"
+        )
 
 
 def close_reorder(session: AsyncSession, reorder: ReorderRequest, status: RequestStatus) -> None:

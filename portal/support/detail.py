@@ -72,6 +72,50 @@ class RequestDetail:
         return next((r for r in self.resolutions if r.status != ResolutionStatus.FAILED), None)
 
     @property
+    def parked(self) -> Resolution | None:
+        """The pending resolution whose job stopped (parked) for an agent, if any."""
+        live = self.live_resolution
+        if live is None or live.status != ResolutionStatus.PENDING:
+            return None
+        stopped = any(j.id == live.job_id and j.status == JobStatus.FAILED for j in self.jobs)
+        return live if stopped else None
+
+    @property
+    def stopped(self) -> Resolution | None:
+        """What needs an agent on an open request: the parked resolution, or the last one
+        Shopify refused while nothing else is under way."""
+        if not self.request.is_open:
+            return None
+        if (parked := self.parked) is not None:
+            return parked
+        last = self.resolutions[-1] if self.resolutions else None
+        if self.live_resolution is None and last is not None:
+            return last if last.status == ResolutionStatus.FAILED else None
+        return None
+
+    @property
+    def stopped_reason(self) -> str:
+        stopped = self.stopped
+        if stopped is None:
+            return ""
+        job = next((j for j in self.jobs if j.id == stopped.job_id), None)
+        return (job.last_error if job and stopped is self.parked else stopped.error) or ""
+
+    @property
+    def address_refused(self) -> bool:
+        """Whether what stopped the resolution was its shipping address."""
+        reason = self.stopped_reason.casefold()
+        return self.request.shipping_address is not None and (
+            "address" in reason or "countrycode" in reason or "zip" in reason
+        )
+
+    @property
+    def may_take_a_path(self) -> bool:
+        """Whether an agent may start a resolution (or deny): nothing under way, or only a
+        parked resolution, which is set aside first."""
+        return self.request.is_open and (self.live_resolution is None or self.parked is not None)
+
+    @property
     def settling(self) -> bool:
         """Whether the page should look again shortly: a resolution is with the worker (and not
         parked), or it settled after the request row was read."""

@@ -7,6 +7,10 @@ order instead of creating a second. A refund carries an idempotency key derived 
 resolution (``@idempotent`` where the API version takes it, otherwise a marker in the refund's
 note that the client checks), for the same effect. The outcome, the request's new status, its
 public timeline line and the shopper's email commit in one transaction.
+
+When Shopify refuses a resolution, or its job is about to be parked (a failure that will not
+get better by itself, or attempts spent), the request is marked ``needs_attention`` for an
+agent, with an internal timeline line that says what stopped it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
-from portal.errors import InventoryClaimFailed, ShopifyUserError
+from portal.errors import InventoryClaimFailed, PortalError, ShopifyUserError
 from portal.integrations.shopify import ShopifyClient
 from portal.integrations.shopify.models import (
     Address,
@@ -32,11 +36,12 @@ from portal.integrations.shopify.models import (
     RefundLine,
     RefundTransaction,
 )
+from portal.jobs import queue
 from portal.jobs.worker import JobContext
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.runtime import Runtime
 from portal.stores.models import Store
-from portal.support.actions import close_reorder, email_shopper, record
+from portal.support.actions import close_reorder, email_shopper, needs_attention, record
 from portal.support.models import Resolution, ResolutionStatus
 
 PROTECTION_SERVICE = "Corso Shipping Protection"
@@ -86,7 +91,8 @@ async def execute_primary_reorder(ctx: JobContext) -> dict[str, Any] | None:
     runtime: Runtime = ctx.services
     shopify = runtime.shopify(loaded.store)
     try:
-        order = await shopify.create_order(order=replacement_order(loaded))
+        async with _parking_noted(ctx, loaded):
+            order = await shopify.create_order(order=replacement_order(loaded))
     except InventoryClaimFailed as exc:
         await _fail(ctx, loaded, "Stock ran out before the reorder could be placed: " + str(exc))
         return {"failed": "inventory"}
@@ -157,7 +163,8 @@ async def execute_refund(ctx: JobContext) -> dict[str, Any] | None:
     shopify = runtime.shopify(loaded.store)
     lines = [RefundLine(i.line_item_id, i.quantity) for i in loaded.request.items]
     try:
-        refund = await _refund(shopify, loaded, lines)
+        async with _parking_noted(ctx, loaded):
+            refund = await _refund(shopify, loaded, lines)
     except ShopifyUserError as exc:
         await _fail(ctx, loaded, "Shopify refused the refund: " + str(exc))
         return {"failed": "user_error"}
@@ -231,6 +238,41 @@ async def _fail(ctx: JobContext, loaded: Loaded, reason: str) -> None:
         record(
             current.db, current.request, "resolution_failed", "system", message=reason, data=data
         )
+        needs_attention(current.request)
+
+
+def _parks(job: queue.ClaimedJob, exc: Exception) -> bool:
+    """Whether the worker will park ``job`` for this failure (see ``portal.jobs.worker``)."""
+    if isinstance(exc, ShopifyUserError):
+        return False  # refused: the handler fails the resolution instead
+    if isinstance(exc, PortalError) and not exc.retryable:
+        return True
+    return queue.will_park(job)
+
+
+@asynccontextmanager
+async def _parking_noted(ctx: JobContext, loaded: Loaded) -> AsyncIterator[None]:
+    """Let a failure through to the worker; when it will park the job, first mark the request
+    as needing an agent (if its resolution is still pending and the request still open)."""
+    try:
+        yield
+    except Exception as exc:
+        if _parks(ctx.job, exc):
+            await _note_parked(ctx, loaded.resolution.id, str(exc) or type(exc).__name__)
+        raise
+
+
+async def _note_parked(ctx: JobContext, resolution_id: int, reason: str) -> None:
+    async with ctx.sessions() as db, db.begin():
+        resolution = await db.get(Resolution, resolution_id)
+        if resolution is None or resolution.status != ResolutionStatus.PENDING:
+            return
+        request = await db.get(ReorderRequest, resolution.request_id, with_for_update=True)
+        if request is None or not request.is_open:
+            return
+        data = {"resolution": resolution.id, "kind": resolution.kind}
+        record(db, request, "resolution_parked", "system", message=reason, data=data)
+        needs_attention(request)
 
 
 async def _tell_shopper(ctx: JobContext, current: Settling, template: str, **context: Any) -> None:

@@ -1,13 +1,16 @@
-"""The agent's forms: notes, questions, denials and the alternative reorder."""
+"""The agent's forms: notes, questions, denials, the alternative reorder, the confirmation of
+a payment and the corrected shipping address."""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
-from wtforms import StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
+from portal.address_form import AddressForm as SharedAddressForm
 from portal.forms import MoneyField, PortalForm
 from portal.i18n import lazy_gettext as _l
 
@@ -65,3 +68,24 @@ class AlternativeForm(PortalForm):
             ),
         ],
     )
+
+
+class ConfirmForm(PortalForm):
+    """The confirmation of a primary reorder or refund: ``seen`` is the version of the request
+    the agent confirmed (``actions.version``); an older one moves no money."""
+
+    seen = HiddenField(
+        validators=[
+            DataRequired(_l("Open the confirmation first: it shows what will happen.")),
+            Length(max=64),
+        ]
+    )
+
+
+class AddressForm(SharedAddressForm):
+    """Where a reorder ships, as the agent corrects it: the shopper's fields and the same
+    per-country rules (``portal.address_form``), each problem beside its field."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        return self.check_address() and valid

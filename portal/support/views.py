@@ -26,7 +26,7 @@ from portal.accounts.guard import (
     require_store_visible,
     store_scope,
 )
-from portal.errors import ActionRefused, IntegrationError, PhotoRejected
+from portal.errors import ActionRefused, IntegrationError, PhotoRejected, StoreInactive
 from portal.forms import PortalForm
 from portal.i18n import gettext as _
 from portal.jobs import queue
@@ -34,10 +34,19 @@ from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import Runtime
 from portal.shopper.photos import load_photo
 from portal.stores.models import Store
-from portal.support import actions, detail
+from portal.support import actions, confirmation, detail, parked, purchases
 from portal.support.actions import Agent
-from portal.support.forms import ActionForm, AlternativeForm, DenyForm, NoteForm, QuestionForm
-from portal.support.models import Resolution
+from portal.support.forms import (
+    ActionForm,
+    AddressForm,
+    AlternativeForm,
+    ConfirmForm,
+    DenyForm,
+    NoteForm,
+    QuestionForm,
+)
+from portal.support.models import Resolution, ResolutionStatus
+from portal.support.queue_views import issue_labels, resolution_labels
 from portal.telemetry import note_unavailable
 from portal.web import render, session
 
@@ -66,7 +75,7 @@ async def _visible_request(
     return found, store
 
 
-def _forms(request: Request) -> dict[str, PortalForm]:
+def _forms(request: Request, found: ReorderRequest) -> dict[str, PortalForm]:
     meta = {"csrf_context": request}
     return {
         "action_form": ActionForm(meta=meta),
@@ -74,7 +83,18 @@ def _forms(request: Request) -> dict[str, PortalForm]:
         "question_form": QuestionForm(meta=meta),
         "deny_form": DenyForm(meta=meta),
         "alternative_form": AlternativeForm(meta=meta),
+        "address_form": _address_form(request, found, meta),
     }
+
+
+def _address_form(request: Request, found: ReorderRequest, meta: dict[str, Any]) -> AddressForm:
+    """The address on file; a country chosen in the editor (htmx asks this page again with it)
+    brings that country's provinces."""
+    address = dict(found.shipping_address or {})
+    chosen = request.query_params.get("country_code", "")[:2]
+    if chosen:
+        address["country_code"] = chosen
+    return AddressForm(data=address, meta=meta)
 
 
 async def request_page(
@@ -90,8 +110,57 @@ async def request_page(
         found, store = await _visible_request(db, staff, str(request.path_params["reference"]))
         gathered = await detail.read(db, found, store, store_scope=store_scope(staff))
     await detail.look_outside(_runtime(request), gathered)  # no database connection held
-    context = {"d": gathered, "message": message, **_forms(request), **(forms or {})}
+    context = {
+        "d": gathered,
+        "message": message,
+        "issue_labels": issue_labels(),
+        "resolution_labels": resolution_labels(),
+        **_forms(request, found),
+        **(forms or {}),
+    }
     return staff_page(request, staff, "pages/support/request.html", context, status)
+
+
+async def confirm_page(request: Request) -> Response:
+    """What a primary reorder or a refund will do, with the button that does it. The button
+    carries the request's version, so a confirmation opened before a change moves no money."""
+    staff = await require_staff(request)
+    require_can_act(staff)
+    try:
+        path = confirmation.Path(str(request.path_params["path"]))
+    except ValueError as exc:
+        raise HTTPException(404) from exc
+    reference = str(request.path_params["reference"])
+    async with session(request) as db:
+        found, store = await _visible_request(db, staff, reference)
+        stopped = await parked.find(db, found.id)
+        live = await actions.live_resolution(db, found.id)
+    if not found.is_open or (live is not None and stopped is None):
+        return _back(request, reference)
+    problem, preview = None, None
+    try:
+        preview = await confirmation.preview(_runtime(request), store, found, path)
+    except IntegrationError as exc:
+        note_unavailable(request, exc.service, exc)
+        problem = _(
+            "%(service)s could not say what would happen, so nothing can be confirmed now. "
+            "Reload to try again.",
+            service=exc.service,
+        )
+    except StoreInactive:
+        problem = _("The store uninstalled the app: its Shopify is not asked.")
+    form = ConfirmForm(data={"seen": actions.version(found)}, meta={"csrf_context": request})
+    context = {
+        "r": found,
+        "store": store,
+        "path": path.value,
+        "preview": preview,
+        "problem": problem,
+        "stopped": stopped,
+        "confirm_form": form,
+    }
+    status = 503 if problem else 200
+    return staff_page(request, staff, "pages/support/confirm.html", context, status)
 
 
 def _back(request: Request, reference: str) -> Response:
@@ -134,6 +203,8 @@ class Action:
     form_class: type[PortalForm] = ActionForm
     form_name: str = "action_form"
     check: Check | None = None
+    sets_aside: bool = False  # takes another path: a parked resolution is set aside first
+    confirmed: bool = False  # moves money: only from a confirmation of the current request
 
     async def view(self, request: Request) -> Response:
         staff = await require_staff(request)
@@ -142,12 +213,21 @@ class Action:
         form = await self.form_class.from_request(request)
         if not form.validate():
             message = _("Please correct the form below.")
+            if self.confirmed:  # a hidden field: say what is wrong at the top
+                message = next(iter(e for errors in form.errors.values() for e in errors))
             return await request_page(
                 request, staff=staff, forms={self.form_name: form}, status=400, message=message
             )
         try:
             await self._carry_out(request, staff, reference, form)
         except ActionRefused as exc:
+            if exc.field is not None and exc.field in form:
+                form[exc.field].errors = [exc.message]
+                message = _("Please correct the form below.")
+                forms = {self.form_name: form}
+                return await request_page(
+                    request, staff=staff, forms=forms, status=409, message=message
+                )
             return await request_page(request, staff=staff, status=409, message=exc.message)
         except IntegrationError as exc:
             note_unavailable(request, exc.service, exc)
@@ -163,13 +243,22 @@ class Action:
     ) -> None:
         runtime = _runtime(request)
         found_outside = None
-        if self.check is not None:
+        stopped = None
+        if self.check is not None or self.sets_aside:
             async with session(request) as db:
                 found, store = await _visible_request(db, staff, reference)
-            found_outside = await self.check(runtime, found, store, form)
+                stopped = await parked.find(db, found.id) if self.sets_aside else None
+            if self.check is not None:
+                found_outside = await self.check(runtime, found, store, form)
+            if stopped is not None:
+                await parked.nothing_in_shopify(runtime, store, found, stopped)
         async with session(request) as db, db.begin():
             found, store = await _visible_request(db, staff, reference, for_update=True)
             agent = Agent(staff.id, staff.email)
+            if self.confirmed:
+                actions.must_be_current(found, form.seen.data)
+            if stopped is not None:
+                await parked.set_aside(db, found, stopped, agent, f"took another path: {self.name}")
             await self.act(Acting(db, found, store, agent, form, runtime, found_outside))
 
 
@@ -183,17 +272,12 @@ async def _in_stock(runtime: Runtime, found: ReorderRequest, store: Store, form:
         )
 
 
-async def _store_order(runtime: Runtime, found: ReorderRequest, store: Store, form: Any) -> Any:
-    purchase = await runtime.shopify(store).find_order(name=form.order_name.data)
-    if purchase is None:
-        raise ActionRefused(
-            _(
-                "There is no order %(name)s at %(store)s.",
-                name=form.order_name.data,
-                store=store.name,
-            )
-        )
-    return purchase
+async def _store_order(
+    runtime: Runtime, found: ReorderRequest, store: Store, form: Any
+) -> purchases.Purchase:
+    return await purchases.bought_for(
+        runtime.shopify(store), found, store, order_name=form.order_name.data
+    )
 
 
 async def _assign(a: Acting) -> None:
@@ -220,6 +304,32 @@ async def _deny(a: Acting) -> None:
     )
 
 
+async def _ask_address(a: Acting) -> None:
+    address = actions.one_line_address(a.request.shipping_address or {})
+    question = _(
+        "We could not send your replacement to the shipping address you gave (%(address)s). "
+        "Please reply on your request's page with the corrected address.",
+        address=address,
+    )
+    await actions.ask_for_information(
+        a.db,
+        a.request,
+        a.store,
+        question,
+        a.agent,
+        status_link=a.status_link,
+        template="address_correction",
+        about="address",
+    )
+
+
+async def _change_address(a: Acting) -> None:
+    live = await actions.live_resolution(a.db, a.request.id)
+    if live is not None and await parked.find(a.db, a.request.id) is None:
+        raise ActionRefused(_("A resolution is under way: change the address once it stops."))
+    actions.change_address(a.db, a.request, a.form.address(), a.agent)
+
+
 async def _reorder(a: Acting) -> None:
     await actions.start_primary_reorder(a.db, a.request, a.agent)
 
@@ -229,17 +339,18 @@ async def _refund(a: Acting) -> None:
 
 
 async def _alternative(a: Acting) -> None:
-    purchase = a.found_outside
+    purchase: purchases.Purchase = a.found_outside
     await actions.record_alternative_reorder(
         a.db,
         a.request,
         a.store,
         a.agent,
-        order_name=purchase.name,
-        order_id=purchase.id,
+        order_name=purchase.order.name,
+        order_id=purchase.order.id,
         description=a.form.description.data.strip(),
         amount=a.form.amount.data,
         status_link=a.status_link,
+        shoppers_own=purchase.shoppers_own,
     )
 
 
@@ -248,9 +359,22 @@ ACTIONS = (
     Action("unassign", "unassign", _unassign),
     Action("note", "note", _note, NoteForm, "note_form"),
     Action("ask", "ask", _ask, QuestionForm, "question_form"),
-    Action("deny", "deny", _deny, DenyForm, "deny_form"),
-    Action("reorder", "reorder", _reorder, check=_in_stock),
-    Action("refund", "refund", _refund),
+    Action("ask-address", "ask_address", _ask_address),
+    Action("address", "address", _change_address, AddressForm, "address_form"),
+    Action("deny", "deny", _deny, DenyForm, "deny_form", sets_aside=True),
+    Action(
+        "reorder",
+        "reorder",
+        _reorder,
+        ConfirmForm,
+        "confirm_form",
+        check=_in_stock,
+        sets_aside=True,
+        confirmed=True,
+    ),
+    Action(
+        "refund", "refund", _refund, ConfirmForm, "confirm_form", sets_aside=True, confirmed=True
+    ),
     Action(
         "alternative",
         "alternative",
@@ -258,6 +382,7 @@ ACTIONS = (
         AlternativeForm,
         "alternative_form",
         check=_store_order,
+        sets_aside=True,
     ),
 )
 
@@ -278,11 +403,13 @@ async def retry_job(request: Request) -> Response:
             select(Resolution.job_id).where(
                 Resolution.request_id == found.id,
                 Resolution.job_id == int(request.path_params["job_id"]),
+                Resolution.status == ResolutionStatus.PENDING,
             )
         )
         if job_id is None:
             raise HTTPException(404)
         if await queue.requeue(db, job_id):
+            actions.back_in_review(found)
             actions.record(db, found, "job_retried", staff.email, data={"job": job_id})
     return _back(request, reference)
 

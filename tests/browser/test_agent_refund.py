@@ -125,9 +125,12 @@ def test_an_agent_refunds_a_request_and_watches_its_status_change(
     # The refund: Shopify answers slowly from now on, so the outcome arrives after the page.
     env.shop.world.faults(SHOP).latency = SHOPIFY_LATENCY
     page.get_by_role("button", name=REFUND).click()
+    agent.expect_h1(f"Confirm the refund for {case.reference}")
+    expect(page.locator("#confirmation-amount")).to_contain_text("$24.00")
+    page.get_by_role("button", name="Confirm: refund $24.00").click()
     resolution = page.locator("#resolution")
     expect(resolution.locator(".resolution-pending")).to_be_visible(timeout=WAIT)
-    expect(resolution).to_contain_text("refund · pending")
+    expect(resolution).to_contain_text("Refund · in progress")
     expect(page.get_by_role("button", name=REFUND)).to_have_count(0)
     expect(resolution).to_have_attribute("hx-trigger", "every 2s")
     agent.check_page()
@@ -137,7 +140,7 @@ def test_an_agent_refunds_a_request_and_watches_its_status_change(
     h1 = heading(page)
     expect(status).to_have_text("Refunded", timeout=SETTLE)
     expect(resolution.locator(".resolution-succeeded")).to_be_visible(timeout=WAIT)
-    expect(resolution).to_contain_text("refund · succeeded")
+    expect(resolution).to_contain_text("Refund · done")
     expect(resolution).not_to_have_attribute("hx-trigger")
     assert still_the_same_page(page, h1), "the page was reloaded to show the refund"
     env.shop.world.faults(SHOP).clear()
@@ -146,7 +149,7 @@ def test_an_agent_refunds_a_request_and_watches_its_status_change(
     assert order is not None
     assert len(order.refunds) == 1, f"the shop holds {len(order.refunds)} refunds for the order"
     timeline = page.locator("#timeline-events")
-    expect(timeline.locator("li strong", has_text=re.compile(r"^refunded$"))).to_have_count(1)
+    expect(timeline.locator("li strong", has_text=re.compile(r"^Refunded$"))).to_have_count(1)
     expect(order_panel).to_contain_text("Refund")
     agent.check_page()
     agent.screenshot("refunded")

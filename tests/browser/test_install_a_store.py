@@ -170,6 +170,8 @@ def test_an_admin_installs_the_third_store_and_its_first_request_is_refunded(
     sign_in(agent, demo, AGENT, f"/support/requests/{reference}")
     expect(agent.get_by_role("heading", level=1)).to_contain_text(reference)
     agent.get_by_role("button", name="Refund these items on the original order").click()
+    expect(agent.get_by_role("heading", level=1)).to_contain_text("Confirm the refund")
+    agent.get_by_role("button", name=re.compile(r"^Confirm: refund ")).click()
     expect(agent.locator("#request-status-tag")).to_have_text("Refunded", timeout=45_000)
     shot(agent, "refunded")
     refunded = demo.world.shopify.order(shop, order.id)

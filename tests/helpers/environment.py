@@ -67,7 +67,9 @@ class TestShop:
         lines: Sequence[tuple[Variant, int]] | None = None,
         protected: bool = True,
         shipped_days_ago: int | None = 3,
-        created_days_ago: int = 5,
+        created_days_ago: float = 5,
+        note: str | None = None,
+        tags: Sequence[str] = (),
     ) -> Order:
         now = datetime.now(UTC)
         seeds = [LineItemSeed(variant=v, quantity=q) for v, q in (lines or [(self.mug, 2)])]
@@ -80,6 +82,8 @@ class TestShop:
             customer=CustomerSeed("Jane", "Doe"),
             shipping_address=ADDRESS,
             line_items=seeds,
+            note=note,
+            tags=tags,
         )
         if shipped_days_ago is not None:
             self.world.add_fulfillment(

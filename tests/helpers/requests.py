@@ -62,9 +62,11 @@ def file_request(
     resolution: str = "reorder",
     quantities: dict[int, int] | None = None,
     issue: IssueType = IssueType.LOST,
+    address: dict[str, str] | None = None,
 ) -> ReorderRequest:
     """A submitted request for sandbox ``order`` (line item id -> quantity; default: 1 of the
-    first line)."""
+    first line); a reorder ships to ``address`` (default: Jane Doe's), written as given, as if
+    an older form had accepted it."""
 
     async def work(db: AsyncSession) -> ReorderRequest:
         store = (await db.scalars(select(Store).where(Store.slug == env.slug))).one()
@@ -77,7 +79,7 @@ def file_request(
             issue_type=issue,
             quantities={f"gid://shopify/LineItem/{k}": v for k, v in chosen.items()},
             resolution=PreferredResolution(resolution),
-            shipping_address=ADDRESS if resolution == "reorder" else None,
+            shipping_address=(address or ADDRESS) if resolution == "reorder" else None,
         )
         filed, _ = await reorders.file_reorder(
             db, store=store, order=fetched, draft=draft, now=utcnow()

@@ -71,6 +71,13 @@ class StaffBrowser:
     def post_form(self, path: str, data: dict[str, str]) -> httpx.Response:
         return self.client.post(path, data={"csrf_token": self.csrf(), **data})
 
+    def confirm(self, reference: str, path: str) -> httpx.Response:
+        """Open the confirmation of a primary reorder or refund and press its button."""
+        page = self.client.get(f"/support/requests/{reference}/confirm/{path}")
+        seen = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', page.text)
+        assert seen is not None, f"no confirmation button on {page.status_code}: {page.text[:500]}"
+        return self.post_form(f"/support/requests/{reference}/{path}", {"seen": seen.group(1)})
+
     def sign_out(self) -> httpx.Response:
         return self.post_form("/support/logout", {})
 

@@ -117,9 +117,10 @@ def test_stock_that_ran_out_fails_the_reorder_and_leaves_the_request_open(
     resolution = wait_until_settled(env, request.id)
     assert resolution.status == "failed" and "Stock ran out" in (resolution.error or "")
     assert reorders_in_shop(env) == []
-    assert load_request(env, request.id).status == RequestStatus.SUBMITTED
+    assert load_request(env, request.id).status == RequestStatus.NEEDS_ATTENTION
     second = start(env, request.id, "refund")  # another path is still open
     assert wait_until_settled(env, request.id).id == second.id
+    assert load_request(env, request.id).status == RequestStatus.REFUNDED
 
 
 def test_two_agents_pressing_refund_together_make_one_refund(env: PortalEnvironment) -> None:

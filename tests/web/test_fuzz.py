@@ -446,7 +446,7 @@ def world(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         shopper, real = _verified_shopper(env)
         staff = {name: _signed_in(env, email) for name, (email, _, _) in STAFF.items()}
         # One resolution with its job, so the retry route has a real job id to aim at.
-        ordered = staff["agent"].post_form(f"/support/requests/{real['reference'][0]}/refund", {})
+        ordered = staff["agent"].confirm(real["reference"][0], "refund")
         assert ordered.status_code == 303, ordered.text
         real.update(_real_ids(env, real["reference"][0]))
         real.update(_staff_targets(env, fuzz_database, staff["admin"]))
@@ -523,6 +523,20 @@ ACTION_FIELDS = {
     "ask": ("question",),
     "deny": ("reason",),
     "alternative": ("order_name", "description", "amount"),
+    "reorder": ("seen",),
+    "refund": ("seen",),
+    "address": (
+        "first_name",
+        "last_name",
+        "company",
+        "address1",
+        "address2",
+        "city",
+        "province_code",
+        "zip",
+        "country_code",
+        "phone",
+    ),
 }
 
 
@@ -596,6 +610,7 @@ ROUTES = [
         ("current_password", "new_password", "confirm_password"),
     ),
     RouteSpec("support_request", "/support/requests/{reference}", ("GET",)),
+    RouteSpec("support_confirm", "/support/requests/{reference}/confirm/{path}", ("GET",)),
     *(
         RouteSpec(
             f"action_{a.name}",
@@ -671,6 +686,7 @@ def _real(world: World, name: str) -> tuple[str, ...]:
     values = {
         "store": [world.env.slug, "elsewhere"],
         "static": ["app.css", "htmx.min.js"],
+        "path": ["reorder", "refund"],
     }.get(name) or world.real.get(name, [])
     return tuple(values)
 

@@ -535,6 +535,10 @@ class ShopifyClient:
             return _created_refund(data)
         raise ShopifyUnavailable(f"refundCreate on {order_gid} got no answer; it was not applied")
 
+    async def find_refund(self, *, order_id: str, idempotency_key: str) -> Refund | None:
+        """The order's refund made with ``idempotency_key`` by ``create_refund``, if any."""
+        return await self._refund_with_key(_gid("Order", order_id), idempotency_key)
+
     async def _refund_with_key(self, order_gid: str, key: str) -> Refund | None:
         data = await self._send(load("RefundNotes"), {"id": order_gid})
         order = data.get("order")
