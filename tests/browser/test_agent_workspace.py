@@ -126,8 +126,10 @@ def test_a_request_stuck_on_an_address_shopify_refuses_gets_out(
     # The agent corrects the country and retries: one order, to the corrected address.
     open_request(agent, stuck_reference)
     editor = page.locator("#address-editor")
-    editor.get_by_label("Country code").fill("US")
-    editor.get_by_label("State or province code").fill("IL")
+    editor.get_by_label("Country", exact=True).select_option("US")
+    province = editor.get_by_label("State or province", exact=True)
+    expect(province.locator('option[value="IL"]')).to_have_count(1)  # the list followed
+    province.select_option("IL")
     editor.get_by_label("Postal code").fill("62704")
     editor.get_by_role("button", name="Save the address").click()
     agent.expect_h1(re.compile(re.escape(stuck_reference)))
