@@ -60,7 +60,7 @@ def test_the_reorder_confirmation_shows_value_stock_and_address(
     assert page.status_code == 200
     assert "Replacement order value: $48.00" in page.text
     assert "in stock" in page.text
-    assert "1 Main St" in page.text and "Springfield IL 62704, US" in page.text
+    assert "1 Main St" in page.text and "Springfield IL 62704, United States" in page.text
     assert "Confirm: create the paid order" in page.text
 
 
