@@ -4,7 +4,11 @@ undefined names, translated through ``portal.i18n``, knowing the status words. P
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 
@@ -29,4 +33,23 @@ def environment(
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.globals["status_label"] = status_label
+    env.filters["store_time"] = store_time
     return env
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def store_time(moment: datetime | None, store: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment in the store's time zone, the zone named: "2026-11-30 17:05 EST". ``store`` is
+    a store (its ``time_zone``) or a zone's name."""
+    if moment is None:
+        return ""
+    name = store if isinstance(store, str) else getattr(store, "time_zone", "UTC")
+    local = moment.astimezone(_zone(name or "UTC"))
+    return f"{local.strftime(pattern)} {local.tzname() or name}"

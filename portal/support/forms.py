@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from wtforms import StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
 from portal.forms import MoneyField, PortalForm
@@ -65,3 +65,17 @@ class AlternativeForm(PortalForm):
             ),
         ],
     )
+
+
+class ReviewSignalForm(PortalForm):
+    """Mark one risk signal of the request reviewed (the key is the page's, checked again)."""
+
+    signal = HiddenField(
+        validators=[DataRequired(_l("Choose the signal.")), Length(max=200)],
+    )
+
+
+class AssignForm(PortalForm):
+    """Assign the request to a staff member who may see its store (the choices are theirs)."""
+
+    assignee = SelectField(_l("Assign to"), coerce=str, validate_choice=True)

@@ -26,17 +26,28 @@ from portal.accounts.guard import (
     require_store_visible,
     store_scope,
 )
-from portal.errors import ActionRefused, IntegrationError, PhotoRejected
+from portal.clock import utcnow
+from portal.errors import ActionRefused, IntegrationError, PhotoRejected, StoreInactive
 from portal.forms import PortalForm
 from portal.i18n import gettext as _
+from portal.integrations.shopify.models import Order
 from portal.jobs import queue
+from portal.reorders import risk
 from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import Runtime
 from portal.shopper.photos import load_photo
 from portal.stores.models import Store
-from portal.support import actions, detail
+from portal.support import actions, detail, signals
 from portal.support.actions import Agent
-from portal.support.forms import ActionForm, AlternativeForm, DenyForm, NoteForm, QuestionForm
+from portal.support.claims import CustomerClaims, customer_claims
+from portal.support.forms import (
+    ActionForm,
+    AlternativeForm,
+    DenyForm,
+    NoteForm,
+    QuestionForm,
+    ReviewSignalForm,
+)
 from portal.support.models import Resolution
 from portal.telemetry import note_unavailable
 from portal.web import render, session
@@ -74,6 +85,7 @@ def _forms(request: Request) -> dict[str, PortalForm]:
         "question_form": QuestionForm(meta=meta),
         "deny_form": DenyForm(meta=meta),
         "alternative_form": AlternativeForm(meta=meta),
+        "review_form": ReviewSignalForm(meta=meta),
     }
 
 
@@ -90,7 +102,18 @@ async def request_page(
         found, store = await _visible_request(db, staff, str(request.path_params["reference"]))
         gathered = await detail.read(db, found, store, store_scope=store_scope(staff))
     await detail.look_outside(_runtime(request), gathered)  # no database connection held
-    context = {"d": gathered, "message": message, **_forms(request), **(forms or {})}
+    async with session(request) as db, db.begin():
+        report = await signals.assess(
+            db, found, order=gathered.order.value, claims=gathered.claims.value, now=utcnow()
+        )
+        await risk.store_risk_count(db, found.id, report.unreviewed)
+    context = {
+        "d": gathered,
+        "risk": report,
+        "message": message,
+        **_forms(request),
+        **(forms or {}),
+    }
     return staff_page(request, staff, "pages/support/request.html", context, status)
 
 
@@ -196,6 +219,31 @@ async def _store_order(runtime: Runtime, found: ReorderRequest, store: Store, fo
     return purchase
 
 
+async def _outside_for_signals(
+    runtime: Runtime, found: ReorderRequest, store: Store, form: Any
+) -> tuple[Order | None, CustomerClaims | None]:
+    """The order and the Corso claims the signals are judged against (None when unreachable:
+    their signals are then not raised, and cannot be marked reviewed)."""
+    try:
+        order = await runtime.shopify(store).get_order(order_id=found.shopify_order_id)
+    except (IntegrationError, StoreInactive):
+        order = None
+    try:
+        claims: CustomerClaims | None = await customer_claims(runtime.corso(store), found.email)
+    except (IntegrationError, StoreInactive):
+        claims = None
+    return order, claims
+
+
+async def _review_signal(a: Acting) -> None:
+    order, claims = a.found_outside
+    now = utcnow()
+    report = await signals.assess(a.db, a.request, order=order, claims=claims, now=now)
+    await signals.mark_reviewed(
+        a.db, a.request, report, a.form.signal.data, reviewer=a.agent.email, now=now
+    )
+
+
 async def _assign(a: Acting) -> None:
     actions.assign(a.db, a.request, a.agent, by=a.agent)
 
@@ -251,6 +299,14 @@ ACTIONS = (
     Action("deny", "deny", _deny, DenyForm, "deny_form"),
     Action("reorder", "reorder", _reorder, check=_in_stock),
     Action("refund", "refund", _refund),
+    Action(
+        "signals/review",
+        "review_signal",
+        _review_signal,
+        ReviewSignalForm,
+        "review_form",
+        check=_outside_for_signals,
+    ),
     Action(
         "alternative",
         "alternative",

@@ -513,6 +513,7 @@ ACTION_FIELDS = {
     "ask": ("question",),
     "deny": ("reason",),
     "alternative": ("order_name", "description", "amount"),
+    "review_signal": ("signal",),
 }
 
 
