@@ -61,11 +61,12 @@ async def submit(
     order: Order,
     draft: RequestDraft,
     now: datetime,
+    device_key: str | None = None,
 ) -> ReorderRequest:
     """File the draft's request (``NothingLeftToClaim`` or ``NotEligible``
     when it may no longer be); a second submit of the same draft returns the same request."""
     filed, created = await reorders.file_reorder(
-        session, store=store, order=order, draft=draft, now=now
+        session, store=store, order=order, draft=draft, now=now, device_key=device_key
     )
     if created:
         await _queue_confirmation(session, runtime, store, filed)

@@ -86,6 +86,7 @@ class QueueFilters:
     older_than_days: int | None = None
     assignment: Assignment | None = None
     search: Search | None = None
+    risky: bool = False  # only requests with risk signals not yet reviewed
 
     @property
     def statuses(self) -> tuple[RequestStatus, ...]:
@@ -105,6 +106,7 @@ class QueueFilters:
             "older_than": str(self.older_than_days or ""),
             "assigned": self.assignment or "",
             "q": self.search.text if self.search else "",
+            "risk": "1" if self.risky else "",
         }
         params.update({k: v or "" for k, v in changes.items()})
         return {k: v for k, v in params.items() if v}
@@ -157,6 +159,7 @@ class QueueRow:
     status: str
     created_at: datetime
     assignee_email: str | None
+    risk_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ def parse_filters(
         older_than_days=_age(params.get("older_than")),
         assignment=_enum(Assignment, params.get("assigned")),
         search=parse_search(params.get("q", "")),
+        risky=params.get("risk") == "1",
     )
 
 
@@ -265,6 +269,8 @@ def _conditions(query: QueueQuery) -> list[ColumnElement[bool]]:
         found.append(r.assigned_to_id.is_(None))
     if f.search is not None:
         found.append(_search_condition(f.search))
+    if f.risky:
+        found.append(r.risk_count > 0)
     return found
 
 
@@ -303,7 +309,7 @@ def _keys_of_status(
 
 def page_statement(
     query: QueueQuery, after: Cursor | None, size: int = PAGE_SIZE
-) -> Select[str, str, str, str, str, str, str, datetime, int, str]:
+) -> Select[str, str, str, str, str, str, str, datetime, int, str, int]:
     """The page's rows (one more than ``size``, to know whether another page follows)."""
     parts = [_keys_of_status(query, s, after, size + 1) for s in query.filters.statuses]
     keys = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_keys")
@@ -320,6 +326,7 @@ def page_statement(
             r.created_at,
             r.id,
             User.email,
+            r.risk_count,
         )
         .join(keys, keys.c.id == r.id)
         .join(Store, Store.id == r.store_id)
@@ -352,6 +359,7 @@ def _row(
     created_at: datetime,
     _id: int,
     assignee_email: str | None,
+    risk_count: int,
 ) -> QueueRow:
     return QueueRow(
         reference,
@@ -363,6 +371,7 @@ def _row(
         status,
         created_at,
         assignee_email,
+        risk_count,
     )
 
 
