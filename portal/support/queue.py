@@ -34,6 +34,7 @@ from portal.reorders.models import (
     ReorderRequest,
     RequestStatus,
 )
+from portal.reorders.search import text_search
 from portal.stores.models import Store
 
 PAGE_SIZE = 50
@@ -50,7 +51,9 @@ STATUS_CHOICES = (OPEN, ANY, *(s.value for s in RequestStatus))
 DEFAULT_STATUS = OPEN
 
 _REFERENCE = re.compile(r"RR-[0-9A-Z]{6}", re.IGNORECASE)
-_ORDER_NUMBER = re.compile(r"#?([0-9]{1,20})")
+_ORDER_NUMBER = re.compile(r"#?([0-9]{1,7})")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+MIN_TEXT_LENGTH = 3  # a trigram: shorter text cannot use the search index
 _CURSOR = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}")
 
 E = TypeVar("E", bound=StrEnum)
@@ -65,7 +68,8 @@ class SearchKind(StrEnum):
     REFERENCE = "reference"
     ORDER = "order"
     EMAIL = "email"
-    UNRECOGNIZED = "unrecognized"
+    TEXT = "text"  # part of a name, an email, a reference, an order or a tracking number
+    UNRECOGNIZED = "unrecognized"  # too short to search for
 
 
 @dataclass(frozen=True)
@@ -228,7 +232,9 @@ def _age(value: str | None) -> int | None:
 
 
 def parse_search(typed: str) -> Search | None:
-    """A reference (RR-XXXXXX), an order number (#1234 or 1234) or an email; None when empty."""
+    """A reference (RR-XXXXXX), an order number (#1234 or 1234) or a whole email are looked up
+    exactly; anything else of three characters or more is looked for inside names, emails,
+    references, order and tracking numbers. None when empty."""
     text = typed.strip()[:MAX_SEARCH_LENGTH]
     if not text:
         return None
@@ -236,9 +242,12 @@ def parse_search(typed: str) -> Search | None:
         return Search(SearchKind.REFERENCE, text.upper(), text)
     if number := _ORDER_NUMBER.fullmatch(text):
         return Search(SearchKind.ORDER, f"#{number.group(1)}", text)
-    if "@" in text:
+    if _EMAIL.fullmatch(text):
         return Search(SearchKind.EMAIL, text.casefold(), text)
-    return Search(SearchKind.UNRECOGNIZED, "", text)
+    words = " ".join(text.casefold().split())
+    if len(words) < MIN_TEXT_LENGTH:
+        return Search(SearchKind.UNRECOGNIZED, "", text)
+    return Search(SearchKind.TEXT, words, text)
 
 
 def parse_cursor(token: str | None) -> Cursor | None:
@@ -275,6 +284,8 @@ def _conditions(query: QueueQuery) -> list[ColumnElement[bool]]:
 
 
 def _search_condition(search: Search) -> ColumnElement[bool]:
+    if search.kind is SearchKind.TEXT:
+        return text_search(search.value)
     column = {
         SearchKind.REFERENCE: ReorderRequest.reference,
         SearchKind.ORDER: ReorderRequest.order_name,
