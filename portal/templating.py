@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 
 from portal import i18n
-from portal.reorders.labels import status_label
+from portal.reorders.labels import issue_label, resolution_label, status_label
 
 
 def environment(
@@ -33,6 +33,8 @@ def environment(
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.globals["status_label"] = status_label
+    env.globals["issue_label"] = issue_label
+    env.globals["resolution_label"] = resolution_label
     env.filters["store_time"] = store_time
     return env
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Regexp
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from portal.forms import MoneyField, PortalForm
 from portal.i18n import lazy_gettext as _l
@@ -76,6 +76,10 @@ class ReviewSignalForm(PortalForm):
 
 
 class AssignForm(PortalForm):
-    """Assign the request to a staff member who may see its store (the choices are theirs)."""
+    """Assign the request: to the agent pressing the button, or to the staff member chosen
+    (checked against who may see the store when it is done)."""
 
-    assignee = SelectField(_l("Assign to"), coerce=str, validate_choice=True)
+    assignee = StringField(
+        _l("Assign to"),
+        validators=[Optional(), Regexp(re.compile(r"^[0-9]{1,12}$"), message=_l("Choose a name."))],
+    )

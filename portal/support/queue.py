@@ -15,7 +15,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -164,6 +165,7 @@ class QueueRow:
     created_at: datetime
     assignee_email: str | None
     risk_count: int = 0
+    time_zone: str = "UTC"  # the store's
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,7 @@ def _keys_of_status(
 
 def page_statement(
     query: QueueQuery, after: Cursor | None, size: int = PAGE_SIZE
-) -> Select[str, str, str, str, str, str, str, datetime, int, str, int]:
+) -> Select[str, str, str, str, str, str, str, datetime, int, str, int, str]:
     """The page's rows (one more than ``size``, to know whether another page follows)."""
     parts = [_keys_of_status(query, s, after, size + 1) for s in query.filters.statuses]
     keys = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_keys")
@@ -338,6 +340,7 @@ def page_statement(
             r.id,
             User.email,
             r.risk_count,
+            Store.time_zone,
         )
         .join(keys, keys.c.id == r.id)
         .join(Store, Store.id == r.store_id)
@@ -371,6 +374,7 @@ def _row(
     _id: int,
     assignee_email: str | None,
     risk_count: int,
+    time_zone: str,
 ) -> QueueRow:
     return QueueRow(
         reference,
@@ -383,7 +387,29 @@ def _row(
         created_at,
         assignee_email,
         risk_count,
+        time_zone,
     )
+
+
+EXPORT_PAGE_SIZE = 500
+
+
+async def export_pages(
+    open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]], query: QueueQuery
+) -> AsyncIterator[list[QueueRow]]:
+    """Every request matching ``query``, in queue order, a page at a time; each page read in a
+    session of its own, so a slow download holds no connection between pages."""
+    if _matches_nothing(query):
+        return
+    after: Cursor | None = None
+    while True:
+        async with open_session() as db:
+            page = await queue_page(db, query, after, EXPORT_PAGE_SIZE)
+        if page.rows:
+            yield page.rows
+        if page.next_cursor is None:
+            return
+        after = page.next_cursor
 
 
 def counts_statement(query: QueueQuery, cap: int | None = COUNT_CAP) -> Select[*tuple[int, ...]]:

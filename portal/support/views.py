@@ -37,12 +37,13 @@ from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import Runtime
 from portal.shopper.photos import load_photo
 from portal.stores.models import Store
-from portal.support import actions, detail, signals
+from portal.support import actions, assignment, detail, signals
 from portal.support.actions import Agent
 from portal.support.claims import CustomerClaims, customer_claims
 from portal.support.forms import (
     ActionForm,
     AlternativeForm,
+    AssignForm,
     DenyForm,
     NoteForm,
     QuestionForm,
@@ -86,6 +87,7 @@ def _forms(request: Request) -> dict[str, PortalForm]:
         "deny_form": DenyForm(meta=meta),
         "alternative_form": AlternativeForm(meta=meta),
         "review_form": ReviewSignalForm(meta=meta),
+        "assign_form": AssignForm(meta=meta),
     }
 
 
@@ -101,6 +103,7 @@ async def request_page(
     async with session(request) as db:
         found, store = await _visible_request(db, staff, str(request.path_params["reference"]))
         gathered = await detail.read(db, found, store, store_scope=store_scope(staff))
+        assignable = await assignment.assignable_staff(db, store.id)
     await detail.look_outside(_runtime(request), gathered)  # no database connection held
     async with session(request) as db, db.begin():
         report = await signals.assess(
@@ -110,6 +113,7 @@ async def request_page(
     context = {
         "d": gathered,
         "risk": report,
+        "assignable": assignable,
         "message": message,
         **_forms(request),
         **(forms or {}),
@@ -245,7 +249,12 @@ async def _review_signal(a: Acting) -> None:
 
 
 async def _assign(a: Acting) -> None:
-    actions.assign(a.db, a.request, a.agent, by=a.agent)
+    chosen = a.form.assignee.data
+    if not chosen:
+        actions.assign(a.db, a.request, a.agent, by=a.agent)
+        return
+    found = await assignment.assignee(a.db, a.request.store_id, int(chosen))
+    actions.assign(a.db, a.request, Agent(found.id, found.email), by=a.agent)
 
 
 async def _unassign(a: Acting) -> None:
@@ -292,7 +301,7 @@ async def _alternative(a: Acting) -> None:
 
 
 ACTIONS = (
-    Action("assign", "assign", _assign),
+    Action("assign", "assign", _assign, AssignForm, "assign_form"),
     Action("unassign", "unassign", _unassign),
     Action("note", "note", _note, NoteForm, "note_form"),
     Action("ask", "ask", _ask, QuestionForm, "question_form"),

@@ -476,7 +476,17 @@ def world(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 # --- the routes ---------------------------------------------------------------------------------
 
-QUEUE_QUERY = ("status", "store", "issue", "resolution", "older_than", "assigned", "q", "after")
+QUEUE_QUERY = (
+    "status",
+    "store",
+    "issue",
+    "resolution",
+    "older_than",
+    "assigned",
+    "q",
+    "after",
+    "risk",
+)
 REQUEST_FORM = (
     "issue_type",
     "description",
@@ -514,6 +524,7 @@ ACTION_FIELDS = {
     "deny": ("reason",),
     "alternative": ("order_name", "description", "amount"),
     "review_signal": ("signal",),
+    "assign": ("assignee",),
 }
 
 
@@ -566,6 +577,7 @@ ROUTES = [
     ),
     RouteSpec("support_home", "/support/", ("GET",), query=QUEUE_QUERY),
     RouteSpec("queue", "/support/queue", ("GET",), query=QUEUE_QUERY),
+    RouteSpec("queue_csv", "/support/queue.csv", ("GET",), query=QUEUE_QUERY),
     RouteSpec("account", "/support/account", ("GET",)),
     RouteSpec("login", "/support/login", ("GET", "POST"), ("email", "password", "next"), ("next",)),
     RouteSpec("logout", "/support/logout", ("POST",), signs_out=True),
