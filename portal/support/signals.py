@@ -30,6 +30,7 @@ from portal.i18n import ngettext
 from portal.integrations.corso.models import Claim
 from portal.integrations.shopify.models import Address, Order
 from portal.reorders import fingerprints, risk
+from portal.reorders.labels import status_label
 from portal.reorders.models import ReorderRequest, RequestEvent
 from portal.reorders.risk import OtherRequest, PortalFindings
 from portal.support.claims import CustomerClaims, line_items_for
@@ -119,7 +120,7 @@ def _key(*parts: str) -> str:
 
 
 def _request_link(other: OtherRequest) -> Link:
-    return Link(f"{other.reference} ({other.status.replace('_', ' ')})", reference=other.reference)
+    return Link(f"{other.reference} ({status_label(other.status)})", reference=other.reference)
 
 
 def _item_name(request: ReorderRequest, line_item_id: str) -> str:

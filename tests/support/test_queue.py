@@ -233,7 +233,7 @@ def test_rows_show_what_an_agent_needs(varied: Seeded, browser: StaffBrowser) ->
     row = page[page.index(f'data-reference="{first.reference}"') :]
     row = row[: row.index("</tr>")]
     assert f'href="/support/requests/{first.reference}"' in row
-    for shown in ("North Goods", "#4711", "jane@example.com", "Wrong item", "Alternative"):
+    for shown in ("North Goods", "#4711", "jane@example.com", "Wrong item", "Something of"):
         assert shown in row
     assert "Submitted" in row and "3 days" in row and "other@example.com" in row
     assert '<caption id="queue-caption">' in page and '<th scope="col">' in page
