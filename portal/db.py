@@ -130,8 +130,10 @@ def escape_like(text: str) -> str:
 
 
 # The queue's search index differs by dialect and is made by its migration (0013), not the
-# models: a trigram GIN index on PostgreSQL, an FTS5 table (and its shadow tables) on SQLite.
+# models: on PostgreSQL a trigram GIN index and a covering index in queue order, on SQLite an
+# FTS5 table (and its shadow tables).
 SEARCH_INDEX = "ix_reorder_requests_search_trgm"
+SEARCH_BY_AGE_INDEX = "ix_reorder_requests_search_by_age"
 SEARCH_TABLE = "reorder_search"
 
 
@@ -139,4 +141,4 @@ def modelled(_object: Any, name: str | None, _type: str, reflected: bool, _to: A
     """Alembic's ``include_object``: compare everything but the search index."""
     if not reflected or name is None:
         return True
-    return name != SEARCH_INDEX and not name.startswith(SEARCH_TABLE)
+    return name not in (SEARCH_INDEX, SEARCH_BY_AGE_INDEX) and not name.startswith(SEARCH_TABLE)

@@ -33,11 +33,16 @@ class TextSearch(ColumnElement[bool]):
     type = NullType()  # type: ignore[assignment]  # as written: SQLite would add "= 1"
     inherit_cache = True
     _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's cache key reads this class list)
+        ("search_text", InternalTraversal.dp_clauseelement),
+        ("request_id", InternalTraversal.dp_clauseelement),
         ("like_pattern", InternalTraversal.dp_clauseelement),
         ("phrase", InternalTraversal.dp_clauseelement),
     ]
 
     def __init__(self, words: str) -> None:
+        # the columns are children, so a query over a subquery of the table can adapt them
+        self.search_text: ColumnElement[str] = ReorderRequest.__table__.c.search_text
+        self.request_id: ColumnElement[int] = ReorderRequest.__table__.c.id
         self.like_pattern: BindParameter[str] = bindparam(
             None, f"%{escape_like(words)}%", unique=True
         )
@@ -52,13 +57,13 @@ def text_search(words: str) -> ColumnElement[bool]:
 
 @compiles(TextSearch, "postgresql")
 def _on_postgresql(element: TextSearch, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(ReorderRequest.__table__.c.search_text, **kw)
+    column = compiler.process(element.search_text, **kw)
     return f"({column} LIKE {compiler.process(element.like_pattern, **kw)} ESCAPE '\\')"
 
 
 @compiles(TextSearch)
 def _on_sqlite(element: TextSearch, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(ReorderRequest.__table__.c.id, **kw)
+    column = compiler.process(element.request_id, **kw)
     phrase = compiler.process(element.phrase, **kw)
     table = SEARCH_TABLE  # a constant name; the words are a bound parameter
     return f"({column} IN (SELECT rowid FROM {table} WHERE {table} MATCH {phrase}))"  # noqa: S608

@@ -22,8 +22,19 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Subquery,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.util import ClauseAdapter
 
 from portal.accounts.models import User
 from portal.db import MAX_ROW_ID, UtcDateTime
@@ -320,12 +331,80 @@ def _keys_of_status(
     return select(ordered.c.id, ordered.c.created_at)
 
 
+def _searches_text(query: QueueQuery) -> bool:
+    search = query.filters.search
+    return search is not None and search.kind is SearchKind.TEXT
+
+
+def _keys_of_text_search(
+    query: QueueQuery, after: Cursor | None, limit: int
+) -> Select[int, datetime]:
+    """A text search's next ``limit`` requests in queue order. The search index (trigrams on
+    PostgreSQL, FTS5 on SQLite) finds the matching rows once for every status together: split
+    by status, each status would look them up again."""
+    r = ReorderRequest
+    where = [*_conditions(query), r.status.in_([s.value for s in query.filters.statuses])]
+    if after is not None:
+        where.append(_after(after))
+    return select(r.id, r.created_at).where(*where).order_by(r.created_at, r.id).limit(limit)
+
+
+# On PostgreSQL a text search first walks the oldest-first index of every
+# request (ix_reorder_requests_search_by_age, which carries the search text and every filtered
+# column) for this many requests: a common name fills the page from there without visiting the
+# table; a rarer one falls back to the trigram index, which then finds few rows.
+SEARCH_WINDOW = 20_000
+
+
+def window_statement(
+    query: QueueQuery, after: Cursor | None, size: int = PAGE_SIZE
+) -> Select[str, str, str, str, str, str, str, datetime, int, str, int, str]:
+    """A text search's page from the next ``SEARCH_WINDOW`` requests in queue order only."""
+    r = ReorderRequest
+    walked = select(
+        r.id,
+        r.created_at,
+        r.status,
+        r.store_id,
+        r.issue_type,
+        r.resolution,
+        r.assigned_to_id,
+        r.risk_count,
+        r.search_text,
+    )
+    if after is not None:
+        walked = walked.where(_after(after))
+    window = walked.order_by(r.created_at, r.id).limit(SEARCH_WINDOW).subquery("search_window")
+    adapter = ClauseAdapter(window)
+    where = [
+        adapter.traverse(c)
+        for c in (*_conditions(query), r.status.in_([s.value for s in query.filters.statuses]))
+    ]
+    keys = (
+        select(window.c.id, window.c.created_at)
+        .where(*where)
+        .order_by(window.c.created_at, window.c.id)
+        .limit(size + 1)
+    )
+    return _page_of(keys.subquery("page_keys"), size)
+
+
 def page_statement(
     query: QueueQuery, after: Cursor | None, size: int = PAGE_SIZE
 ) -> Select[str, str, str, str, str, str, str, datetime, int, str, int, str]:
     """The page's rows (one more than ``size``, to know whether another page follows)."""
-    parts = [_keys_of_status(query, s, after, size + 1) for s in query.filters.statuses]
-    keys = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_keys")
+    if _searches_text(query):
+        keys = _keys_of_text_search(query, after, size + 1).subquery("page_keys")
+    else:
+        parts = [_keys_of_status(query, s, after, size + 1) for s in query.filters.statuses]
+        keys = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_keys")
+    return _page_of(keys, size)
+
+
+def _page_of(
+    keys: Subquery, size: int
+) -> Select[str, str, str, str, str, str, str, datetime, int, str, int, str]:
+    """The rows of the requests ``keys`` names, in queue order."""
     r = ReorderRequest
     return (
         select(
@@ -355,11 +434,29 @@ async def queue_page(
 ) -> QueuePage:
     if _matches_nothing(query):
         return QueuePage([], None)
-    found = (await db.execute(page_statement(query, after, size))).all()
+    windowed = await _window_rows(db, query, after, size)
+    found = (
+        windowed
+        if windowed is not None
+        else (await db.execute(page_statement(query, after, size))).all()
+    )
     rows = [_row(*found_row) for found_row in found[:size]]
     more = len(found) > size
     last = found[size - 1] if more else None
     return QueuePage(rows, Cursor(last.created_at, last.id) if last is not None else None)
+
+
+PageRows = Sequence[Row[str, str, str, str, str, str, str, datetime, int, str, int, str]]
+
+
+async def _window_rows(
+    db: AsyncSession, query: QueueQuery, after: Cursor | None, size: int
+) -> PageRows | None:
+    """A text search's page from the window, when the window fills it (PostgreSQL only)."""
+    if not _searches_text(query) or db.get_bind().dialect.name != "postgresql":
+        return None
+    found = (await db.execute(window_statement(query, after, size))).all()
+    return found if len(found) > size else None
 
 
 def _row(
@@ -428,11 +525,34 @@ def _count_of_status(
     return select(func.count()).select_from(matching.subquery()).scalar_subquery()
 
 
+def text_search_counts_statement(
+    query: QueueQuery, cap: int | None = COUNT_CAP
+) -> Select[str, int]:
+    """Per status, how many requests a text search matches, from one look-up of the search
+    index; at most ``cap + 1`` matching requests are counted in all."""
+    matching = select(ReorderRequest.status).where(*_conditions(query))
+    if cap is not None:
+        matching = matching.limit(cap + 1)
+    found = matching.subquery()
+    return select(found.c.status, func.count()).group_by(found.c.status)
+
+
+async def _text_search_counts(
+    db: AsyncSession, query: QueueQuery, cap: int | None
+) -> list[StatusCount]:
+    rows = await db.execute(text_search_counts_statement(query, cap))
+    counted = {status: number for status, number in rows}
+    capped = cap is not None and sum(counted.values()) > cap
+    return [StatusCount(s, counted.get(s.value, 0), capped=capped) for s in RequestStatus]
+
+
 async def status_counts(
     db: AsyncSession, query: QueueQuery, cap: int | None = COUNT_CAP
 ) -> list[StatusCount]:
     if _matches_nothing(query):
         return [StatusCount(s, 0, capped=False) for s in RequestStatus]
+    if _searches_text(query):
+        return await _text_search_counts(db, query, cap)
     row = (await db.execute(counts_statement(query, cap))).one()
     return [_status_count(s, n, cap) for s, n in zip(RequestStatus, row, strict=True)]
 

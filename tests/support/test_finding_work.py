@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -253,3 +254,39 @@ def test_request_times_are_in_the_stores_zone_and_name_it(
 
     assert f"filed {local:%Y-%m-%d %H:%M} {local.tzname()}" in page
     assert " UTC</time>" not in page
+
+
+def test_a_search_matching_more_than_a_page_pages_in_queue_order(
+    portal: Portal, browser: StaffBrowser
+) -> None:
+    portal.create_store("North Goods", "north")
+    portal.create_user(AGENT)
+    north = _store_ids(portal)["north"]
+    named = _add(
+        portal,
+        *(
+            reorder_request(
+                north,
+                customer_name="Ann Haddad" if n % 2 else "Bo Nash",
+                status="refunded" if n % 3 == 0 else "submitted",
+                created_at=NOW - timedelta(hours=200 - n),
+            )
+            for n in range(150)
+        ),
+    )
+    browser.sign_in()
+    wanted = [
+        r.reference
+        for r in sorted(named, key=lambda r: (r.created_at, r.id))
+        if r.customer_name == "Ann Haddad"
+    ]
+
+    first = browser.client.get("/support/queue", params={"q": "haddad", "status": "any"}).text
+    shown = re.findall(r'data-reference="(RR-[0-9A-Z]{6})"', first)
+    following = re.search(r'<a href="([^"]+)" rel="next"', first)
+    assert following is not None
+    second = browser.client.get(following.group(1).replace("&amp;", "&")).text
+    shown += re.findall(r'data-reference="(RR-[0-9A-Z]{6})"', second)
+
+    assert shown == wanted
+    assert len(_csv(browser, q="haddad", status="any")) == len(wanted) == 75

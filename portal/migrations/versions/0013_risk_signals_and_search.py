@@ -22,6 +22,12 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+# Text searches walk this oldest-first to fill a page without visiting the table (see
+# portal.support.queue.SEARCH_WINDOW): it carries the search text and every filtered column.
+SEARCH_BY_AGE = (
+    "CREATE INDEX ix_reorder_requests_search_by_age ON reorder_requests (created_at, id)"
+    " INCLUDE (status, store_id, issue_type, resolution, assigned_to_id, risk_count, search_text)"
+)
 _TRIGGERS = {
     "reorder_search_ai": """
         CREATE TRIGGER reorder_search_ai AFTER INSERT ON reorder_requests BEGIN
@@ -108,6 +114,7 @@ def upgrade() -> None:
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         )
+        op.execute(SEARCH_BY_AGE)
     else:
         op.execute(
             "CREATE VIRTUAL TABLE reorder_search USING fts5(search_text,"
@@ -120,6 +127,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_reorder_requests_search_by_age", table_name="reorder_requests")
         op.drop_index("ix_reorder_requests_search_trgm", table_name="reorder_requests")
     else:
         for name in _TRIGGERS:
