@@ -543,7 +543,10 @@ async def _text_search_counts(
     rows = await db.execute(text_search_counts_statement(query, cap))
     counted = {status: number for status, number in rows}
     capped = cap is not None and sum(counted.values()) > cap
-    return [StatusCount(s, counted.get(s.value, 0), capped=capped) for s in RequestStatus]
+    return [
+        StatusCount(s, counted.get(s.value, 0), capped=capped and s.value in counted)
+        for s in RequestStatus
+    ]
 
 
 async def status_counts(
