@@ -107,7 +107,7 @@ class ProcessedPhoto:
     width: int
     height: int
     sha256: str  # hex digest of ``data``
-    phash: str  # perceptual hash of the picture (``portal.reorders.fingerprints``)
+    phash: str = ""  # perceptual hash of the picture (``portal.reorders.fingerprints``)
     content_type: str = CONTENT_TYPE
     source_format: str  # what the upload really was: "JPEG", "PNG", "WEBP" or "HEIF"
 
@@ -329,7 +329,7 @@ async def _forget(storage: Storage, records: list[PhotoRecord]) -> None:
 
 def _record(photo_id: str, photo: ProcessedPhoto) -> PhotoRecord:
     return PhotoRecord(
-        photo_id, photo.content_type, photo.width, photo.height, photo.sha256, photo.phash
+        photo_id, photo.content_type, photo.width, photo.height, photo.sha256, photo.phash or None
     )
 
 
