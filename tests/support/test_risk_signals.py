@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from sandbox.shopify.records import Order
 from tests.helpers.environment import CORSO_STORE, PortalEnvironment
 from tests.helpers.factories import address_form
 from tests.helpers.requests import file_request, load_request
+from tests.helpers.shopper_flow import ShopperFlow
 from tests.helpers.staff import StaffBrowser, create_user
 
 
@@ -330,3 +332,36 @@ def test_an_agent_marks_a_signal_reviewed_and_the_timeline_and_queue_follow(
         f"/support/requests/{second.reference}/signals/review", {"signal": "same_line:nothing"}
     )
     assert unknown.status_code == 409
+
+
+def test_photos_uploaded_by_shoppers_are_hashed_and_one_browser_behind_two_customers_shows(
+    env: PortalEnvironment, agent: StaffBrowser
+) -> None:
+    picture = _picture(3)
+    same_browser = ShopperFlow(env)
+    filed = []
+    for email, data in (
+        ("ann@example.com", _jpeg(picture)),
+        ("bob@example.com", _jpeg(picture, size=(600, 466), quality=50)),
+    ):
+        order = env.shop.order(email=email)
+        form = same_browser.verify(f"#{order.number}", email)
+        line = "qty_" + order.line_items[0].gid.rsplit("/", 1)[-1]
+        status = same_browser.submit(
+            same_browser.file(
+                form,
+                issue="Damaged",
+                quantities={line: 1},
+                photos=[("parcel.jpg", data, "image/jpeg")],
+            )
+        )
+        found = re.search(r"RR-[0-9A-Z]{6}", status.text)
+        assert found, status.text
+        filed.append(found.group(0))
+    same_browser.close()
+
+    panel = signals_of(agent, filed[1])
+
+    assert 'data-signal="same_photo"' in panel
+    assert 'data-signal="same_device"' in panel
+    assert f'/support/requests/{filed[0]}"' in panel
