@@ -95,7 +95,28 @@ async def assess(
     now: datetime,
 ) -> RiskReport:
     """Every signal of ``request``, with the reviews already recorded, and the claim counts."""
-    findings = await risk.portal_findings(session, request, now)
+    findings, reviews = await portal_part(session, request, now)
+    return judge(request, findings, reviews, order=order, claims=claims, now=now)
+
+
+async def portal_part(
+    session: AsyncSession, request: ReorderRequest, now: datetime
+) -> tuple[PortalFindings, dict[str, RiskReview]]:
+    """What the portal's rows say and which signals were reviewed: read while Shopify and
+    Corso are asked, in a session of its own."""
+    return await risk.portal_findings(session, request, now), await _reviews(session, request.id)
+
+
+def judge(
+    request: ReorderRequest,
+    findings: PortalFindings,
+    reviews: Mapping[str, RiskReview],
+    *,
+    order: Order | None,
+    claims: CustomerClaims | None,
+    now: datetime,
+) -> RiskReport:
+    """The signals, from the portal's findings, the order and the customer's Corso claims."""
     corso = claims.claims if claims is not None and claims.connected else ()
     counts = _claim_counts(findings.request_dates, corso, now)
     found = [
@@ -107,7 +128,6 @@ async def assess(
         *_others("same_device", findings.same_device, _same_device_why),
         *_address_changed(request, order),
     ]
-    reviews = await _reviews(session, request.id)
     signals = [_with_review(s, reviews.get(s.key)) for s in found]
     return RiskReport(signals, counts, corso_counted=claims is not None and claims.connected)
 

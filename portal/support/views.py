@@ -8,8 +8,10 @@ section itself (htmx attributes in the template).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -49,7 +51,7 @@ from portal.support.forms import (
     QuestionForm,
     ReviewSignalForm,
 )
-from portal.support.models import Resolution
+from portal.support.models import Resolution, RiskReview
 from portal.telemetry import note_unavailable
 from portal.web import render, session
 
@@ -104,12 +106,17 @@ async def request_page(
         found, store = await _visible_request(db, staff, str(request.path_params["reference"]))
         gathered = await detail.read(db, found, store, store_scope=store_scope(staff))
         assignable = await assignment.assignable_staff(db, store.id)
-    await detail.look_outside(_runtime(request), gathered)  # no database connection held
-    async with session(request) as db, db.begin():
-        report = await signals.assess(
-            db, found, order=gathered.order.value, claims=gathered.claims.value, now=utcnow()
-        )
-        await risk.store_risk_count(db, found.id, report.unreviewed)
+    now = utcnow()
+    _, (findings, reviews) = await asyncio.gather(
+        detail.look_outside(_runtime(request), gathered),  # no database connection held
+        _portal_signals(request, found, now),
+    )
+    report = signals.judge(
+        found, findings, reviews, order=gathered.order.value, claims=gathered.claims.value, now=now
+    )
+    if report.unreviewed != found.risk_count:
+        async with session(request) as db, db.begin():
+            await risk.store_risk_count(db, found.id, report.unreviewed)
     context = {
         "d": gathered,
         "risk": report,
@@ -119,6 +126,13 @@ async def request_page(
         **(forms or {}),
     }
     return staff_page(request, staff, "pages/support/request.html", context, status)
+
+
+async def _portal_signals(
+    request: Request, found: ReorderRequest, now: datetime
+) -> tuple[risk.PortalFindings, dict[str, RiskReview]]:
+    async with session(request) as db:
+        return await signals.portal_part(db, found, now)
 
 
 def _back(request: Request, reference: str) -> Response:
