@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.reorders import fingerprints
 from portal.reorders.models import (
@@ -57,7 +58,7 @@ def _other(row: ReorderRequest) -> OtherRequest:
     return OtherRequest(row.reference, row.email, row.status, row.created_at, row.order_name)
 
 
-def _others_of(request: ReorderRequest) -> list[object]:
+def _others_of(request: ReorderRequest) -> list[ColumnElement[bool]]:
     return [ReorderRequest.store_id == request.store_id, ReorderRequest.id != request.id]
 
 
@@ -72,7 +73,7 @@ async def same_lines(
         select(RequestItem.line_item_id, ReorderRequest)
         .join(ReorderRequest, ReorderRequest.id == RequestItem.request_id)
         .where(
-            *_others_of(request),  # type: ignore[arg-type]
+            *_others_of(request),
             ReorderRequest.shopify_order_id == request.shopify_order_id,
             ReorderRequest.status != RequestStatus.DENIED,
             RequestItem.line_item_id.in_(wanted),
@@ -96,7 +97,7 @@ async def same_photos(session: AsyncSession, request: ReorderRequest) -> list[Ot
         select(RequestPhoto.phash, ReorderRequest)
         .join(PhotoBand, PhotoBand.photo_id == RequestPhoto.id)
         .join(ReorderRequest, ReorderRequest.id == RequestPhoto.request_id)
-        .where(*_others_of(request), PhotoBand.band_key.in_(keys))  # type: ignore[arg-type]
+        .where(*_others_of(request), PhotoBand.band_key.in_(keys))
         .order_by(ReorderRequest.created_at, ReorderRequest.id)
         .limit(MATCH_LIMIT * len(keys))
     )
@@ -108,15 +109,18 @@ async def same_photos(session: AsyncSession, request: ReorderRequest) -> list[Ot
 
 
 async def _other_customers_by(
-    session: AsyncSession, request: ReorderRequest, column: object, key: str | None
+    session: AsyncSession,
+    request: ReorderRequest,
+    column: InstrumentedAttribute[str | None],
+    key: str | None,
 ) -> list[OtherRequest]:
     if key is None:
         return []
     rows = await session.scalars(
         select(ReorderRequest)
         .where(
-            *_others_of(request),  # type: ignore[arg-type]
-            column == key,  # type: ignore[arg-type]
+            *_others_of(request),
+            column == key,
             ReorderRequest.email != request.email,
         )
         .order_by(ReorderRequest.created_at.desc(), ReorderRequest.id.desc())

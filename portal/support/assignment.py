@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.accounts.models import Role, User
@@ -21,7 +21,7 @@ class Assignee:
     email: str
 
 
-def _assignable(store_id: int) -> list[object]:
+def _assignable(store_id: int) -> list[ColumnElement[bool]]:
     return [
         User.role.in_(ACTING_ROLES),
         User.disabled.is_(False),
@@ -32,7 +32,7 @@ def _assignable(store_id: int) -> list[object]:
 async def assignable_staff(session: AsyncSession, store_id: int) -> list[Assignee]:
     """Everyone a request of ``store_id`` may be assigned to, by email."""
     rows = await session.execute(
-        select(User.id, User.email).where(*_assignable(store_id)).order_by(User.email)  # type: ignore[arg-type]
+        select(User.id, User.email).where(*_assignable(store_id)).order_by(User.email)
     )
     return [Assignee(user_id, email) for user_id, email in rows]
 
@@ -41,7 +41,7 @@ async def assignee(session: AsyncSession, store_id: int, user_id: int) -> Assign
     """The staff member ``user_id`` if a request of ``store_id`` may be assigned to them."""
     found = (
         await session.execute(
-            select(User.id, User.email).where(User.id == user_id, *_assignable(store_id))  # type: ignore[arg-type]
+            select(User.id, User.email).where(User.id == user_id, *_assignable(store_id))
         )
     ).first()
     if found is None:
