@@ -26,6 +26,7 @@ from portal.jobs.email import SEND_EMAIL, send_email_job
 from portal.jobs.models import Priority
 from portal.jobs.worker import Handler, Worker, new_worker_id
 from portal.models import import_all_models
+from portal.reorders.risk import ASSESS_JOB
 from portal.runtime import Runtime
 from portal.shopify_app.install import SYNC_WEBHOOKS
 from portal.shopify_app.subscriptions import sync_webhooks_job
@@ -34,6 +35,7 @@ from portal.shopper.jobs import order_protected_job, purge_job
 from portal.shopper.protected import ORDER_PROTECTED
 from portal.support.actions import PRIMARY_REORDER_JOB, REFUND_JOB
 from portal.support.execution import execute_primary_reorder, execute_refund
+from portal.support.risk_job import assess_job
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 
@@ -56,6 +58,7 @@ def job_handlers() -> dict[str, Handler]:
         SHOP_REDACT_JOB: shop_redact_job,
         ORDER_PROTECTED: order_protected_job,
         RETENTION: retention_job,
+        ASSESS_JOB: assess_job,
     }
 
 

@@ -30,6 +30,9 @@ CLAIM_WINDOWS = (30, 90, 365)
 # A customer is flagged at this many claims (portal requests and Corso claims) in the window.
 CLAIM_LIMITS = {30: 3, 90: 5, 365: 8}
 MATCH_LIMIT = 20  # other requests named per finding
+# A job queued when a request is filed: its signals judged with Shopify and Corso too, so the
+# queue flags a duplicate claim before anyone opens the request (portal.support.risk_job).
+ASSESS_JOB = "risk.assess"
 
 
 @dataclass(frozen=True)

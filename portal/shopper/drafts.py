@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.integrations.shopify.models import Order
 from portal.jobs.email import queue_email
+from portal.jobs.queue import enqueue
 from portal.mail.messages import render_email
+from portal.reorders import risk
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest
 from portal.reorders.service import RequestDraft
@@ -70,6 +72,9 @@ async def submit(
     )
     if created:
         await _queue_confirmation(session, runtime, store, filed)
+        await enqueue(
+            session, risk.ASSESS_JOB, {"reorder_id": filed.id}, dedupe_key=f"risk:{filed.id}"
+        )
         await session.execute(delete(StoredDraft).where(StoredDraft.id == draft.submit_key))
     return filed
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.errors import ActionRefused
+from portal.errors import ActionRefused, IntegrationError, StoreInactive
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
 from portal.integrations.corso.models import Claim
@@ -33,7 +33,9 @@ from portal.reorders import fingerprints, risk
 from portal.reorders.labels import status_label
 from portal.reorders.models import ReorderRequest, RequestEvent
 from portal.reorders.risk import OtherRequest, PortalFindings
-from portal.support.claims import CustomerClaims, line_items_for
+from portal.runtime import Runtime
+from portal.stores.models import Store
+from portal.support.claims import CustomerClaims, customer_claims, line_items_for
 from portal.support.models import RiskReview
 
 MAX_KEY_LENGTH = 200
@@ -292,6 +294,22 @@ def _address_changed(request: ReorderRequest, order: Order | None) -> Iterable[S
 def _one_line(address: Mapping[str, Any] | None) -> str:
     parts = ("address1", "address2", "city", "province_code", "zip", "country_code")
     return ", ".join(str(address[p]) for p in parts if address and address.get(p))
+
+
+async def outside_for_signals(
+    runtime: Runtime, request: ReorderRequest, store: Store
+) -> tuple[Order | None, CustomerClaims | None]:
+    """The order and the customer's Corso claims the signals are judged against; None for one
+    that cannot be read now (its signals are then not raised)."""
+    try:
+        order = await runtime.shopify(store).get_order(order_id=request.shopify_order_id)
+    except (IntegrationError, StoreInactive):
+        order = None
+    try:
+        claims = await customer_claims(runtime.corso(store), request.email)
+    except (IntegrationError, StoreInactive):
+        claims = None
+    return order, claims
 
 
 # --- reviews -----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from portal.accounts.guard import (
     store_scope,
 )
 from portal.clock import utcnow
-from portal.errors import ActionRefused, IntegrationError, PhotoRejected, StoreInactive
+from portal.errors import ActionRefused, IntegrationError, PhotoRejected
 from portal.forms import PortalForm
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import Order
@@ -41,7 +41,7 @@ from portal.shopper.photos import load_photo
 from portal.stores.models import Store
 from portal.support import actions, assignment, detail, signals
 from portal.support.actions import Agent
-from portal.support.claims import CustomerClaims, customer_claims
+from portal.support.claims import CustomerClaims
 from portal.support.forms import (
     ActionForm,
     AlternativeForm,
@@ -240,17 +240,7 @@ async def _store_order(runtime: Runtime, found: ReorderRequest, store: Store, fo
 async def _outside_for_signals(
     runtime: Runtime, found: ReorderRequest, store: Store, form: Any
 ) -> tuple[Order | None, CustomerClaims | None]:
-    """The order and the Corso claims the signals are judged against (None when unreachable:
-    their signals are then not raised, and cannot be marked reviewed)."""
-    try:
-        order = await runtime.shopify(store).get_order(order_id=found.shopify_order_id)
-    except (IntegrationError, StoreInactive):
-        order = None
-    try:
-        claims: CustomerClaims | None = await customer_claims(runtime.corso(store), found.email)
-    except (IntegrationError, StoreInactive):
-        claims = None
-    return order, claims
+    return await signals.outside_for_signals(runtime, found, store)
 
 
 async def _review_signal(a: Acting) -> None:

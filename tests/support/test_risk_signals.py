@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -365,3 +366,28 @@ def test_photos_uploaded_by_shoppers_are_hashed_and_one_browser_behind_two_custo
     assert 'data-signal="same_photo"' in panel
     assert 'data-signal="same_device"' in panel
     assert f'/support/requests/{filed[0]}"' in panel
+
+
+def test_a_filed_request_with_a_corso_duplicate_is_flagged_in_the_queue_unopened(
+    env: PortalEnvironment, agent: StaffBrowser
+) -> None:
+    order = env.shop.order(lines=[(env.shop.mug, 2), (env.shop.shirt, 1)])
+    env.corso.add_claim(corso_claim(701, order=order, lines=[_line(order, 0)]))
+    shopper = ShopperFlow(env)
+    form = shopper.verify(f"#{order.number}", "jane@example.com")
+    line = "qty_" + order.line_items[0].gid.rsplit("/", 1)[-1]
+    status = shopper.submit(shopper.file(form, issue="Lost", quantities={line: 1}))
+    shopper.close()
+    found = re.search(r"RR-[0-9A-Z]{6}", status.text)
+    assert found, status.text
+
+    deadline = time.monotonic() + 20
+    flagged = ""
+    while time.monotonic() < deadline:
+        flagged = agent.get("/support/queue?risk=1&status=any").text
+        if f'data-reference="{found.group(0)}"' in flagged:
+            break
+        time.sleep(0.2)
+    assert f'data-reference="{found.group(0)}"' in flagged
+    row = flagged[flagged.index(f'data-reference="{found.group(0)}"') :]
+    assert 'data-risk="1"' in row[: row.index("</tr>")]
