@@ -2,14 +2,16 @@
 
 Seeds a scratch database with N reorder requests (default 1,000,000) spread over two years and
 50 stores of very different sizes, most of them long closed, then times the queue's own service
-calls (median of 7 runs): the first page, a deep page, every filter, every kind of search and
-the per-status counts. Prints a table and the plan of the first-page query.
+calls (median and 99th percentile of 50 runs): the first page, a deep page, every filter, every
+kind of search (names, partial emails and tracking numbers too), the risk filter and the
+per-status counts. Prints a table and the plan of the first-page query.
 
     .venv/bin/python -m benchmarks.queue                      # PostgreSQL, 1,000,000 requests
     .venv/bin/python -m benchmarks.queue --rows 200000 --database-url sqlite:///var/bench.db
 
 On PostgreSQL a database is created beside the one in ``--database-url`` and dropped at the
-end; on SQLite the file is created and deleted. Not part of the test suite.
+end; on SQLite the file is created and deleted. ``--keep`` keeps it (and prints its URL) so that
+``--seeded --database-url URL`` times it again without seeding. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import ClauseElement, Executable, Select, text
+from sqlalchemy import ClauseElement, Executable, Select, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -36,6 +38,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from portal.db import create_engine, is_sqlite, session_factory
 from portal.migrate import upgrade
 from portal.reorders.models import IssueType, PreferredResolution, ReorderRequest
+from portal.stores.models import Store
 from portal.support import queue
 from portal.support.queue import Assignment, Cursor, QueueFilters, QueueQuery, parse_search
 
@@ -44,7 +47,16 @@ STORES = 50
 AGENTS = 20
 SPAN_SECONDS = 2 * 365 * 86_400
 OPEN_SHARE = 0.03  # the newest 3% of requests are still open
-RUNS = 7
+RUNS = 50
+# The search indexes of migration 0011 (PostgreSQL), built once after seeding.
+SEARCH_INDEX = (
+    "CREATE INDEX ix_reorder_requests_search_trgm ON reorder_requests"
+    " USING gin (search_text gin_trgm_ops)"
+)
+SEARCH_BY_AGE = (
+    "CREATE INDEX ix_reorder_requests_search_by_age ON reorder_requests (created_at, id)"
+    " INCLUDE (status, store_id, issue_type, resolution, assigned_to_id, risk_count, search_text)"
+)
 # A candidate, not in the models: the status index carrying every filtered column, so counts
 # and pages under the issue / resolution filters never visit the table (PostgreSQL only).
 COVERING_INDEX = (
@@ -57,21 +69,29 @@ COVERING_INDEX = (
 
 
 @contextmanager
-def scratch_database(url: str) -> Iterator[str]:
+def scratch_database(url: str, *, keep: bool = False) -> Iterator[str]:
+    """A new database to seed, removed afterwards unless ``keep``."""
     if is_sqlite(url):
         path = Path(make_url(url).database or "var/queue-benchmark.db")
         try:
             yield f"sqlite:///{path}"
         finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            if keep:
+                print(f"\nkept: sqlite:///{path}")
+            else:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     name = f"portal_bench_{uuid.uuid4().hex[:10]}"
     _admin(url, f'CREATE DATABASE "{name}"')
+    kept = make_url(url).set(database=name).render_as_string(hide_password=False)
     try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        yield kept
     finally:
-        _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep:
+            print(f"\nkept: {kept}")
+        else:
+            _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _admin(url: str, statement: str) -> None:
@@ -83,18 +103,34 @@ def _admin(url: str, statement: str) -> None:
 # --- seeding ----------------------------------------------------------------------------------
 
 # Deterministic "random" numbers 0..999 per row, so both databases hold the same requests.
-_R = {"store": 2654435761, "status": 40503, "assign": 7919, "issue": 104729, "wish": 15485863}
+_R = {
+    "store": 2654435761,
+    "status": 40503,
+    "assign": 7919,
+    "issue": 104729,
+    "wish": 15485863,
+    "risk": 32452843,
+}
+
+# Customers' names: 40 first names by 50 last names, so a first name is on 1 request in 40 and
+# a last name on 1 in 50 (the name searches below look for one of each).
+FIRST_NAMES = (  # noqa: SIM905 (a word list reads best as words)
+    "Priya Omar Jane Sam Ana Li Noah Emma Liam Mia Aiko Ravi Chen Sofia Yusuf Elena Kofi Nina"
+    " Tomas Zara Ivan Maya Leo Ines Arjun Lena Omari Hana Diego Alma Farah Theo Ruth Ken Ada"
+    " Bilal Iris Marco Nadia Oskar"
+).split()
+LAST_NAMES = (  # noqa: SIM905
+    "Haddad Doe Smith Garcia Nguyen Kim Patel Rossi Muller Silva Tanaka Okafor Ivanova Cohen"
+    " Larsen Novak Dubois Khan Moreau Jensen Costa Ali Weber Sato Lopez Brown Wilson Mensah"
+    " Fischer Romano Berg Petrov Hassan Suzuki Meyer Clarke Varga Horvat Reyes Ortiz Popescu"
+    " Nowak Eriksen Demir Yilmaz Santos Bauer Keller Morales Abbasi"
+).split()
+RISKY_SHARE = 20  # requests in 1,000 carrying unreviewed risk signals
 
 REQUESTS_SELECT = """
 SELECT
-  g,
-  {reference},
-  'k' || g,
-  1 + (r_store * r_store) / 20000,
-  'gid://shopify/Order/' || g,
-  '#' || (1000 + g),
-  'shopper' || (g % {customers}) || '@example.com',
-  '',
+  g, reference, 'k' || g, 1 + (r_store * r_store) / 20000, 'gid://shopify/Order/' || g,
+  order_name, email, customer_name,
   CASE r_issue % 5 WHEN 0 THEN 'Lost' WHEN 1 THEN 'Stolen' WHEN 2 THEN 'Damaged'
     WHEN 3 THEN 'Wrong_Item' ELSE 'Missing_Item' END,
   '',
@@ -112,20 +148,37 @@ SELECT
     ELSE 'denied' END,
   CASE WHEN r_assign < 300 THEN NULL ELSE 1 + r_assign % {agents} END,
   {created_at},
-  {created_at}
+  {created_at},
+  tracking,
+  lower(reference || ' ' || order_name || ' ' || email || ' ' || customer_name || ' ' || tracking),
+  CASE WHEN r_risk < {risky} THEN 1 + r_risk % 3 ELSE 0 END
 FROM (
-  SELECT g,
-    ({g} * {store}) % 1000 AS r_store, ({g} * {status}) % 1000 AS r_status,
-    ({g} * {assign}) % 1000 AS r_assign, ({g} * {issue}) % 1000 AS r_issue,
-    ({g} * {wish}) % 1000 AS r_wish
-  FROM {series}
+  SELECT g, r_store, r_status, r_assign, r_issue, r_wish, r_risk,
+    {reference} AS reference,
+    '#' || (1000 + g) AS order_name,
+    'shopper' || (g % {customers}) || '@example.com' AS email,
+    {first_name} || ' ' || {last_name} AS customer_name,
+    {tracking} AS tracking
+  FROM (
+    SELECT g,
+      ({g} * {store}) % 1000 AS r_store, ({g} * {status}) % 1000 AS r_status,
+      ({g} * {assign}) % 1000 AS r_assign, ({g} * {issue}) % 1000 AS r_issue,
+      ({g} * {wish}) % 1000 AS r_wish, ({g} * {risk}) % 1000 AS r_risk
+    FROM {series}
+  ) AS numbers
 ) AS s
 """
 COLUMNS = (
     "id, reference, submit_key, store_id, shopify_order_id, order_name, email, customer_name,"
     " issue_type, description, resolution, alternative_wish, currency, items_total, status,"
-    " assigned_to_id, created_at, updated_at"
+    " assigned_to_id, created_at, updated_at, tracking_numbers, search_text, risk_count"
 )
+
+
+def _pick(names: tuple[str, ...] | list[str], index: str) -> str:
+    """A CASE choosing one of ``names`` by the SQL expression ``index`` (0-based)."""
+    whens = " ".join(f"WHEN {n} THEN '{name}'" for n, name in enumerate(names))
+    return f"(CASE {index} {whens} END)"
 
 
 def requests_insert(url: str, rows: int, start: datetime) -> str:
@@ -141,6 +194,9 @@ def requests_insert(url: str, rows: int, start: datetime) -> str:
             "series": "series",
             "g": "g",
             "created_at": created,
+            "tracking": "printf('1Z%010X', g * 7919)",
+            "first_name": _pick(FIRST_NAMES, f"(g % {len(FIRST_NAMES)})"),
+            "last_name": _pick(LAST_NAMES, f"((g / {len(FIRST_NAMES)}) % {len(LAST_NAMES)})"),
         }
         # only integers and timestamps made here are formatted in; nothing comes from outside
         series = f"SELECT 1 UNION ALL SELECT g + 1 FROM series WHERE g < {rows}"  # noqa: S608
@@ -151,12 +207,16 @@ def requests_insert(url: str, rows: int, start: datetime) -> str:
             "series": f"generate_series(1, {rows}) AS g",
             "g": "g::bigint",
             "created_at": f"TIMESTAMPTZ '{start.isoformat()}' + g * INTERVAL '{step} seconds'",
+            "tracking": "'1Z' || lpad(upper(to_hex(g::bigint * 7919)), 10, '0')",
+            "first_name": _pick(FIRST_NAMES, f"(g % {len(FIRST_NAMES)})"),
+            "last_name": _pick(LAST_NAMES, f"((g / {len(FIRST_NAMES)}) % {len(LAST_NAMES)})"),
         }
         prefix = ""
     select = REQUESTS_SELECT.format(
         customers=max(1, rows // 3),
         open_after=int(rows * (1 - OPEN_SHARE)),
         agents=AGENTS,
+        risky=RISKY_SHARE,
         **_R,
         **parts,
     )
@@ -167,23 +227,23 @@ async def seed(
     engine: AsyncEngine, url: str, rows: int, start: datetime, *, covering: bool
 ) -> None:
     async with engine.begin() as connection:
-        for n in range(1, STORES + 1):
-            await connection.execute(
-                text(
-                    "INSERT INTO stores (id, name, slug, shop_domain, access_token, api_version,"
-                    " protection_variant_ids, claim_window_days, support_email, time_zone,"
-                    " currency, brand_color, created_at) VALUES (:id, :name, :slug, :domain,"
-                    " 'shpat_x', '2025-04', '[]', 30, 'help@example.com', 'UTC', 'USD',"
-                    " '#1f5c4a', :at)"
-                ),
+        # Core inserts apply the columns' own defaults (token kind, scopes, claim windows...)
+        await connection.execute(
+            insert(Store),
+            [
                 {
                     "id": n,
                     "name": f"Store {n:02d}",
                     "slug": f"store-{n}",
-                    "domain": f"store-{n}.myshopify.com",
-                    "at": start,
-                },
-            )
+                    "shop_domain": f"store-{n}.myshopify.com",
+                    "sealed_access_token": "not-a-token",
+                    "api_version": "2025-04",
+                    "support_email": "help@example.com",
+                    "created_at": start,
+                }
+                for n in range(1, STORES + 1)
+            ],
+        )
         for n in range(1, AGENTS + 1):
             await connection.execute(
                 text(
@@ -193,7 +253,13 @@ async def seed(
                 ),
                 {"id": n, "email": f"agent{n}@example.com", "at": start},
             )
+        if not is_sqlite(url):  # one index build after the rows, not a million index inserts
+            await connection.exec_driver_sql("DROP INDEX ix_reorder_requests_search_trgm")
+            await connection.exec_driver_sql("DROP INDEX ix_reorder_requests_search_by_age")
         await connection.execute(text(requests_insert(url, rows, start)))
+        if not is_sqlite(url):
+            await connection.exec_driver_sql(SEARCH_INDEX)
+            await connection.exec_driver_sql(SEARCH_BY_AGE)
     if is_sqlite(url):
         async with engine.connect() as connection:
             await connection.exec_driver_sql("ANALYZE")
@@ -213,6 +279,7 @@ async def seed(
 class Timing:
     case: str
     median_ms: float
+    p99_ms: float
     min_ms: float
     rows: str
 
@@ -227,7 +294,8 @@ async def timed(
         result = await work()
         seconds.append(time.perf_counter() - began)
     ms = [s * 1000 for s in seconds]
-    return Timing(name, statistics.median(ms), min(ms), describe(result))
+    p99 = statistics.quantiles(ms, n=100, method="inclusive")[98]
+    return Timing(name, statistics.median(ms), p99, min(ms), describe(result))
 
 
 def page_rows(page: queue.QueuePage) -> str:
@@ -260,13 +328,14 @@ async def explain(db: AsyncSession, statement: Select[*tuple[Any, ...]]) -> str:
     return "\n".join(" | ".join(str(cell) for cell in row[-1:]) for row in found)
 
 
-async def run(url: str, rows: int, deep_pages: int, *, covering: bool) -> None:
+async def run(url: str, rows: int, deep_pages: int, *, covering: bool, seeded: bool) -> None:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=SPAN_SECONDS + 3600)
     engine = create_engine(url)
     try:
-        began = time.perf_counter()
-        await seed(engine, url, rows, start, covering=covering)
-        print(f"seeded {rows:,} requests in {time.perf_counter() - began:.1f} s")
+        if not seeded:
+            began = time.perf_counter()
+            await seed(engine, url, rows, start, covering=covering)
+            print(f"seeded {rows:,} requests in {time.perf_counter() - began:.1f} s")
         async with session_factory(engine)() as db:
             await report(db, rows, deep_pages)
     finally:
@@ -355,6 +424,44 @@ async def report(db: AsyncSession, rows: int, deep_pages: int) -> None:
             page_rows,
         ),
         ("search: email", page(with_filters(search=parse_search(sample.email.upper()))), page_rows),
+        (
+            "search: last name (haddad)",
+            page(with_filters(search=parse_search("haddad"))),
+            page_rows,
+        ),
+        ("search: first name (Priya)", page(with_filters(search=parse_search("Priya"))), page_rows),
+        (
+            "search: full name",
+            page(with_filters(search=parse_search(sample.customer_name))),
+            page_rows,
+        ),
+        (
+            "search: open, last name",
+            page(with_filters(status="open", search=parse_search("haddad"))),
+            page_rows,
+        ),
+        (
+            "search: partial email",
+            page(with_filters(search=parse_search(sample.email.split("@")[0] + "@"))),
+            page_rows,
+        ),
+        (
+            "search: tracking number, last 8",
+            page(with_filters(search=parse_search(sample.tracking_numbers[-8:]))),
+            page_rows,
+        ),
+        (
+            "search: a name nobody has",
+            page(with_filters(search=parse_search("zzyzx"))),
+            page_rows,
+        ),
+        ("has risk signals", page(with_filters(risky=True)), page_rows),
+        ("open, has risk signals", page(with_filters(status="open", risky=True)), page_rows),
+        (
+            "has risk signals, smallest store",
+            page(with_filters(risky=True, store_id=small_store)),
+            page_rows,
+        ),
         ("counts (capped at 10,000)", counts(every), count_cells),
         ("counts, exact", counts(every, cap=None), count_cells),
         ("counts, smallest store, capped", counts(with_filters(store_id=small_store)), count_cells),
@@ -373,6 +480,12 @@ async def report(db: AsyncSession, rows: int, deep_pages: int) -> None:
             counts(with_filters(search=parse_search(sample.email))),
             count_cells,
         ),
+        (
+            "counts, last name search",
+            counts(with_filters(search=parse_search("haddad"))),
+            count_cells,
+        ),
+        ("counts, has risk signals", counts(with_filters(risky=True)), count_cells),
     ]
     timings = [await timed(name, work, describe) for name, work, describe in cases]
     print_table(timings)
@@ -384,10 +497,12 @@ async def report(db: AsyncSession, rows: int, deep_pages: int) -> None:
 
 def print_table(timings: list[Timing]) -> None:
     width = max(len(t.case) for t in timings)
-    print(f"\n{'case':<{width}}  {'median ms':>9}  {'min ms':>7}  rows")
-    print(f"{'-' * width}  {'-' * 9}  {'-' * 7}  {'-' * 20}")
+    print(f"\n{'case':<{width}}  {'median ms':>9}  {'p99 ms':>7}  {'min ms':>7}  rows")
+    print(f"{'-' * width}  {'-' * 9}  {'-' * 7}  {'-' * 7}  {'-' * 20}")
     for t in timings:
-        print(f"{t.case:<{width}}  {t.median_ms:>9.2f}  {t.min_ms:>7.2f}  {t.rows}")
+        print(
+            f"{t.case:<{width}}  {t.median_ms:>9.2f}  {t.p99_ms:>7.2f}  {t.min_ms:>7.2f}  {t.rows}"
+        )
 
 
 def main() -> None:
@@ -400,10 +515,25 @@ def main() -> None:
         action="store_true",
         help="replace ix_reorder_requests_queue with a covering candidate (PostgreSQL)",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the seeded database and print its URL (to time it again with --seeded)",
+    )
+    parser.add_argument(
+        "--seeded",
+        action="store_true",
+        help="--database-url is a database this benchmark seeded and kept: time it as it is",
+    )
     args = parser.parse_args()
-    with scratch_database(args.database_url) as url:
+    if args.seeded:
+        asyncio.run(run(args.database_url, args.rows, args.deep_pages, covering=False, seeded=True))
+        return
+    with scratch_database(args.database_url, keep=args.keep) as url:
         upgrade(url)
-        asyncio.run(run(url, args.rows, args.deep_pages, covering=args.covering_index))
+        asyncio.run(
+            run(url, args.rows, args.deep_pages, covering=args.covering_index, seeded=False)
+        )
 
 
 if __name__ == "__main__":

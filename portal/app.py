@@ -25,6 +25,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from portal import logs
 from portal.csrf import CsrfMiddleware
+from portal.devices import DeviceCookieMiddleware
 from portal.errors import StorageUnavailable, StoreInactive
 from portal.errors_pages import http_error, server_error, storage_unavailable, store_inactive
 from portal.i18n import LocaleMiddleware
@@ -48,6 +49,8 @@ from portal.workers import job_handlers, worker_running
 
 # Machine-to-machine endpoints: signed by other means (HMAC, tokens), never posted by browsers.
 CSRF_EXEMPT = ("/webhooks/",)
+# Paths that never get the shopper's device cookie: staff pages, webhooks, files, probes.
+STAFF_AND_MACHINES = ("/support", "/webhooks/", "/static/", "/shopify", "/healthz", "/readyz")
 
 
 class State(TypedDict):
@@ -103,6 +106,9 @@ def create_app(
             Middleware(BodySizeLimitMiddleware, per_prefix=(("/webhooks/", MAX_BODY_BYTES),)),
             Middleware(LocaleMiddleware),
             Middleware(CsrfMiddleware, exempt_prefixes=(*CSRF_EXEMPT, *machine_prefixes)),
+            Middleware(
+                DeviceCookieMiddleware, skip_prefixes=(*STAFF_AND_MACHINES, *machine_prefixes)
+            ),
         ],
         lifespan=lifespan,
         exception_handlers={

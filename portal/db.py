@@ -148,3 +148,18 @@ async def serialise(session: AsyncSession, *keys: str) -> None:
 def escape_like(text: str) -> str:
     """``text`` matched literally inside a LIKE pattern (with ``escape="\\"``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# The queue's search index differs by dialect and is made by its migration (0011), not the
+# models: on PostgreSQL a trigram GIN index and a covering index in queue order, on SQLite an
+# FTS5 table (and its shadow tables).
+SEARCH_INDEX = "ix_reorder_requests_search_trgm"
+SEARCH_BY_AGE_INDEX = "ix_reorder_requests_search_by_age"
+SEARCH_TABLE = "reorder_search"
+
+
+def modelled(_object: Any, name: str | None, _type: str, reflected: bool, _to: Any) -> bool:
+    """Alembic's ``include_object``: compare everything but the search index."""
+    if not reflected or name is None:
+        return True
+    return name not in (SEARCH_INDEX, SEARCH_BY_AGE_INDEX) and not name.startswith(SEARCH_TABLE)

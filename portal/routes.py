@@ -84,6 +84,7 @@ def support_routes() -> list[BaseRoute]:
         Route("/logout", accounts.logout, methods=["POST"], name="logout"),
         Route("/password", accounts.change_password, methods=GET_POST, name="password"),
         Route("/queue", queue_views.queue, name="queue"),
+        Route("/queue.csv", queue_views.queue_csv, name="queue_csv"),
         Route("/staff/", staff_views.staff_list, name="staff"),
         Route("/staff/invite", staff_views.invite, methods=GET_POST, name="staff_invite"),
         Route("/staff/audit", staff_views.audit, name="staff_audit"),

@@ -27,6 +27,7 @@ from portal.jobs.models import Priority
 from portal.jobs.wakeup import Wakeup
 from portal.jobs.worker import Handler, Worker, new_worker_id
 from portal.models import import_all_models
+from portal.reorders.risk import ASSESS_JOB
 from portal.runtime import Runtime
 from portal.shopify_app.install import SYNC_WEBHOOKS
 from portal.shopify_app.subscriptions import sync_webhooks_job
@@ -35,6 +36,7 @@ from portal.shopper.jobs import order_protected_job, purge_job
 from portal.shopper.protected import ORDER_PROTECTED
 from portal.support.actions import PRIMARY_REORDER_JOB, REFUND_JOB
 from portal.support.execution import execute_primary_reorder, execute_refund
+from portal.support.risk_job import assess_job
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 
@@ -57,6 +59,7 @@ def job_handlers() -> dict[str, Handler]:
         SHOP_REDACT_JOB: shop_redact_job,
         ORDER_PROTECTED: order_protected_job,
         RETENTION: retention_job,
+        ASSESS_JOB: assess_job,
     }
 
 

@@ -6,9 +6,9 @@ import csv
 import io
 
 from portal.billing.invoices import Invoice, InvoiceLine
+from portal.csv_text import safe_cell as _text
 
 HEADER = ("section", "date", "order", "request", "description", "amount", "currency")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def invoice_csv(invoice: Invoice) -> str:
@@ -42,9 +42,3 @@ def _total_rows(invoice: Invoice) -> list[tuple[str, ...]]:
     return [
         (kind, "", "", "", name, str(amount), invoice.currency) for kind, name, amount in totals
     ]
-
-
-def _text(value: str) -> str:
-    """Text a spreadsheet must not run as a formula."""
-    runs = value.startswith(FORMULA_START) or value.lstrip().startswith(FORMULA_START)
-    return "'" + value if runs else value

@@ -285,6 +285,8 @@ def erase_request_details(request: ReorderRequest, note: str) -> int:
     request.description = ""
     request.alternative_wish = ""
     request.shipping_address = None
+    request.tracking_numbers = ""
+    request.device_key = None  # the search text and address key follow (ReorderRequest)
     erased = 0
     for event in request.events:
         if event.message:

@@ -8,7 +8,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, engine_from_config, pool
 
-from portal.db import Base, UtcDateTime, is_sqlite
+from portal.db import Base, UtcDateTime, is_sqlite, modelled
 from portal.models import import_all_models
 
 import_all_models()
@@ -45,6 +45,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=is_sqlite(url) if url else False,
         compare_type=True,
         render_item=_render_item,
+        include_object=modelled,
     )
     with context.begin_transaction():
         context.run_migrations()

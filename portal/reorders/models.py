@@ -7,10 +7,23 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    event,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base
+from portal.reorders import fingerprints
 
 
 class IssueType(StrEnum):
@@ -81,6 +94,17 @@ class ReorderRequest(Base):
         Index("ix_reorder_requests_queue_by_agent", "assigned_to_id", "status", "created_at", "id"),
         Index("ix_reorder_requests_email", "email"),
         Index("ix_reorder_requests_order_name", "order_name"),
+        Index("ix_reorder_requests_address_key", "address_key"),
+        Index("ix_reorder_requests_device_key", "device_key"),
+        # the queue's "Has risk signals" filter: only flagged requests are in this index
+        Index(
+            "ix_reorder_requests_risky",
+            "status",
+            "created_at",
+            "id",
+            sqlite_where=text("risk_count > 0"),
+            postgresql_where=text("risk_count > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,6 +127,14 @@ class ReorderRequest(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Shopify's tracking numbers of the order's shipments when the request was filed
+    tracking_numbers: Mapped[str] = mapped_column(String(500), default="")
+    # kept by the listeners below: what the queue's search matches, and the fingerprints
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    address_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    device_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # how many risk signals were found and not yet marked reviewed, as last computed
+    risk_count: Mapped[int] = mapped_column(Integer, default=0)
 
     items: Mapped[list[RequestItem]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestItem.id"
@@ -154,8 +186,28 @@ class RequestPhoto(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+    phash: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     request: Mapped[ReorderRequest] = relationship(back_populates="photos")
+    bands: Mapped[list[PhotoBand]] = relationship(
+        back_populates="photo", cascade="all, delete-orphan"
+    )
+
+
+class PhotoBand(Base):
+    """One band of a photo's perceptual hash (see ``fingerprints``): the index that finds the
+    same picture on other requests."""
+
+    __tablename__ = "photo_bands"
+    __table_args__ = (Index("ix_photo_bands_key", "band_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("request_photos.id", ondelete="CASCADE"), index=True
+    )
+    band_key: Mapped[int] = mapped_column(Integer)
+
+    photo: Mapped[RequestPhoto] = relationship(back_populates="bands")
 
 
 class RequestEvent(Base):
@@ -175,3 +227,33 @@ class RequestEvent(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     request: Mapped[ReorderRequest] = relationship(back_populates="events")
+
+
+@event.listens_for(ReorderRequest, "before_insert")
+@event.listens_for(ReorderRequest, "before_update")
+def _keep_derived_keys(_mapper: Any, _connection: Any, request: ReorderRequest) -> None:
+    """Search text and address key follow the columns they come from on every write."""
+    request.search_text = fingerprints.search_text(
+        request.reference,
+        request.order_name,
+        request.email,
+        request.customer_name,
+        request.tracking_numbers,
+    )
+    request.address_key = fingerprints.address_key(request.shipping_address)
+
+
+def new_photo(
+    *, photo_id: str, content_type: str, width: int, height: int, sha256: str, phash: str | None
+) -> RequestPhoto:
+    """A photo row, with the bands of its perceptual hash when it has one."""
+    bands = [PhotoBand(band_key=k) for k in fingerprints.photo_band_keys(phash)] if phash else []
+    return RequestPhoto(
+        photo_id=photo_id,
+        content_type=content_type,
+        width=width,
+        height=height,
+        sha256=sha256,
+        phash=phash,
+        bands=bands,
+    )

@@ -19,14 +19,15 @@ from portal.db import serialise
 from portal.errors import NotEligible, NothingLeftToClaim
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import LineItem, Order
+from portal.reorders import fingerprints, risk
 from portal.reorders.models import (
     IssueType,
     PreferredResolution,
     ReorderRequest,
     RequestEvent,
     RequestItem,
-    RequestPhoto,
     RequestStatus,
+    new_photo,
 )
 from portal.stores.models import Store
 
@@ -146,6 +147,7 @@ class PhotoRecord:
     width: int
     height: int
     sha256: str
+    phash: str | None = None  # perceptual hash; drafts saved before it was kept have none
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,13 @@ REFERENCE_ATTEMPTS = 5
 
 
 async def file_reorder(
-    session: AsyncSession, *, store: Store, order: Order, draft: RequestDraft, now: datetime
+    session: AsyncSession,
+    *,
+    store: Store,
+    order: Order,
+    draft: RequestDraft,
+    now: datetime,
+    device_key: str | None = None,
 ) -> tuple[ReorderRequest, bool]:
     """Write the request with its items, photos and first timeline line, in the caller's
     transaction. Returns ``(reorder, created)``; a second submit of the same draft returns the
@@ -221,7 +229,7 @@ async def file_reorder(
     if any(q > left.get(line_id, 0) for line_id, q in draft.quantities.items()):
         raise NothingLeftToClaim("quantities beyond what is claimable")
     for _attempt in range(REFERENCE_ATTEMPTS):
-        reorder = _new_reorder(store, order, draft, lines, now)
+        reorder = _new_reorder(store, order, draft, lines, now, device_key)
         session.add(reorder)
         try:
             async with session.begin_nested():
@@ -232,6 +240,7 @@ async def file_reorder(
             if earlier is not None:
                 return earlier, False
             continue  # the reference was taken: draw another
+        await risk.flag_on_filing(session, reorder, now)
         return reorder, True
     raise RuntimeError("could not draw an unused request reference")
 
@@ -242,7 +251,12 @@ async def lock_order(session: AsyncSession, store_id: int, order_id: str) -> Non
 
 
 def _new_reorder(
-    store: Store, order: Order, draft: RequestDraft, lines: dict[str, LineItem], now: datetime
+    store: Store,
+    order: Order,
+    draft: RequestDraft,
+    lines: dict[str, LineItem],
+    now: datetime,
+    device_key: str | None,
 ) -> ReorderRequest:
     items = [item_for(lines[line_id], quantity) for line_id, quantity in draft.quantities.items()]
     reorder = ReorderRequest(
@@ -264,7 +278,11 @@ def _new_reorder(
         created_at=now,
         updated_at=now,
         items=items,
-        photos=[RequestPhoto(**vars(p)) for p in draft.photos],
+        photos=[new_photo(**vars(p)) for p in draft.photos],
+        tracking_numbers=fingerprints.tracking_numbers(
+            t.number for f in order.fulfillments for t in f.tracking
+        ),
+        device_key=device_key,
     )
     reorder.events.append(
         RequestEvent(kind="submitted", actor="shopper", public=True, created_at=now, data={})

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.integrations.shopify.models import Order
 from portal.jobs.email import queue_email
+from portal.jobs.queue import enqueue
 from portal.mail.messages import render_email
-from portal.reorders import additions
+from portal.reorders import additions, risk
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest
 from portal.reorders.service import RequestDraft
@@ -66,6 +67,7 @@ async def submit(
     order: Order,
     draft: RequestDraft,
     now: datetime,
+    device_key: str | None = None,
 ) -> ReorderRequest:
     """File the draft's request, or add its items to the open request it names
     (``NothingLeftToClaim`` or ``NotEligible`` when it may no longer be); a second submit of the
@@ -73,10 +75,13 @@ async def submit(
     if draft.add_to:
         return await _add(session, store=store, order=order, draft=draft, now=now)
     filed, created = await reorders.file_reorder(
-        session, store=store, order=order, draft=draft, now=now
+        session, store=store, order=order, draft=draft, now=now, device_key=device_key
     )
     if created:
         await _queue_confirmation(session, runtime, store, filed)
+        await enqueue(
+            session, risk.ASSESS_JOB, {"reorder_id": filed.id}, dedupe_key=f"risk:{filed.id}"
+        )
         await session.execute(delete(StoredDraft).where(StoredDraft.id == draft.submit_key))
     return filed
 
@@ -103,6 +108,12 @@ async def _add(
             return done
     reorder = await additions.add_to_reorder(
         session, store=store, order=order, draft=draft, now=now
+    )
+    await enqueue(  # the added lines may be claimed elsewhere too
+        session,
+        risk.ASSESS_JOB,
+        {"reorder_id": reorder.id},
+        dedupe_key=f"risk:{reorder.id}:{draft.submit_key}",
     )
     await session.execute(delete(StoredDraft).where(StoredDraft.id == draft.submit_key))
     return reorder

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from portal import links
 from portal.clock import utcnow
+from portal.devices import device_key_of
 from portal.errors import IntegrationError, NotEligible, NothingLeftToClaim, PhotoRejected
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import Order
@@ -277,7 +278,13 @@ async def _submit(
     try:
         async with session(request) as db, db.begin():
             filed = await drafts.submit(
-                db, runtime(request), store=store, order=order, draft=draft, now=utcnow()
+                db,
+                runtime(request),
+                store=store,
+                order=order,
+                draft=draft,
+                now=utcnow(),
+                device_key=device_key_of(request),
             )
     except NothingLeftToClaim:
         message = _(

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import anyio.to_thread
+import imagehash
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
@@ -106,6 +107,7 @@ class ProcessedPhoto:
     width: int
     height: int
     sha256: str  # hex digest of ``data``
+    phash: str = ""  # perceptual hash of the picture (``portal.reorders.fingerprints``)
     content_type: str = CONTENT_TYPE
     source_format: str  # what the upload really was: "JPEG", "PNG", "WEBP" or "HEIF"
 
@@ -146,6 +148,7 @@ def process_photo(data: bytes, *, filename: str, rules: PhotoRules) -> Processed
         width=output.width,
         height=output.height,
         sha256=hashlib.sha256(encoded).hexdigest(),
+        phash=str(imagehash.phash(output)),
         source_format=source_format,
     )
 
@@ -325,7 +328,9 @@ async def _forget(storage: Storage, records: list[PhotoRecord]) -> None:
 
 
 def _record(photo_id: str, photo: ProcessedPhoto) -> PhotoRecord:
-    return PhotoRecord(photo_id, photo.content_type, photo.width, photo.height, photo.sha256)
+    return PhotoRecord(
+        photo_id, photo.content_type, photo.width, photo.height, photo.sha256, photo.phash or None
+    )
 
 
 async def store_photo(storage: Storage, photo: ProcessedPhoto) -> str:

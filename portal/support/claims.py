@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from portal.integrations.corso.client import CorsoClient
+from portal.integrations.corso.client import MAX_PAGE_SIZE, CorsoClient
 from portal.integrations.corso.models import Claim, ClaimLineItem, UnreadableClaim
 
 MAX_CLAIMS = 500
@@ -51,7 +51,7 @@ async def customer_claims(corso: CorsoClient | None, email: str) -> CustomerClai
         return NOT_CONNECTED
     claims: list[Claim] = []
     unreadable: list[UnreadableClaim] = []
-    async for found in corso.iter_claims(customer_email=email):
+    async for found in corso.iter_claims(customer_email=email, page_size=MAX_PAGE_SIZE):
         if isinstance(found, Claim):
             claims.append(found)
         else:

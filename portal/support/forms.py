@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from portal.address_form import AddressForm as SharedAddressForm
 from portal.forms import MoneyField, PortalForm
@@ -89,3 +89,21 @@ class AddressForm(SharedAddressForm):
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
         return self.check_address() and valid
+
+
+class ReviewSignalForm(PortalForm):
+    """Mark one risk signal of the request reviewed (the key is the page's, checked again)."""
+
+    signal = HiddenField(
+        validators=[DataRequired(_l("Choose the signal.")), Length(max=200)],
+    )
+
+
+class AssignForm(PortalForm):
+    """Assign the request: to the agent pressing the button, or to the staff member chosen
+    (checked against who may see the store when it is done)."""
+
+    assignee = StringField(
+        _l("Assign to"),
+        validators=[Optional(), Regexp(re.compile(r"^[0-9]{1,12}$"), message=_l("Choose a name."))],
+    )

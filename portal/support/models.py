@@ -6,7 +6,18 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, Text, func, text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -68,3 +79,17 @@ class Resolution(Base):
     @property
     def idempotency_key(self) -> str:
         return f"reorder-portal-refund-{self.id}"
+
+
+class RiskReview(Base):
+    """An agent looked at one risk signal of a request and judged it (see
+    ``portal.support.signals``); a reviewed signal no longer counts in the queue."""
+
+    __tablename__ = "risk_reviews"
+    __table_args__ = (UniqueConstraint("request_id", "signal_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("reorder_requests.id", ondelete="CASCADE"))
+    signal_key: Mapped[str] = mapped_column(String(200))
+    reviewer_email: Mapped[str] = mapped_column(String(320))
+    reviewed_at: Mapped[datetime] = mapped_column()

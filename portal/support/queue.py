@@ -15,14 +15,26 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Subquery,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.util import ClauseAdapter
 
 from portal.accounts.models import User
 from portal.db import MAX_ROW_ID, UtcDateTime
@@ -34,6 +46,7 @@ from portal.reorders.models import (
     ReorderRequest,
     RequestStatus,
 )
+from portal.reorders.search import text_search
 from portal.stores.models import Store
 
 PAGE_SIZE = 50
@@ -50,7 +63,9 @@ STATUS_CHOICES = (OPEN, ANY, *(s.value for s in RequestStatus))
 DEFAULT_STATUS = OPEN
 
 _REFERENCE = re.compile(r"RR-[0-9A-Z]{6}", re.IGNORECASE)
-_ORDER_NUMBER = re.compile(r"#?([0-9]{1,20})")
+_ORDER_NUMBER = re.compile(r"#?([0-9]{1,7})")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+MIN_TEXT_LENGTH = 3  # a trigram: shorter text cannot use the search index
 _CURSOR = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}")
 
 E = TypeVar("E", bound=StrEnum)
@@ -65,7 +80,8 @@ class SearchKind(StrEnum):
     REFERENCE = "reference"
     ORDER = "order"
     EMAIL = "email"
-    UNRECOGNIZED = "unrecognized"
+    TEXT = "text"  # part of a name, an email, a reference, an order or a tracking number
+    UNRECOGNIZED = "unrecognized"  # too short to search for
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ class QueueFilters:
     older_than_days: int | None = None
     assignment: Assignment | None = None
     search: Search | None = None
+    risky: bool = False  # only requests with risk signals not yet reviewed
 
     @property
     def statuses(self) -> tuple[RequestStatus, ...]:
@@ -105,6 +122,7 @@ class QueueFilters:
             "older_than": str(self.older_than_days or ""),
             "assigned": self.assignment or "",
             "q": self.search.text if self.search else "",
+            "risk": "1" if self.risky else "",
         }
         params.update({k: v or "" for k, v in changes.items()})
         return {k: v for k, v in params.items() if v}
@@ -157,6 +175,8 @@ class QueueRow:
     status: str
     created_at: datetime
     assignee_email: str | None
+    risk_count: int = 0
+    time_zone: str = "UTC"  # the store's
 
 
 @dataclass(frozen=True)
@@ -194,6 +214,7 @@ def parse_filters(
         older_than_days=_age(params.get("older_than")),
         assignment=_enum(Assignment, params.get("assigned")),
         search=parse_search(params.get("q", "")),
+        risky=params.get("risk") == "1",
     )
 
 
@@ -224,7 +245,9 @@ def _age(value: str | None) -> int | None:
 
 
 def parse_search(typed: str) -> Search | None:
-    """A reference (RR-XXXXXX), an order number (#1234 or 1234) or an email; None when empty."""
+    """A reference (RR-XXXXXX), an order number (#1234 or 1234) or a whole email are looked up
+    exactly; anything else of three characters or more is looked for inside names, emails,
+    references, order and tracking numbers. None when empty."""
     text = typed.strip()[:MAX_SEARCH_LENGTH]
     if not text:
         return None
@@ -232,9 +255,12 @@ def parse_search(typed: str) -> Search | None:
         return Search(SearchKind.REFERENCE, text.upper(), text)
     if number := _ORDER_NUMBER.fullmatch(text):
         return Search(SearchKind.ORDER, f"#{number.group(1)}", text)
-    if "@" in text:
+    if _EMAIL.fullmatch(text):
         return Search(SearchKind.EMAIL, text.casefold(), text)
-    return Search(SearchKind.UNRECOGNIZED, "", text)
+    words = " ".join(text.casefold().split())
+    if len(words) < MIN_TEXT_LENGTH:
+        return Search(SearchKind.UNRECOGNIZED, "", text)
+    return Search(SearchKind.TEXT, words, text)
 
 
 def parse_cursor(token: str | None) -> Cursor | None:
@@ -265,10 +291,14 @@ def _conditions(query: QueueQuery) -> list[ColumnElement[bool]]:
         found.append(r.assigned_to_id.is_(None))
     if f.search is not None:
         found.append(_search_condition(f.search))
+    if f.risky:
+        found.append(r.risk_count > 0)
     return found
 
 
 def _search_condition(search: Search) -> ColumnElement[bool]:
+    if search.kind is SearchKind.TEXT:
+        return text_search(search.value)
     column = {
         SearchKind.REFERENCE: ReorderRequest.reference,
         SearchKind.ORDER: ReorderRequest.order_name,
@@ -301,12 +331,80 @@ def _keys_of_status(
     return select(ordered.c.id, ordered.c.created_at)
 
 
+def _searches_text(query: QueueQuery) -> bool:
+    search = query.filters.search
+    return search is not None and search.kind is SearchKind.TEXT
+
+
+def _keys_of_text_search(
+    query: QueueQuery, after: Cursor | None, limit: int
+) -> Select[int, datetime]:
+    """A text search's next ``limit`` requests in queue order. The search index (trigrams on
+    PostgreSQL, FTS5 on SQLite) finds the matching rows once for every status together: split
+    by status, each status would look them up again."""
+    r = ReorderRequest
+    where = [*_conditions(query), r.status.in_([s.value for s in query.filters.statuses])]
+    if after is not None:
+        where.append(_after(after))
+    return select(r.id, r.created_at).where(*where).order_by(r.created_at, r.id).limit(limit)
+
+
+# On PostgreSQL a text search first walks the oldest-first index of every
+# request (ix_reorder_requests_search_by_age, which carries the search text and every filtered
+# column) for this many requests: a common name fills the page from there without visiting the
+# table; a rarer one falls back to the trigram index, which then finds few rows.
+SEARCH_WINDOW = 20_000
+
+
+def window_statement(
+    query: QueueQuery, after: Cursor | None, size: int = PAGE_SIZE
+) -> Select[str, str, str, str, str, str, str, datetime, int, str, int, str]:
+    """A text search's page from the next ``SEARCH_WINDOW`` requests in queue order only."""
+    r = ReorderRequest
+    walked = select(
+        r.id,
+        r.created_at,
+        r.status,
+        r.store_id,
+        r.issue_type,
+        r.resolution,
+        r.assigned_to_id,
+        r.risk_count,
+        r.search_text,
+    )
+    if after is not None:
+        walked = walked.where(_after(after))
+    window = walked.order_by(r.created_at, r.id).limit(SEARCH_WINDOW).subquery("search_window")
+    adapter = ClauseAdapter(window)
+    where = [
+        adapter.traverse(c)
+        for c in (*_conditions(query), r.status.in_([s.value for s in query.filters.statuses]))
+    ]
+    keys = (
+        select(window.c.id, window.c.created_at)
+        .where(*where)
+        .order_by(window.c.created_at, window.c.id)
+        .limit(size + 1)
+    )
+    return _page_of(keys.subquery("page_keys"), size)
+
+
 def page_statement(
     query: QueueQuery, after: Cursor | None, size: int = PAGE_SIZE
-) -> Select[str, str, str, str, str, str, str, datetime, int, str]:
+) -> Select[str, str, str, str, str, str, str, datetime, int, str, int, str]:
     """The page's rows (one more than ``size``, to know whether another page follows)."""
-    parts = [_keys_of_status(query, s, after, size + 1) for s in query.filters.statuses]
-    keys = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_keys")
+    if _searches_text(query):
+        keys = _keys_of_text_search(query, after, size + 1).subquery("page_keys")
+    else:
+        parts = [_keys_of_status(query, s, after, size + 1) for s in query.filters.statuses]
+        keys = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page_keys")
+    return _page_of(keys, size)
+
+
+def _page_of(
+    keys: Subquery, size: int
+) -> Select[str, str, str, str, str, str, str, datetime, int, str, int, str]:
+    """The rows of the requests ``keys`` names, in queue order."""
     r = ReorderRequest
     return (
         select(
@@ -320,6 +418,8 @@ def page_statement(
             r.created_at,
             r.id,
             User.email,
+            r.risk_count,
+            Store.time_zone,
         )
         .join(keys, keys.c.id == r.id)
         .join(Store, Store.id == r.store_id)
@@ -334,11 +434,29 @@ async def queue_page(
 ) -> QueuePage:
     if _matches_nothing(query):
         return QueuePage([], None)
-    found = (await db.execute(page_statement(query, after, size))).all()
+    windowed = await _window_rows(db, query, after, size)
+    found = (
+        windowed
+        if windowed is not None
+        else (await db.execute(page_statement(query, after, size))).all()
+    )
     rows = [_row(*found_row) for found_row in found[:size]]
     more = len(found) > size
     last = found[size - 1] if more else None
     return QueuePage(rows, Cursor(last.created_at, last.id) if last is not None else None)
+
+
+PageRows = Sequence[Row[str, str, str, str, str, str, str, datetime, int, str, int, str]]
+
+
+async def _window_rows(
+    db: AsyncSession, query: QueueQuery, after: Cursor | None, size: int
+) -> PageRows | None:
+    """A text search's page from the window, when the window fills it (PostgreSQL only)."""
+    if not _searches_text(query) or db.get_bind().dialect.name != "postgresql":
+        return None
+    found = (await db.execute(window_statement(query, after, size))).all()
+    return found if len(found) > size else None
 
 
 def _row(
@@ -352,6 +470,8 @@ def _row(
     created_at: datetime,
     _id: int,
     assignee_email: str | None,
+    risk_count: int,
+    time_zone: str,
 ) -> QueueRow:
     return QueueRow(
         reference,
@@ -363,7 +483,30 @@ def _row(
         status,
         created_at,
         assignee_email,
+        risk_count,
+        time_zone,
     )
+
+
+EXPORT_PAGE_SIZE = 500
+
+
+async def export_pages(
+    open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]], query: QueueQuery
+) -> AsyncIterator[list[QueueRow]]:
+    """Every request matching ``query``, in queue order, a page at a time; each page read in a
+    session of its own, so a slow download holds no connection between pages."""
+    if _matches_nothing(query):
+        return
+    after: Cursor | None = None
+    while True:
+        async with open_session() as db:
+            page = await queue_page(db, query, after, EXPORT_PAGE_SIZE)
+        if page.rows:
+            yield page.rows
+        if page.next_cursor is None:
+            return
+        after = page.next_cursor
 
 
 def counts_statement(query: QueueQuery, cap: int | None = COUNT_CAP) -> Select[*tuple[int, ...]]:
@@ -382,11 +525,37 @@ def _count_of_status(
     return select(func.count()).select_from(matching.subquery()).scalar_subquery()
 
 
+def text_search_counts_statement(
+    query: QueueQuery, cap: int | None = COUNT_CAP
+) -> Select[str, int]:
+    """Per status, how many requests a text search matches, from one look-up of the search
+    index; at most ``cap + 1`` matching requests are counted in all."""
+    matching = select(ReorderRequest.status).where(*_conditions(query))
+    if cap is not None:
+        matching = matching.limit(cap + 1)
+    found = matching.subquery()
+    return select(found.c.status, func.count()).group_by(found.c.status)
+
+
+async def _text_search_counts(
+    db: AsyncSession, query: QueueQuery, cap: int | None
+) -> list[StatusCount]:
+    rows = await db.execute(text_search_counts_statement(query, cap))
+    counted = {status: number for status, number in rows}
+    capped = cap is not None and sum(counted.values()) > cap
+    return [
+        StatusCount(s, counted.get(s.value, 0), capped=capped and s.value in counted)
+        for s in RequestStatus
+    ]
+
+
 async def status_counts(
     db: AsyncSession, query: QueueQuery, cap: int | None = COUNT_CAP
 ) -> list[StatusCount]:
     if _matches_nothing(query):
         return [StatusCount(s, 0, capped=False) for s in RequestStatus]
+    if _searches_text(query):
+        return await _text_search_counts(db, query, cap)
     row = (await db.execute(counts_statement(query, cap))).one()
     return [_status_count(s, n, cap) for s, n in zip(RequestStatus, row, strict=True)]
 

@@ -8,8 +8,10 @@ section itself (htmx attributes in the template).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,27 +28,40 @@ from portal.accounts.guard import (
     require_store_visible,
     store_scope,
 )
+from portal.clock import utcnow
 from portal.errors import ActionRefused, IntegrationError, PhotoRejected, StoreInactive
 from portal.forms import PortalForm
 from portal.i18n import gettext as _
+from portal.integrations.shopify.models import Order
 from portal.jobs import queue
+from portal.reorders import risk
 from portal.reorders.models import ReorderRequest, RequestPhoto
 from portal.runtime import Runtime
 from portal.shopper.photos import load_photo
 from portal.stores.models import Store
-from portal.support import actions, confirmation, detail, parked, purchases
+from portal.support import (
+    actions,
+    assignment,
+    confirmation,
+    detail,
+    parked,
+    purchases,
+    signals,
+)
 from portal.support.actions import Agent
+from portal.support.claims import CustomerClaims
 from portal.support.forms import (
     ActionForm,
     AddressForm,
     AlternativeForm,
+    AssignForm,
     ConfirmForm,
     DenyForm,
     NoteForm,
     QuestionForm,
+    ReviewSignalForm,
 )
-from portal.support.models import Resolution, ResolutionStatus
-from portal.support.queue_views import issue_labels, resolution_labels
+from portal.support.models import Resolution, ResolutionStatus, RiskReview
 from portal.telemetry import note_unavailable
 from portal.web import render, session
 
@@ -84,6 +99,8 @@ def _forms(request: Request, found: ReorderRequest) -> dict[str, PortalForm]:
         "deny_form": DenyForm(meta=meta),
         "alternative_form": AlternativeForm(meta=meta),
         "address_form": _address_form(request, found, meta),
+        "review_form": ReviewSignalForm(meta=meta),
+        "assign_form": AssignForm(meta=meta),
     }
 
 
@@ -109,12 +126,23 @@ async def request_page(
     async with session(request) as db:
         found, store = await _visible_request(db, staff, str(request.path_params["reference"]))
         gathered = await detail.read(db, found, store, store_scope=store_scope(staff))
-    await detail.look_outside(_runtime(request), gathered)  # no database connection held
+        assignable = await assignment.assignable_staff(db, store.id)
+    now = utcnow()
+    _, (findings, reviews) = await asyncio.gather(
+        detail.look_outside(_runtime(request), gathered),  # no database connection held
+        _portal_signals(request, found, now),
+    )
+    report = signals.judge(
+        found, findings, reviews, order=gathered.order.value, claims=gathered.claims.value, now=now
+    )
+    if report.unreviewed != found.risk_count:
+        async with session(request) as db, db.begin():
+            await risk.store_risk_count(db, found.id, report.unreviewed)
     context = {
         "d": gathered,
+        "risk": report,
+        "assignable": assignable,
         "message": message,
-        "issue_labels": issue_labels(),
-        "resolution_labels": resolution_labels(),
         **_forms(request, found),
         **(forms or {}),
     }
@@ -161,6 +189,13 @@ async def confirm_page(request: Request) -> Response:
     }
     status = 503 if problem else 200
     return staff_page(request, staff, "pages/support/confirm.html", context, status)
+
+
+async def _portal_signals(
+    request: Request, found: ReorderRequest, now: datetime
+) -> tuple[risk.PortalFindings, dict[str, RiskReview]]:
+    async with session(request) as db:
+        return await signals.portal_part(db, found, now)
 
 
 def _back(request: Request, reference: str) -> Response:
@@ -280,8 +315,28 @@ async def _store_order(
     )
 
 
+async def _outside_for_signals(
+    runtime: Runtime, found: ReorderRequest, store: Store, form: Any
+) -> tuple[Order | None, CustomerClaims | None]:
+    return await signals.outside_for_signals(runtime, found, store)
+
+
+async def _review_signal(a: Acting) -> None:
+    order, claims = a.found_outside
+    now = utcnow()
+    report = await signals.assess(a.db, a.request, order=order, claims=claims, now=now)
+    await signals.mark_reviewed(
+        a.db, a.request, report, a.form.signal.data, reviewer=a.agent.email, now=now
+    )
+
+
 async def _assign(a: Acting) -> None:
-    actions.assign(a.db, a.request, a.agent, by=a.agent)
+    chosen = a.form.assignee.data
+    if not chosen:
+        actions.assign(a.db, a.request, a.agent, by=a.agent)
+        return
+    found = await assignment.assignee(a.db, a.request.store_id, int(chosen))
+    actions.assign(a.db, a.request, Agent(found.id, found.email), by=a.agent)
 
 
 async def _unassign(a: Acting) -> None:
@@ -355,7 +410,7 @@ async def _alternative(a: Acting) -> None:
 
 
 ACTIONS = (
-    Action("assign", "assign", _assign),
+    Action("assign", "assign", _assign, AssignForm, "assign_form"),
     Action("unassign", "unassign", _unassign),
     Action("note", "note", _note, NoteForm, "note_form"),
     Action("ask", "ask", _ask, QuestionForm, "question_form"),
@@ -374,6 +429,14 @@ ACTIONS = (
     ),
     Action(
         "refund", "refund", _refund, ConfirmForm, "confirm_form", sets_aside=True, confirmed=True
+    ),
+    Action(
+        "signals/review",
+        "review_signal",
+        _review_signal,
+        ReviewSignalForm,
+        "review_form",
+        check=_outside_for_signals,
     ),
     Action(
         "alternative",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import httpx
@@ -19,7 +19,7 @@ from portal.db import create_engine, session_factory
 from portal.integrations.shopify import ShopifyClient
 from portal.reorders import service as reorders
 from portal.reorders.models import IssueType, PreferredResolution, ReorderRequest
-from portal.reorders.service import RequestDraft
+from portal.reorders.service import PhotoRecord, RequestDraft
 from portal.stores.models import Store
 from portal.support.models import Resolution as ResolutionRow
 from sandbox.shopify.state import Order as SandboxOrder
@@ -63,10 +63,12 @@ def file_request(
     quantities: dict[int, int] | None = None,
     issue: IssueType = IssueType.LOST,
     address: dict[str, str] | None = None,
+    photos: Sequence[PhotoRecord] = (),
+    device_key: str | None = None,
 ) -> ReorderRequest:
     """A submitted request for sandbox ``order`` (line item id -> quantity; default: 1 of the
     first line); a reorder ships to ``address`` (default: Jane Doe's), written as given, as if
-    an older form had accepted it."""
+    an older form had accepted it (another resolution keeps ``address`` only when given)."""
 
     async def work(db: AsyncSession) -> ReorderRequest:
         store = (await db.scalars(select(Store).where(Store.slug == env.slug))).one()
@@ -79,10 +81,11 @@ def file_request(
             issue_type=issue,
             quantities={f"gid://shopify/LineItem/{k}": v for k, v in chosen.items()},
             resolution=PreferredResolution(resolution),
-            shipping_address=(address or ADDRESS) if resolution == "reorder" else None,
+            shipping_address=address or (ADDRESS if resolution == "reorder" else None),
+            photos=tuple(photos),
         )
         filed, _ = await reorders.file_reorder(
-            db, store=store, order=fetched, draft=draft, now=utcnow()
+            db, store=store, order=fetched, draft=draft, now=utcnow(), device_key=device_key
         )
         await db.commit()
         return filed

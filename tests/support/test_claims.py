@@ -147,7 +147,9 @@ class FakeCorso:
         self.found = found
         self.asked: list[str | None] = []
 
-    async def iter_claims(self, *, customer_email: str | None = None) -> AsyncIterator[Any]:
+    async def iter_claims(
+        self, *, customer_email: str | None = None, page_size: int = 50
+    ) -> AsyncIterator[Any]:
         self.asked.append(customer_email)
         for item in self.found:
             yield item

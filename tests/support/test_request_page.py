@@ -135,7 +135,7 @@ def test_claims_carrying_only_the_fields_the_portal_reads_fill_the_panel(
     assert "could not be reached or refused" not in page.text
     assert "1-EARLIER-1" in page.text
     assert "Stoneware Mug <small>(Closed, Refund)</small>" in page.text
-    assert "refund $24.00" in page.text
+    assert "Refund $24.00" in page.text
     assert "Already issued in Corso claim(s): 1-EARLIER-1" in page.text
     requests = env.corso.requests("claims")
     assert requests and all("storeId" not in r.params for r in requests)

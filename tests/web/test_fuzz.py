@@ -476,7 +476,17 @@ def world(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 # --- the routes ---------------------------------------------------------------------------------
 
-QUEUE_QUERY = ("status", "store", "issue", "resolution", "older_than", "assigned", "q", "after")
+QUEUE_QUERY = (
+    "status",
+    "store",
+    "issue",
+    "resolution",
+    "older_than",
+    "assigned",
+    "q",
+    "after",
+    "risk",
+)
 ADDRESS_FORM = (
     "first_name",
     "last_name",
@@ -525,18 +535,9 @@ ACTION_FIELDS = {
     "alternative": ("order_name", "description", "amount"),
     "reorder": ("seen",),
     "refund": ("seen",),
-    "address": (
-        "first_name",
-        "last_name",
-        "company",
-        "address1",
-        "address2",
-        "city",
-        "province_code",
-        "zip",
-        "country_code",
-        "phone",
-    ),
+    "address": ADDRESS_FORM,
+    "review_signal": ("signal",),
+    "assign": ("assignee",),
 }
 
 
@@ -600,6 +601,7 @@ ROUTES = [
     ),
     RouteSpec("support_home", "/support/", ("GET",), query=QUEUE_QUERY),
     RouteSpec("queue", "/support/queue", ("GET",), query=QUEUE_QUERY),
+    RouteSpec("queue_csv", "/support/queue.csv", ("GET",), query=QUEUE_QUERY),
     RouteSpec("account", "/support/account", ("GET",)),
     RouteSpec("login", "/support/login", ("GET", "POST"), ("email", "password", "next"), ("next",)),
     RouteSpec("logout", "/support/logout", ("POST",), signs_out=True),
