@@ -156,7 +156,7 @@ def test_duplicates_and_risk_are_in_plain_sight(
     reviewed = page.locator('[data-signal="same_photo"]')
     expect(reviewed).to_contain_text(f"Reviewed by {AGENT}")
     expect(reviewed.get_by_role("button", name="Mark reviewed")).to_have_count(0)
-    expect(page.locator("#timeline-events")).to_contain_text("risk reviewed")
+    expect(page.locator("#timeline-events")).to_contain_text("Risk signal reviewed")
     agent.check_page()
     agent.screenshot("reviewed")
 

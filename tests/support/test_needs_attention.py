@@ -72,7 +72,7 @@ def test_a_refused_address_parks_the_reorder_and_the_request_needs_attention(
     page = agent.get(f"/support/requests/{request.reference}")
     assert "Needs attention" in page.text
     assert "Stopped after 1 attempt:" in page.text and "countryCode" in page.text
-    assert "<dt>Shopper would like</dt><dd>Reorder</dd>" in page.text
+    assert "<dt>Preferred resolution</dt><dd>Replacement</dd>" in page.text
     assert "<dt>What happened</dt><dd>Lost</dd>" in page.text
     for offered in (
         "Retry",
