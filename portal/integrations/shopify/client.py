@@ -79,6 +79,10 @@ MAX_INPUT_ITEMS = 250
 """Shopify's limit on the length of any input array (and of ``nodes(ids:)``)."""
 SEARCH_PAGE = 10
 LINE_ITEM_PAGE = 250
+# How many fulfillments and refunds OrderFields asks for (fragments/order.graphql): an order
+# with as many has the rest read by OrderShipmentsAndRefunds.
+FIRST_FULFILLMENTS = 2
+FIRST_REFUNDS = 2
 
 _API_VERSION = re.compile(r"^\d{4}-(01|04|07|10)$")
 _AUTH_STATUSES = frozenset({401, 403, 423})
@@ -270,13 +274,29 @@ class ShopifyClient:
             after = parse.guarded(parse.text, page.get("endCursor"))
 
     async def _complete_order(self, node: Any) -> Order:
-        """The order with every line item, fetching the pages after the first."""
+        """The order with every line item, fulfillment and refund: the pages of line items
+        after the first, and the rest of the fulfillments and refunds when the first ones
+        filled their lists."""
         order = parse.guarded(parse.order, node)
         cursor = parse.guarded(lambda d: _next_cursor(d["lineItems"]), node)
-        if cursor is None:
-            return order
-        rest = await self._remaining_lines("OrderLineItems", order.id, cursor, _full_line_page)
-        return dataclasses.replace(order, line_items=order.line_items + tuple(rest))
+        if cursor is not None:
+            rest = await self._remaining_lines("OrderLineItems", order.id, cursor, _full_line_page)
+            order = dataclasses.replace(order, line_items=order.line_items + tuple(rest))
+        if len(order.fulfillments) >= FIRST_FULFILLMENTS or len(order.refunds) >= FIRST_REFUNDS:
+            data = await self._send(load("OrderShipmentsAndRefunds"), {"id": order.id})
+            lists = parse.guarded(lambda d: d["order"], data)
+            order = dataclasses.replace(
+                order,
+                fulfillments=parse.guarded(
+                    lambda d: tuple(parse.fulfillment(f) for f in parse.objects(d)),
+                    lists["fulfillments"],
+                ),
+                refunds=parse.guarded(
+                    lambda d: tuple(parse.refund_summary(r) for r in parse.objects(d)),
+                    lists["refunds"],
+                ),
+            )
+        return order
 
     # --- orders for the invoice --------------------------------------------------------------
 

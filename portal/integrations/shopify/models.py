@@ -114,7 +114,6 @@ class LineItem:
     requires_shipping: bool
     unit_price: Money
     """What one unit cost after every discount (``discountedUnitPriceAfterAllDiscountsSet``)."""
-    total_discount: Money
     image: Image | None
     variant_id: str | None
     product_id: str | None
@@ -128,12 +127,6 @@ class TrackingInfo:
 
 
 @dataclass(frozen=True)
-class FulfillmentLine:
-    line_item_id: str
-    quantity: int
-
-
-@dataclass(frozen=True)
 class Fulfillment:
     id: str
     name: str
@@ -142,7 +135,6 @@ class Fulfillment:
     created_at: datetime
     delivered_at: datetime | None
     tracking: tuple[TrackingInfo, ...]
-    line_items: tuple[FulfillmentLine, ...]
 
 
 @dataclass(frozen=True)
@@ -192,6 +184,16 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class RefundSummary:
+    """A refund as an order lists it: what the agent's page shows."""
+
+    id: str
+    created_at: datetime | None
+    note: str | None
+    total: Money
+
+
+@dataclass(frozen=True)
 class Order:
     id: str
     legacy_id: int
@@ -220,8 +222,7 @@ class Order:
     current_total: Money
     line_items: tuple[LineItem, ...]
     fulfillments: tuple[Fulfillment, ...]
-    transactions: tuple[Transaction, ...]
-    refunds: tuple[Refund, ...]
+    refunds: tuple[RefundSummary, ...]
 
     @property
     def number(self) -> str:
@@ -242,10 +243,6 @@ class Order:
 
     def line_item(self, line_item_id: str) -> LineItem | None:
         return next((li for li in self.line_items if li.id == line_item_id), None)
-
-    @property
-    def payments(self) -> tuple[Transaction, ...]:
-        return tuple(t for t in self.transactions if t.is_payment)
 
 
 # --- catalogue -------------------------------------------------------------------------------

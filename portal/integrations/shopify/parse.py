@@ -16,7 +16,6 @@ from portal.integrations.shopify.models import (
     Address,
     Customer,
     Fulfillment,
-    FulfillmentLine,
     Image,
     InventoryLevel,
     LineItem,
@@ -26,6 +25,7 @@ from portal.integrations.shopify.models import (
     ProductVariantRef,
     Refund,
     RefundLineItem,
+    RefundSummary,
     ShopInfo,
     SuggestedRefund,
     SuggestedRefundLine,
@@ -150,8 +150,7 @@ def order(d: Any) -> Order:
         current_total=money(d["currentTotalPriceSet"]),
         line_items=tuple(items),
         fulfillments=tuple(fulfillment(f) for f in objects(d["fulfillments"])),
-        transactions=tuple(transaction(t) for t in objects(d["transactions"])),
-        refunds=tuple(refund(r) for r in objects(d["refunds"])),
+        refunds=tuple(refund_summary(r) for r in objects(d["refunds"])),
     )
 
 
@@ -176,7 +175,6 @@ def line_item(d: Any) -> LineItem:
         refundable_quantity=integer(d["refundableQuantity"]),
         requires_shipping=flag(d["requiresShipping"]),
         unit_price=money(d["discountedUnitPriceAfterAllDiscountsSet"]),
-        total_discount=money(d["totalDiscountSet"]),
         image=image(d.get("image")),
         variant_id=node_id(d.get("variant")),
         product_id=node_id(d.get("product")),
@@ -245,13 +243,6 @@ def fulfillment(d: Any) -> Fulfillment:
             )
             for t in objects(d["trackingInfo"])
         ),
-        line_items=tuple(
-            FulfillmentLine(
-                line_item_id=text(n["lineItem"]["id"]),
-                quantity=integer(n.get("quantity") or 0),
-            )
-            for n in objects(d["fulfillmentLineItems"])
-        ),
     )
 
 
@@ -266,6 +257,15 @@ def transaction(d: Any) -> Transaction:
         created_at=optional_timestamp(d.get("createdAt")),
         processed_at=optional_timestamp(d.get("processedAt")),
         test=bool(d.get("test", False)),
+    )
+
+
+def refund_summary(d: Any) -> RefundSummary:
+    return RefundSummary(
+        id=text(d["id"]),
+        created_at=optional_timestamp(d.get("createdAt")),
+        note=optional_text(d.get("note")),
+        total=money(d["totalRefundedSet"]),
     )
 
 
