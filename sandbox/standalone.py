@@ -13,6 +13,8 @@ Its pages: ``/sandbox/`` (shops to install the app on, orders to try, the mail r
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -127,12 +129,19 @@ def run_sandbox(
             server_header=False,
         )
     )
-    print(
+    banner = (
         f"\n  Sandbox Shopify, Corso and mail: {world.services_url}/sandbox/"
         f"\n  SMTP on {host}:{sink.port}; settings for the portal at {world.base_url} in "
-        f"{env_file}:\n    portal --env-file {env_file} check\n",
-        flush=True,
+        f"{env_file}:\n    portal --env-file {env_file} check\n"
     )
+
+    def announce() -> None:  # once it listens: whoever waits for the banner may connect
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            print(banner, flush=True)
+
+    threading.Thread(target=announce, name="sandbox-banner", daemon=True).start()
     try:
         server.run()
     finally:
