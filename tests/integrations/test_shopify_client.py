@@ -609,12 +609,23 @@ async def test_bucket_knowledge_is_shared_by_clients_of_one_http_client(
     assert ("sleep", 0.1) in harness.script.events
 
 
-async def test_throttling_beyond_the_retry_budget_raises_shopify_throttled(
+async def test_throttling_is_waited_out_by_time_not_by_count_of_retries(
+    harness: Harness,
+) -> None:
+    # Waiting for points is no failure: more throttled answers than max_retries are waited
+    # out while the time budget lasts.
+    harness.script.answers = [*(throttled(100, 0, 100) for _ in range(4)), ok(shop_data())]
+    await harness.client(max_retries=1, max_wait=30).shop()
+    assert len(harness.script.bodies) == 5
+    assert harness.time.sleeps == [pytest.approx(1.0)] * 4  # 100 points at 100 a second
+
+
+async def test_throttling_beyond_the_time_budget_raises_shopify_throttled(
     harness: Harness,
 ) -> None:
     harness.script.answers = [throttled(100, 0, 100) for _ in range(3)]
     with pytest.raises(ShopifyThrottled):
-        await harness.client(max_retries=2).shop()
+        await harness.client(max_retries=10, max_wait=2).shop()
     assert len(harness.script.bodies) == 3
 
 

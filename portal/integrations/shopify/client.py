@@ -8,9 +8,11 @@ https://shopify.dev/docs/api/usage/limits). One ``ShopifyClient`` is built per s
 What the client does so callers do not have to:
 
 - waits for query points (``throttleStatus``) instead of failing, both when Shopify answers
-  THROTTLED and before sending a document it knows the bucket cannot pay for yet;
-- retries 429 (honouring ``Retry-After``), 5xx, timeouts and dropped connections with jittered
-  exponential backoff, within ``max_retries`` retries and ``max_wait`` seconds per call;
+  THROTTLED (or 429, honouring ``Retry-After``) and before sending a document it knows the
+  bucket cannot pay for yet: such waits are bounded by ``max_wait`` seconds per call, not
+  counted as retries, so many callers sharing one shop's bucket wait their turn;
+- retries 5xx, timeouts and dropped connections with jittered exponential backoff, within
+  ``max_retries`` retries (and the same ``max_wait``);
 - never sends a mutation twice blindly: after a lost ``orderCreate`` response it looks the order up
   by ``sourceIdentifier``; a ``refundCreate`` is re-sent with the same ``@idempotent`` key (API
   2026-01 and later) or, on older versions, only after the order's refunds show that the key
@@ -625,7 +627,8 @@ class ShopifyClient:
                 delay = retry.delay
                 if delay is None:
                     delay = HTTP_RETRY.delay(budget.retries, rng=self._rng)
-                if not budget.allows_retry(delay):
+                allowed = budget.can_wait(delay) if retry.throttled else budget.allows_retry(delay)
+                if not allowed:
                     log.warning(
                         "%s on %s: giving up after %d retries: %s",
                         *(document.name, self._shop, budget.retries, retry),
@@ -634,10 +637,12 @@ class ShopifyClient:
                 log.debug(
                     "%s on %s: %s; retrying in %.2fs", document.name, self._shop, retry, delay
                 )
-                if retry.throttled:
-                    metrics.shopify_throttle_wait(delay)
                 await self._sleep(delay)
-                budget.spend_retry(delay)
+                if retry.throttled:  # waiting for points is bounded by time, not by count
+                    metrics.shopify_throttle_wait(delay)
+                    budget.spend_wait(delay)
+                else:
+                    budget.spend_retry(delay)
 
     async def _wait_for_points(self, name: str, estimate: float, budget: RetryBudget) -> None:
         wait = self._ledger.wait_before(self._ledger.expected(name, estimate), self._clock())
