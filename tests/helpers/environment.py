@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy
+from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from portal.db import create_engine, session_factory
+from portal.db import create_engine, session_factory, sync_url
 from portal.settings import Settings
 from portal.stores.service import StoreSpec, upsert_store
 from sandbox.corso import CorsoWorld, create_corso_sandbox
@@ -238,3 +240,14 @@ def portal_environment(
         base_url = stack.enter_context(running_portal(settings, sock=portal_socket))
         stack.callback(sandbox.begin_stopping)  # first on the way out: it stops with the portal
         yield PortalEnvironment(base_url, mailbox, shop, corso, settings)
+
+
+@contextmanager
+def database(env: PortalEnvironment) -> Iterator[Session]:
+    """A synchronous session on the environment's database, for tests to look inside."""
+    engine = sqlalchemy.create_engine(sync_url(env.settings.database_url))
+    try:
+        with Session(engine) as db:
+            yield db
+    finally:
+        engine.dispose()

@@ -4,18 +4,14 @@ same rules as the request form, until a resolution is under way."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from portal.db import sync_url
 from portal.reorders.models import ReorderRequest, RequestEvent
 from portal.support.models import Resolution, ResolutionStatus
-from tests.helpers.environment import PortalEnvironment
+from tests.helpers.environment import PortalEnvironment, database
 from tests.helpers.shopper_flow import ShopperFlow, csrf_of
 
 NEW_ADDRESS = {
@@ -31,13 +27,6 @@ NEW_ADDRESS = {
 
 
 @pytest.fixture
-def shopper(env: PortalEnvironment) -> Iterator[ShopperFlow]:
-    flow = ShopperFlow(env)
-    yield flow
-    flow.close()
-
-
-@pytest.fixture
 def status_page(env: PortalEnvironment, shopper: ShopperFlow) -> httpx.Response:
     order = env.shop.order()
     form = shopper.verify(order.name, "jane@example.com")
@@ -45,16 +34,6 @@ def status_page(env: PortalEnvironment, shopper: ShopperFlow) -> httpx.Response:
     page = shopper.submit(review)
     assert page.status_code == 200 and "/s/" in page.url.path
     return page
-
-
-@contextmanager
-def database(env: PortalEnvironment) -> Iterator[Session]:
-    engine = create_engine(sync_url(env.settings.database_url))
-    try:
-        with Session(engine) as db:
-            yield db
-    finally:
-        engine.dispose()
 
 
 def stored(env: PortalEnvironment) -> tuple[dict[str, str], list[str]]:

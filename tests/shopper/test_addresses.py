@@ -4,7 +4,6 @@ beside its field, nothing is kept, and the review shows the country by its name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,13 +14,6 @@ from portal.db import sync_url
 from portal.shopper.models import StoredDraft
 from tests.helpers.environment import PortalEnvironment
 from tests.helpers.shopper_flow import ShopperFlow
-
-
-@pytest.fixture
-def shopper(env: PortalEnvironment) -> Iterator[ShopperFlow]:
-    flow = ShopperFlow(env)
-    yield flow
-    flow.close()
 
 
 def drafts_kept(env: PortalEnvironment) -> int:

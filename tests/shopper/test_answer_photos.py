@@ -4,36 +4,15 @@ photo checker as the request's, stored the same way, and shown to the agent."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
-from portal.db import sync_url
 from portal.reorders.models import ReorderRequest, RequestEvent, RequestPhoto, RequestStatus
-from tests.helpers.environment import PortalEnvironment
+from tests.helpers.environment import PortalEnvironment, database
 from tests.helpers.shopper_flow import ShopperFlow, csrf_of
-
-
-@pytest.fixture
-def shopper(env: PortalEnvironment) -> Iterator[ShopperFlow]:
-    flow = ShopperFlow(env)
-    yield flow
-    flow.close()
-
-
-@contextmanager
-def database(env: PortalEnvironment) -> Iterator[Session]:
-    engine = create_engine(sync_url(env.settings.database_url))
-    try:
-        with Session(engine) as db:
-            yield db
-    finally:
-        engine.dispose()
 
 
 def jpeg(colour: tuple[int, int, int] = (200, 30, 30)) -> tuple[str, bytes, str]:

@@ -6,36 +6,15 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from portal.db import sync_url
 from portal.reorders.models import RequestPhoto
-from tests.helpers.environment import PortalEnvironment
+from tests.helpers.environment import PortalEnvironment, database
 from tests.helpers.shopper_flow import ShopperFlow
-
-
-@pytest.fixture
-def shopper(env: PortalEnvironment) -> Iterator[ShopperFlow]:
-    flow = ShopperFlow(env)
-    yield flow
-    flow.close()
-
-
-@contextmanager
-def database(env: PortalEnvironment) -> Iterator[Session]:
-    engine = create_engine(sync_url(env.settings.database_url))
-    try:
-        with Session(engine) as db:
-            yield db
-    finally:
-        engine.dispose()
 
 
 def jpeg(colour: tuple[int, int, int] = (200, 30, 30)) -> tuple[str, bytes, str]:

@@ -6,38 +6,17 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
-from portal.db import sync_url
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.shopper.models import OrderVerification
-from tests.helpers.environment import PortalEnvironment
+from tests.helpers.environment import PortalEnvironment, database
 from tests.helpers.portal import LOOKUP_FLOOR
 from tests.helpers.shopper_flow import ShopperFlow, csrf_of
-
-
-@pytest.fixture
-def shopper(env: PortalEnvironment) -> Iterator[ShopperFlow]:
-    flow = ShopperFlow(env)
-    yield flow
-    flow.close()
-
-
-@contextmanager
-def database(env: PortalEnvironment) -> Iterator[Session]:
-    engine = create_engine(sync_url(env.settings.database_url))
-    try:
-        with Session(engine) as db:
-            yield db
-    finally:
-        engine.dispose()
 
 
 def status_link(page: httpx.Response) -> tuple[str, str, str]:

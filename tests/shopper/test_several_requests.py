@@ -5,35 +5,15 @@ nothing they entered is dropped without a word."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
-from portal.db import sync_url
 from portal.reorders.models import ReorderRequest
 from sandbox.shopify.state import Order
-from tests.helpers.environment import PortalEnvironment
+from tests.helpers.environment import PortalEnvironment, database
 from tests.helpers.shopper_flow import ShopperFlow
-
-
-@pytest.fixture
-def shopper(env: PortalEnvironment) -> Iterator[ShopperFlow]:
-    flow = ShopperFlow(env)
-    yield flow
-    flow.close()
-
-
-@contextmanager
-def database(env: PortalEnvironment) -> Iterator[Session]:
-    engine = create_engine(sync_url(env.settings.database_url))
-    try:
-        with Session(engine) as db:
-            yield db
-    finally:
-        engine.dispose()
 
 
 def requests_filed(env: PortalEnvironment) -> list[tuple[str, str, dict[str, int], int]]:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from portal.shopper.models import SESSION_LIFETIME
 from portal.signing import Purpose, Signer
@@ -17,13 +15,6 @@ from tests.helpers.portal import TEST_SECRET
 from tests.helpers.shopper_flow import ShopperFlow, csrf_of
 
 SIGN_OUT = re.compile(r'<form method="post" action="([^"]+/sign-out)"')
-
-
-@pytest.fixture
-def shopper(env: PortalEnvironment) -> Iterator[ShopperFlow]:
-    flow = ShopperFlow(env)
-    yield flow
-    flow.close()
 
 
 def test_signing_out_ends_the_session_even_for_a_copied_cookie(
