@@ -40,12 +40,10 @@ from typing import Any
 import httpx
 
 from benchmarks.queue import scratch_database
-from tests.helpers.layout import Layout, deployed, wait_until
+from tests.helpers.layout import Layout, answers, deployed, wait_until
 from tests.helpers.servers import free_port
+from tests.helpers.shopper_flow import HIDDEN_VERIFICATION, QUANTITY, csrf_of
 
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-HIDDEN_VERIFICATION = re.compile(r'name="verification" type="hidden" value="([^"]*)"')
-QUANTITY = re.compile(r'name="(qty_\d+)"')
 SUBMIT = re.compile(r'action="([^"]*/review/[^"]+)"')
 ADMIN = ("bench-admin@example.com", "bench-password-2026")
 
@@ -66,12 +64,6 @@ class Run:
 
 
 # --- the portal's side --------------------------------------------------------------------------
-
-
-def csrf(page: httpx.Response) -> str:
-    found = CSRF.search(page.text)
-    assert found, f"{page.url} has no form ({page.status_code})"
-    return html.unescape(found.group(1))
 
 
 def cookie_header(client: httpx.Client) -> str:
@@ -97,7 +89,7 @@ def shopper_pages(layout: Layout, base: str) -> list[Page]:
         code_page = shopper.post(
             f"/{slug}/",
             data={
-                "csrf_token": csrf(lookup),
+                "csrf_token": csrf_of(lookup),
                 "order_number": order["number"],
                 "email": order["email"],
             },
@@ -108,7 +100,7 @@ def shopper_pages(layout: Layout, base: str) -> list[Page]:
         form = shopper.post(
             f"/{slug}/verify",
             data={
-                "csrf_token": csrf(code_page),
+                "csrf_token": csrf_of(code_page),
                 "verification": verification.group(1),
                 "code": code,
             },
@@ -119,7 +111,7 @@ def shopper_pages(layout: Layout, base: str) -> list[Page]:
         review = shopper.post(
             f"/{slug}/request",
             data={
-                "csrf_token": csrf(form),
+                "csrf_token": csrf_of(form),
                 "issue_type": "Lost",
                 "resolution": "reorder",
                 "description": "The parcel never came.",
@@ -135,7 +127,7 @@ def shopper_pages(layout: Layout, base: str) -> list[Page]:
         )
         action = SUBMIT.search(review.text)
         assert action, review.text[:500]
-        status = shopper.post(html.unescape(action.group(1)), data={"csrf_token": csrf(review)})
+        status = shopper.post(html.unescape(action.group(1)), data={"csrf_token": csrf_of(review)})
         assert status.status_code == 200 and "Request received" in status.text
         status_path = status.url.raw_path.decode().split("?")[0]
     return [
@@ -154,7 +146,7 @@ def staff_pages(layout: Layout, base: str) -> list[Page]:
     login = staff.get("/support/login")
     staff.post(
         "/support/login",
-        data={"csrf_token": csrf(login), "email": ADMIN[0], "password": ADMIN[1]},
+        data={"csrf_token": csrf_of(login), "email": ADMIN[0], "password": ADMIN[1]},
     )
     queue = staff.get("/support/queue")
     reference = re.search(r"/support/requests/(RR-[0-9A-Z]{6})", queue.text)
@@ -240,18 +232,11 @@ def bare_app(directory: Path, captured: dict[str, str]) -> Iterator[str]:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_until("the bare app", lambda: _answers(url + next(iter(captured))))
+        wait_until("the bare app", lambda: answers(url + next(iter(captured))))
         yield url
     finally:
         process.terminate()
         process.wait(timeout=20)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 # --- wrk ----------------------------------------------------------------------------------------

@@ -32,15 +32,13 @@ import pytest
 
 from tests.helpers.layout import Layout, deployed, wait_until
 from tests.helpers.postgres_cluster import PostgresCluster, postgres_cluster
+from tests.helpers.shopper_flow import CSRF, HIDDEN_VERIFICATION, QUANTITY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.crash, pytest.mark.slow, pytest.mark.timeout(420)]
 
 SHOPPERS = 100
 WEB_PROCESSES = 3
 STORES = ("maple-and-moss", "harbor-outfitters")
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-HIDDEN_VERIFICATION = re.compile(r'name="verification" type="hidden" value="([^"]*)"')
-QUANTITY = re.compile(r'name="(qty_\d+)"')
 SUBMIT = re.compile(r'action="([^"]*/review/[^"]+)"')
 REFERENCE = re.compile(r"RR-[2-9A-HJ-NP-Z]{6}")
 

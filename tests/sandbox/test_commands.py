@@ -4,7 +4,6 @@ sandbox through the env file it writes."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -15,22 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers.layout import clean_environ
 from tests.helpers.servers import free_port
 
 pytestmark = pytest.mark.e2e
-
-
-def clean_environ(**extra: str) -> dict[str, str]:
-    """The test process's environment without its PORTAL_* settings."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    return {**base, "PYTHONUNBUFFERED": "1", **extra}
 
 
 def portal(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "portal.cli", *args],
         cwd=cwd,
-        env=clean_environ(**env),
+        env={**clean_environ(), **env},
         capture_output=True,
         text=True,
         timeout=90,
