@@ -15,6 +15,8 @@ RUN mkdir portal && touch portal/__init__.py \
 COPY portal ./portal
 COPY templates ./templates
 COPY static ./static
+# The shopper's languages: the .po catalogues compiled to the .mo files the portal reads.
+RUN pybabel compile --statistics -d portal/locale -D messages
 
 FROM base AS sandbox
 COPY sandbox ./sandbox

@@ -37,7 +37,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from portal.db import create_engine, is_sqlite, session_factory
 from portal.migrate import upgrade
-from portal.reorders.models import IssueType, PreferredResolution, ReorderRequest
+from portal.reorders.models import (
+    IssueType,
+    PreferredResolution,
+    ReorderRequest,
+    RequestStatus,
+)
 from portal.stores.models import Store
 from portal.support import queue
 from portal.support.queue import Assignment, Cursor, QueueFilters, QueueQuery, parse_search
@@ -48,6 +53,7 @@ AGENTS = 20
 SPAN_SECONDS = 2 * 365 * 86_400
 OPEN_SHARE = 0.03  # the newest 3% of requests are still open
 RUNS = 50
+BEFORE_CAP = 10_000  # the counts' cap before the counters of migration 0012
 # The search indexes of migration 0011 (PostgreSQL), built once after seeding.
 SEARCH_INDEX = (
     "CREATE INDEX ix_reorder_requests_search_trgm ON reorder_requests"
@@ -306,6 +312,11 @@ def count_cells(counts: list[queue.StatusCount]) -> str:
     return " ".join(f"{c.count}{'+' if c.capped else ''}" for c in counts)
 
 
+def both_cells(result: tuple[queue.QueuePage, list[queue.StatusCount]]) -> str:
+    page, counts = result
+    return f"{page_rows(page)} | {count_cells(counts)}"
+
+
 class Explain(Executable, ClauseElement):
     inherit_cache = False
 
@@ -328,7 +339,9 @@ async def explain(db: AsyncSession, statement: Select[*tuple[Any, ...]]) -> str:
     return "\n".join(" | ".join(str(cell) for cell in row[-1:]) for row in found)
 
 
-async def run(url: str, rows: int, deep_pages: int, *, covering: bool, seeded: bool) -> None:
+async def run(
+    url: str, rows: int, deep_pages: int, *, covering: bool, seeded: bool, only: str | None
+) -> None:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=SPAN_SECONDS + 3600)
     engine = create_engine(url)
     try:
@@ -337,12 +350,12 @@ async def run(url: str, rows: int, deep_pages: int, *, covering: bool, seeded: b
             await seed(engine, url, rows, start, covering=covering)
             print(f"seeded {rows:,} requests in {time.perf_counter() - began:.1f} s")
         async with session_factory(engine)() as db:
-            await report(db, rows, deep_pages)
+            await report(db, rows, deep_pages, only)
     finally:
         await engine.dispose()
 
 
-async def report(db: AsyncSession, rows: int, deep_pages: int) -> None:
+async def report(db: AsyncSession, rows: int, deep_pages: int, only: str | None) -> None:
     at = datetime.now(UTC)
     agent = QueueQuery(QueueFilters(), store_scope=None, staff_id=1, now=at)
     every = replace(agent, filters=QueueFilters(status="any"))
@@ -358,6 +371,34 @@ async def report(db: AsyncSession, rows: int, deep_pages: int) -> None:
         query: QueueQuery, cap: int | None = queue.COUNT_CAP
     ) -> Callable[[], Awaitable[Any]]:
         return lambda: queue.status_counts(db, query, cap=cap)
+
+    def counted(query: QueueQuery, cap: int | None) -> Callable[[], Awaitable[Any]]:
+        """The counts as they were before the counters: a count of the table, up to ``cap``."""
+
+        async def count() -> list[queue.StatusCount]:
+            row = (await db.execute(queue.counts_statement(query, cap))).one()
+            return [
+                queue.StatusCount(s, min(n, cap or n), capped=cap is not None and n > cap)
+                for s, n in zip(RequestStatus, row, strict=True)
+            ]
+
+        return count
+
+    def page_and_counted(query: QueueQuery) -> Callable[[], Awaitable[Any]]:
+        """The queue page as it was read before the counters (counts capped at 10,000)."""
+
+        async def both() -> tuple[queue.QueuePage, list[queue.StatusCount]]:
+            return await queue.queue_page(db, query), await counted(query, BEFORE_CAP)()
+
+        return both
+
+    def page_and_counts(query: QueueQuery) -> Callable[[], Awaitable[Any]]:
+        """What the queue page reads: its first page and the per-status counts."""
+
+        async def both() -> tuple[queue.QueuePage, list[queue.StatusCount]]:
+            return await queue.queue_page(db, query), await queue.status_counts(db, query)
+
+        return both
 
     print("\nfollowing the cursor", end="", flush=True)
     cursor, followed, began = None, 0, time.perf_counter()
@@ -376,6 +417,33 @@ async def report(db: AsyncSession, rows: int, deep_pages: int) -> None:
     sample = await db.get(ReorderRequest, rows // 2)
     assert sample is not None
     cases: list[tuple[str, Callable[[], Awaitable[Any]], Callable[[Any], str]]] = [
+        ("PAGE + COUNTS: open (the default)", page_and_counts(agent), both_cells),
+        (
+            "PAGE + COUNTS: open, counted as before (capped at 10,000)",
+            page_and_counted(agent),
+            both_cells,
+        ),
+        ("PAGE + COUNTS: any status", page_and_counts(every), both_cells),
+        (
+            "PAGE + COUNTS: assigned to me",
+            page_and_counts(with_filters(assignment=Assignment.ME)),
+            both_cells,
+        ),
+        (
+            "PAGE + COUNTS: merchant scope (largest store)",
+            page_and_counts(replace(agent, store_scope=big_store)),
+            both_cells,
+        ),
+        (
+            "PAGE + COUNTS: issue = Damaged",
+            page_and_counts(with_filters(issue_type=IssueType.DAMAGED)),
+            both_cells,
+        ),
+        (
+            "PAGE + COUNTS: last name search",
+            page_and_counts(with_filters(search=parse_search("haddad"))),
+            both_cells,
+        ),
         ("first page: open (the default)", page(agent), page_rows),
         ("first page: any status", page(every), page_rows),
         (f"page {followed + 1} (cursor followed)", page(every, cursor), page_rows),
@@ -462,17 +530,17 @@ async def report(db: AsyncSession, rows: int, deep_pages: int) -> None:
             page(with_filters(risky=True, store_id=small_store)),
             page_rows,
         ),
-        ("counts (capped at 10,000)", counts(every), count_cells),
-        ("counts, exact", counts(every, cap=None), count_cells),
-        ("counts, smallest store, capped", counts(with_filters(store_id=small_store)), count_cells),
+        ("counts: every store (kept counters)", counts(every), count_cells),
+        ("counts: every store, counted exactly", counted(every, None), count_cells),
+        ("counts: smallest store", counts(with_filters(store_id=small_store)), count_cells),
         (
-            "counts, smallest store, exact",
-            counts(with_filters(store_id=small_store), None),
+            "counts: issue = Damaged, capped at 1,000",
+            counts(with_filters(issue_type=IssueType.DAMAGED)),
             count_cells,
         ),
         (
-            "counts, issue = Damaged, capped",
-            counts(with_filters(issue_type=IssueType.DAMAGED)),
+            "counts: issue = Damaged, counted exactly",
+            counts(with_filters(issue_type=IssueType.DAMAGED), None),
             count_cells,
         ),
         (
@@ -487,7 +555,8 @@ async def report(db: AsyncSession, rows: int, deep_pages: int) -> None:
         ),
         ("counts, has risk signals", counts(with_filters(risky=True)), count_cells),
     ]
-    timings = [await timed(name, work, describe) for name, work, describe in cases]
+    chosen = [case for case in cases if only is None or only.casefold() in case[0].casefold()]
+    timings = [await timed(name, work, describe) for name, work, describe in chosen]
     print_table(timings)
     print("\nplan of the first-page query (default filters: open requests, every store):\n")
     print(await explain(db, queue.page_statement(agent, None)))
@@ -525,14 +594,33 @@ def main() -> None:
         action="store_true",
         help="--database-url is a database this benchmark seeded and kept: time it as it is",
     )
+    parser.add_argument(
+        "--only", help="time only the cases whose name contains this (e.g. 'page + counts')"
+    )
     args = parser.parse_args()
     if args.seeded:
-        asyncio.run(run(args.database_url, args.rows, args.deep_pages, covering=False, seeded=True))
+        asyncio.run(
+            run(
+                args.database_url,
+                args.rows,
+                args.deep_pages,
+                covering=False,
+                seeded=True,
+                only=args.only,
+            )
+        )
         return
     with scratch_database(args.database_url, keep=args.keep) as url:
         upgrade(url)
         asyncio.run(
-            run(url, args.rows, args.deep_pages, covering=args.covering_index, seeded=False)
+            run(
+                url,
+                args.rows,
+                args.deep_pages,
+                covering=args.covering_index,
+                seeded=False,
+                only=args.only,
+            )
         )
 
 

@@ -4,12 +4,13 @@ live in ``portal.reorders.addresses``; this only puts them beside the fields."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import Optional
 
-from portal.forms import PortalForm
+from portal.forms import ListedSelect, PortalForm
 from portal.i18n import current_locale
 from portal.i18n import lazy_gettext as _l
 from portal.reorders import addresses
@@ -24,8 +25,12 @@ class AddressForm(PortalForm):
     address1 = StringField(_l("Street address"), validators=[Optional()])
     address2 = StringField(_l("Apartment, suite, etc. (optional)"), validators=[Optional()])
     city = StringField(_l("City"), validators=[Optional()])
-    country_code = SelectField(_l("Country"), choices=[], validate_choice=False)
-    province_code = SelectField(_l("State or province"), choices=[], validate_choice=False)
+    country_code = SelectField(
+        _l("Country"), choices=[], validate_choice=False, widget=ListedSelect()
+    )
+    province_code = SelectField(
+        _l("State or province"), choices=[], validate_choice=False, widget=ListedSelect()
+    )
     # The country the province field was shown for: a province picked or typed for one country
     # is not taken for another chosen afterwards (without JavaScript the list does not follow).
     province_for = HiddenField(validators=[Optional()])
@@ -36,7 +41,7 @@ class AddressForm(PortalForm):
         super().__init__(*args, **kwargs)
         self.country_code.choices = [
             ("", str(_l("Choose a country"))),
-            *addresses.country_choices(current_locale()),
+            *_country_choices(current_locale()),
         ]
         self.offer_provinces(self.chosen_country)
 
@@ -85,3 +90,8 @@ class AddressForm(PortalForm):
         for name, message in found.items():
             self[name].errors = [*self[name].errors, message]
         return not found
+
+
+@cache
+def _country_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    return tuple(addresses.country_choices(locale))

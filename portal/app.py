@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -27,7 +29,13 @@ from portal import logs
 from portal.csrf import CsrfMiddleware
 from portal.devices import DeviceCookieMiddleware
 from portal.errors import StorageUnavailable, StoreInactive
-from portal.errors_pages import http_error, server_error, storage_unavailable, store_inactive
+from portal.errors_pages import (
+    database_busy,
+    http_error,
+    server_error,
+    storage_unavailable,
+    store_inactive,
+)
 from portal.i18n import LocaleMiddleware
 from portal.jobs.metrics import stop_watching_queue, watch_queue
 from portal.limits import BodySizeLimitMiddleware
@@ -115,6 +123,8 @@ def create_app(
             HTTPException: http_error,
             StoreInactive: store_inactive,
             StorageUnavailable: storage_unavailable,
+            PoolTimeout: database_busy,  # every pooled connection stayed taken
+            OperationalError: database_busy,  # SQLite's write lock held too long; else raised
             Exception: server_error,
         },
     )

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal.errors import InvalidToken
-from portal.security import is_https
+from portal.security import add_response_header, is_https
 from portal.signing import Purpose, Signer
 
 COOKIE = "portal_csrf"
@@ -42,18 +42,13 @@ class CsrfMiddleware:
             response = PlainTextResponse("Cross-site request refused.", status_code=403)
             await response(scope, receive, send)
             return
-        browser_id = _cookie(headers) or secrets.token_urlsafe(24)
+        known = _cookie(headers)
+        browser_id = known or secrets.token_urlsafe(24)
         scope.setdefault("state", {})["csrf_browser_id"] = browser_id
-        fresh = _cookie(headers) is None
-        secure = is_https(scope)
-
-        async def send_with_cookie(message: Message) -> None:
-            if fresh and message["type"] == "http.response.start":
-                cookie = _cookie_header(browser_id, secure=secure)
-                message.setdefault("headers", []).append((b"set-cookie", cookie))
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookie)
+        if known is None:
+            cookie = _cookie_header(browser_id, secure=is_https(scope))
+            add_response_header(scope, (b"set-cookie", cookie))
+        await self.app(scope, receive, send)
 
 
 def _cookie_header(browser_id: str, *, secure: bool) -> bytes:

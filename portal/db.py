@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from portal.settings import Settings
 
 # The largest id a row can have: SQLite's INTEGER and PostgreSQL's BIGINT both hold it.
 MAX_ROW_ID = 2**63 - 1
@@ -93,12 +97,34 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite files run in WAL mode with foreign keys enforced. A PostgreSQL
     connection is checked as it leaves the pool and replaced if the server closed it (a restart,
-    a failover, an idle timeout), so no request or job is the one that finds it dead."""
+    a failover, an idle timeout), so no request or job is the one that finds it dead.
+    ``kwargs``: the engine's options, such as ``pool_options(settings)``."""
     if is_sqlite(url):
         engine = create_async_engine(async_url(url), **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(async_url(url), pool_pre_ping=True, **kwargs)
+
+
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """The connection pool as the settings size it (``PORTAL_DATABASE_POOL_*``); an in-memory
+    SQLite database keeps its one connection."""
+    if make_url(settings.database_url).database in (None, "", ":memory:"):
+        return {}
+    return {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_pool_overflow,
+        "pool_timeout": settings.database_pool_timeout,
+    }
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database was too busy to take the work, which nothing began:
+    every pooled connection stayed taken for the pool's timeout, or SQLite's one writer kept
+    its lock past ``busy_timeout``."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 # SQLSTATE classes of a connection that was lost or refused: 08 connection exceptions, and

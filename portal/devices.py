@@ -13,10 +13,10 @@ from http.cookies import SimpleCookie
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal.reorders.fingerprints import device_key
-from portal.security import is_https
+from portal.security import add_response_header, is_https
 
 COOKIE = "portal_device"
 MAX_AGE = 2 * 365 * 24 * 3600
@@ -37,14 +37,10 @@ class DeviceCookieMiddleware:
         known = _cookie(Headers(scope=scope))
         device_id = known or secrets.token_urlsafe(18)
         scope.setdefault("state", {})[_STATE] = device_id
-        header = _cookie_header(device_id, secure=is_https(scope))
-
-        async def send_with_cookie(message: Message) -> None:
-            if known is None and message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"set-cookie", header))
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookie)
+        if known is None:
+            header = _cookie_header(device_id, secure=is_https(scope))
+            add_response_header(scope, (b"set-cookie", header))
+        await self.app(scope, receive, send)
 
 
 def _cookie_header(device_id: str, *, secure: bool) -> bytes:

@@ -39,6 +39,7 @@
     │   └── UnknownStore
     └── Refused                     a rule of the product said no; ``str()`` or ``message`` says why
         ├── ActionRefused               an agent's action does not apply to the request now
+        ├── RuleRefused                 an automation rule or limit that cannot be accepted
         ├── NotEligible                 the order stopped being claimable before Submit
         ├── NothingLeftToClaim          the items were claimed or refunded before Submit
         ├── PhotoRejected               an upload that cannot be accepted
@@ -69,6 +70,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from portal.i18n import N_, gettext, ngettext
 
 
 class PortalError(Exception):
@@ -332,13 +335,17 @@ class PhotoRejected(Refused):
 
 
 class VerificationError(Refused):
-    """The code was not accepted; ``message`` is what the shopper reads."""
+    """The code was not accepted; ``message`` says why in English, ``text()`` in the
+    shopper's language."""
 
-    message = "That code did not work."
+    message = N_("That code did not work.")
+
+    def text(self) -> str:
+        return gettext(self.message)
 
 
 class TooManyLookups(VerificationError):
-    message = "Too many attempts. Please wait an hour and try again, or contact the store."
+    message = N_("Too many attempts. Please wait an hour and try again, or contact the store.")
 
 
 class WrongCode(VerificationError):
@@ -347,13 +354,20 @@ class WrongCode(VerificationError):
         self.tries_left = tries_left
         self.message = f"That code is not right. {tries_left} tries left."
 
+    def text(self) -> str:
+        return ngettext(
+            "That code is not right. %(num)s try left.",
+            "That code is not right. %(num)s tries left.",
+            self.tries_left,
+        )
+
 
 class CodeExpired(VerificationError):
-    message = "That code has expired or was already used. Ask for a new one."
+    message = N_("That code has expired or was already used. Ask for a new one.")
 
 
 class TooManyTries(VerificationError):
-    message = "Too many wrong codes. Ask for a new one."
+    message = N_("Too many wrong codes. Ask for a new one.")
 
 
 class AccountError(Refused):
@@ -404,3 +418,13 @@ class InvoiceError(Refused):
 
 class CurrencyMismatch(Refused):
     """An order is in another currency than its store bills in; it is left out of the ledger."""
+
+
+class RuleRefused(Refused):
+    """An automation rule or limit an admin gave that cannot be accepted; ``field`` names the
+    form field and ``message`` says why. Nothing is stored."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

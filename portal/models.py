@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from portal.accounts import models as accounts
+from portal.automation import models as automation
 from portal.billing import models as billing
 from portal.compliance import models as compliance
 from portal.db import Base
@@ -14,7 +15,17 @@ from portal.shopper import models as shopper
 from portal.stores import models as stores
 from portal.support import models as support
 
-TABLE_MODULES = (accounts, billing, compliance, jobs, reorders, shopper, stores, support)
+TABLE_MODULES = (
+    accounts,
+    automation,
+    billing,
+    compliance,
+    jobs,
+    reorders,
+    shopper,
+    stores,
+    support,
+)
 
 
 def import_all_models() -> MetaData:

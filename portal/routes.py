@@ -12,6 +12,8 @@ from starlette.staticfiles import StaticFiles
 
 from portal.accounts import staff_views
 from portal.accounts import views as accounts
+from portal.automation import views as automation
+from portal.billing import overview_views
 from portal.billing import views as billing
 from portal.checks import readiness
 from portal.compliance import views as compliance
@@ -145,6 +147,36 @@ def support_routes() -> list[BaseRoute]:
             methods=["POST"],
             name="protection_product",
         ),
+        Route(
+            "/stores/{store}/automation/",
+            automation.rules_page,
+            methods=GET_POST,
+            name="automation",
+        ),
+        Route(
+            "/stores/{store}/automation/new",
+            automation.new_rule,
+            methods=GET_POST,
+            name="automation_new",
+        ),
+        Route(
+            "/stores/{store}/automation/{rule_id:row_id}",
+            automation.rule_page,
+            methods=GET_POST,
+            name="automation_rule",
+        ),
+        Route(
+            "/stores/{store}/automation/{rule_id:row_id}/switch",
+            automation.switch_rule,
+            methods=["POST"],
+            name="automation_switch",
+        ),
+        Route(
+            "/stores/{store}/automation/{rule_id:row_id}/move",
+            automation.move_rule,
+            methods=["POST"],
+            name="automation_move",
+        ),
     ]
 
 
@@ -156,6 +188,15 @@ def billing_routes() -> list[BaseRoute]:
         Route("/{store}/{month}", billing.invoice_page, name="invoice"),
         Route("/{store}/{month}/invoice.csv", billing.invoice_export, name="invoice_csv"),
         Route("/{store}/{month}/close", billing.close, methods=["POST"], name="close"),
+    ]
+
+
+def overview_routes() -> list[BaseRoute]:
+    """Everything under /support/overview/: each store's figures, behind the staff sign-in."""
+    return [
+        Route("/", overview_views.index, name="index"),
+        Route("/{store}/", overview_views.store_page, name="store"),
+        Route("/{store}/{table}.csv", overview_views.table_csv, name="table_csv"),
     ]
 
 
@@ -172,6 +213,7 @@ def build_routes(extra_routes: Sequence[BaseRoute] = ()) -> list[BaseRoute]:
     ]
     routes.extend(extra_routes)
     routes.append(Mount("/support/invoices", routes=billing_routes(), name="billing"))
+    routes.append(Mount("/support/overview", routes=overview_routes(), name="overview"))
     routes.append(Mount("/support", routes=support_routes(), name="support"))
     routes.append(Mount("/{store}", routes=shopper_routes(), name="shopper"))
     return routes

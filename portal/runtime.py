@@ -14,17 +14,19 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from portal import links
-from portal.db import create_engine, session_factory
+from portal.db import create_engine, pool_options, session_factory
 from portal.errors import StoreInactive
 from portal.integrations.corso.client import CorsoClient
 from portal.integrations.shopify import ShopifyClient
 from portal.integrations.shopify.client import TokenSource
 from portal.integrations.shopify.oauth import ShopifyOAuth
 from portal.mail.sender import Mailer
+from portal.recent_reads import RecentReads
 from portal.sealing import Sealer
 from portal.settings import Settings
 from portal.signing import Signer
 from portal.storage import Storage, open_storage
+from portal.stores.cache import StoreCache
 from portal.stores.models import Store
 from portal.stores.tokens import StoreTokens
 
@@ -44,6 +46,8 @@ class Runtime:
     storage: Storage  # shoppers' photos and store logos (portal.storage)
     photo_decoding: anyio.CapacityLimiter  # decoded photos are large: a few at a time
     corso_clients: dict[CorsoCredentials, CorsoClient] = field(default_factory=dict)
+    recent_reads: RecentReads = field(default_factory=RecentReads)  # the request page's
+    stores: StoreCache = field(default_factory=StoreCache)  # rows by slug, for the shopper pages
 
     def status_link(self, store: Store, request_id: int) -> str:
         """The shopper's signed link to a request's status page, for emails."""
@@ -116,7 +120,7 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **pool_options(settings))
     timeout = httpx.Timeout(settings.shopify_timeout)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     try:

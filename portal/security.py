@@ -63,6 +63,17 @@ def add_missing(headers: list[tuple[bytes, bytes]], extra: tuple[tuple[bytes, by
     headers.extend(h for h in extra if h[0] not in present)
 
 
+def add_response_header(scope: Scope, header: tuple[bytes, bytes]) -> None:
+    """Send ``header`` with this request's answer, whichever part of the app gives it: the
+    cookies every page may carry (``portal.csrf``, ``portal.devices``) go out this way, added
+    by ``SecurityHeadersMiddleware`` (which must be outside whoever calls this) in the one pass
+    it makes over the response's headers."""
+    scope["state"][_QUEUED].append(header)
+
+
+_QUEUED = "response_headers"
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,11 +83,14 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         extra = security_headers(scope)
+        queued: list[tuple[bytes, bytes]] = []
+        scope.setdefault("state", {})[_QUEUED] = queued  # afresh for each attempt
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 add_missing(headers, extra)
+                headers.extend(queued)
                 message["headers"] = headers
             await send(message)
 

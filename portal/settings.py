@@ -39,6 +39,13 @@ class Settings:
     mode: Mode = Mode.DEVELOPMENT
     secret_key: Secret = field(default_factory=lambda: Secret(PLACEHOLDER_SECRET))
     database_url: str = "sqlite:///var/portal.db"
+    # Database connections each `portal serve` or `portal worker` process keeps, how many more
+    # it may open at a peak, and how long a request waits for one when all are busy before it
+    # is answered "busy, try again in a few seconds" (503, Retry-After). Every process may
+    # hold size + overflow connections: keep their sum under PostgreSQL's max_connections.
+    database_pool_size: int = 5
+    database_pool_overflow: int = 10
+    database_pool_timeout: float = 10.0
     base_url: str = "http://127.0.0.1:8000"
     # Host names the portal answers to, comma-separated; empty: the host of base_url (and, in
     # the demo, localhost and 127.0.0.1). Any other Host header is refused with 400.
@@ -220,13 +227,20 @@ def _encryption_problems(settings: Settings) -> list[str]:
 
 
 def _database_problems(settings: Settings) -> list[str]:
+    found: list[str] = []
     backend = urlsplit(settings.database_url).scheme.split("+")[0]
-    if backend in ("sqlite", "postgresql"):
-        return []
-    return [
-        f"PORTAL_DATABASE_URL names a {backend or 'malformed'!r} database: use "
-        "sqlite:///path/to/file.db or postgresql://user:password@host:5432/dbname"
-    ]
+    if backend not in ("sqlite", "postgresql"):
+        found.append(
+            f"PORTAL_DATABASE_URL names a {backend or 'malformed'!r} database: use "
+            "sqlite:///path/to/file.db or postgresql://user:password@host:5432/dbname"
+        )
+    if not 1 <= settings.database_pool_size <= 500:
+        found.append("PORTAL_DATABASE_POOL_SIZE must be a number of connections from 1 to 500")
+    if not 0 <= settings.database_pool_overflow <= 500:
+        found.append("PORTAL_DATABASE_POOL_OVERFLOW must be a number of connections, 0 to 500")
+    if not 0.1 <= settings.database_pool_timeout <= 300:
+        found.append("PORTAL_DATABASE_POOL_TIMEOUT must be seconds from 0.1 to 300")
+    return found
 
 
 def _storage_problems(settings: Settings) -> list[str]:

@@ -4,15 +4,13 @@ undefined names, translated through ``portal.i18n``, knowing the status words. P
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from portal import i18n
 from portal.reorders import addresses
@@ -40,6 +38,9 @@ def environment(
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True
     )
+    env.globals["current_locale"] = i18n.current_locale
+    env.globals["text_direction"] = i18n.text_direction
+    env.globals["language_name"] = i18n.language_name
     env.globals["status_label"] = status_label
     env.globals["address_lines"] = address_lines
     env.globals["shopper_status_label"] = shopper_status_label
@@ -47,6 +48,7 @@ def environment(
     env.globals["issue_label"] = issue_label
     env.globals["resolution_label"] = resolution_label
     env.filters["store_time"] = store_time
+    env.filters["store_date"] = store_date
     return env
 
 
@@ -56,27 +58,28 @@ def address_lines(address: dict[str, object]) -> list[str]:
 
 
 def money(amount: Decimal | float | str | None, currency: str | None) -> str:
-    """An amount as people read it in the current language: "$24.00", "24,00 €"."""
+    """An amount as people read it in the current language, with the currency's own number of
+    decimals: "$24.00", "24,00 $US", "¥2,400", "KWD 1.250"."""
     if amount is None:
         return ""
+    value = Decimal(str(amount))
     if not currency:
-        return f"{Decimal(str(amount)):.2f}"
-    return format_currency(Decimal(str(amount)), currency, locale=i18n.current_locale())
+        return format_decimal(value, format="#,##0.00", locale=i18n.current_locale())
+    return format_currency(value, currency.upper(), locale=i18n.current_locale())
 
 
-@lru_cache(maxsize=256)
-def _zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+def store_time(moment: datetime | None, store: Any) -> str:
+    """A moment in the store's time zone and the reader's language, the zone named:
+    "Nov 30, 2026, 5:05 PM EST", "30 nov. 2026, 17:05 EST". ``store`` is a store (its
+    ``time_zone``) or a zone's name."""
+    return "" if moment is None else i18n.local_time(moment, _zone_of(store))
 
 
-def store_time(moment: datetime | None, store: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A moment in the store's time zone, the zone named: "2026-11-30 17:05 EST". ``store`` is
-    a store (its ``time_zone``) or a zone's name."""
-    if moment is None:
-        return ""
-    name = store if isinstance(store, str) else getattr(store, "time_zone", "UTC")
-    local = moment.astimezone(_zone(name or "UTC"))
-    return f"{local.strftime(pattern)} {local.tzname() or name}"
+def store_date(moment: datetime | None, store: Any) -> str:
+    """The day of a moment in the store's time zone: "November 30, 2026", "30 novembre 2026"."""
+    return "" if moment is None else i18n.local_day(moment, _zone_of(store))
+
+
+def _zone_of(store: Any) -> str:
+    name = store if isinstance(store, str) else getattr(store, "time_zone", None)
+    return name or "UTC"

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from portal.automation import EVALUATE_JOB
+from portal.automation.jobs import evaluate_job
 from portal.billing.jobs import nightly_sync_job, refresh_order_job, sync_month_job
 from portal.billing.sync import NIGHTLY_SYNC, REFRESH_ORDER, SYNC_MONTH, schedule_nightly_sync
 from portal.clock import utcnow
@@ -24,7 +26,7 @@ from portal.compliance.retention import RETENTION, schedule_retention
 from portal.compliance.service import CUSTOMER_REDACT_JOB, DATA_REQUEST_JOB, SHOP_REDACT_JOB
 from portal.jobs.email import SEND_EMAIL, send_email_job
 from portal.jobs.models import Priority
-from portal.jobs.wakeup import Wakeup
+from portal.jobs.wakeup import FileWatch, Wakeup
 from portal.jobs.worker import Handler, Worker, new_worker_id
 from portal.models import import_all_models
 from portal.reorders.risk import ASSESS_JOB
@@ -60,6 +62,7 @@ def job_handlers() -> dict[str, Handler]:
         ORDER_PROTECTED: order_protected_job,
         RETENTION: retention_job,
         ASSESS_JOB: assess_job,
+        EVALUATE_JOB: evaluate_job,
     }
 
 
@@ -87,7 +90,7 @@ async def run_workers(runtime: Runtime, stop: asyncio.Event) -> None:
     handlers = job_handlers()
     concurrency = max(1, runtime.settings.worker_concurrency)
     postgres = runtime.engine.dialect.name == "postgresql"
-    wakeup = Wakeup(runtime.engine.url) if postgres else None
+    wakeup = Wakeup(runtime.engine.url) if postgres else FileWatch.of(runtime.engine.url)
     workers = [
         Worker(
             runtime.sessions,

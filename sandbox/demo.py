@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from portal.stores.service import StoreSpec
+from sandbox import parcels
 from sandbox.catalog import (
     ADDRESSES,
     CARRIERS,
@@ -34,6 +35,7 @@ from sandbox.mailbox import Mailbox
 from sandbox.shopify.state import (
     Address,
     CustomerSeed,
+    Fulfillment,
     LineItemSeed,
     Order,
     ShopifyWorld,
@@ -94,6 +96,8 @@ def build_demo_world(
         shoppers = _shoppers(rng, store)
         orders = _seed_orders(shopify, store, catalog, shoppers, rng, now)
         claim_sources.extend(_claim_sources(store, orders, catalog))
+        if store is STORES[0]:
+            _first_claim_order(shopify, store, catalog, now)  # no claims: left out of Corso
         corso_client = (f"demo-{store.slug}", _corso_secret(seed, store.slug))
         corso.add_client(*corso_client, store_id=store.corso_store_id)  # each store its own
         specs.append(_store_spec(store, token, catalog, corso_client))
@@ -323,6 +327,22 @@ def _seed_order(
     protected = rng.random() < PROTECTED_SHARE
     if protected:
         lines.append(LineItemSeed(variant=_protection_tier(catalog, subtotal), quantity=1))
+    shipping_price = rng.choice(("0.00", "5.95", "9.95"))
+    return _place_order(world, store, shopper, created_at, lines, shipping_price, protected, number)
+
+
+def _place_order(
+    world: ShopifyWorld,
+    store: DemoStore,
+    shopper: Shopper,
+    created_at: datetime,
+    lines: list[LineItemSeed],
+    shipping_price: str,
+    protected: bool,
+    number: int | None = None,
+) -> Order:
+    """The shopper's order of ``lines``, tagged as protected when one of them is the
+    protection item (``protected``)."""
     return world.add_order(
         store.shop_domain,
         created_at=created_at,
@@ -330,10 +350,41 @@ def _seed_order(
         email=shopper.email,
         customer=CustomerSeed(shopper.first_name, shopper.last_name),
         shipping_address=shopper.address,
-        shipping_price=rng.choice(("0.00", "5.95", "9.95")),
+        shipping_price=shipping_price,
         line_items=lines,
         tags=("shipping-protection",) if protected else (),
     )
+
+
+FIRST_CLAIM_CUSTOMER = "sam.okafor@example.com"
+
+
+def _first_claim_order(
+    world: ShopifyWorld, store: DemoStore, catalog: DemoCatalog, now: datetime
+) -> Order:
+    """The ready automation rule's example (lost, under 50, in stock, first claim in a year): a
+    customer with no claims anywhere, whose protected parcel stopped moving in the carrier's
+    network eleven days ago, so it may be reported lost."""
+    rng = random.Random(store.corso_store_id)
+    domain = store.shop_domain
+    in_stock = [
+        v
+        for _, v in catalog.goods
+        if Decimal(str(v.price)) < 50 and (world.variant(domain, v.id) or v).inventory_quantity > 0
+    ]
+    variant = min(in_stock, key=lambda v: Decimal(str(v.price)))
+    tier = _protection_tier(catalog, Decimal(str(variant.price)))
+    lines = [LineItemSeed(variant=variant, quantity=1), LineItemSeed(variant=tier, quantity=1)]
+    shopper = Shopper("Sam", "Okafor", FIRST_CLAIM_CUSTOMER, _address(rng, "Sam", "Okafor"))
+    created_at = now - timedelta(days=12)
+    order = _place_order(world, store, shopper, created_at, lines, "5.95", protected=True)
+    company, _, url = next(c for c in CARRIERS if c[0] == "UPS")
+    shipped_at = created_at + timedelta(hours=20)
+    parcel = _hand_over(world, store, order, (company, "1Z999AA10123456784", url), shipped_at)
+    estimate = parcel.created_at + timedelta(days=parcels.ESTIMATED_DAYS)
+    first_scan = parcel.created_at + timedelta(hours=5)
+    parcels.scan(world, domain, order, parcel, "IN_TRANSIT", first_scan, estimate, rng)
+    return order
 
 
 def _line(rng: random.Random, variant: Variant) -> LineItemSeed:
@@ -366,16 +417,28 @@ def _ship(
     shipped_at = created_at + timedelta(hours=rng.randint(6, 40))
     delivered_at = shipped_at + timedelta(days=rng.randint(2, 6))
     company, pattern, url = rng.choice(CARRIERS)
-    tracking = _tracking_number(rng, pattern)
-    world.add_fulfillment(
+    carrier = (company, _tracking_number(rng, pattern), url)
+    parcel = _hand_over(world, store, order, carrier, shipped_at)
+    parcels.track(world, store.shop_domain, order, parcel, delivered_at, now)
+
+
+def _hand_over(
+    world: ShopifyWorld,
+    store: DemoStore,
+    order: Order,
+    carrier: tuple[str, str, str],
+    shipped_at: datetime,
+) -> Fulfillment:
+    """The order's parcel, given to ``carrier`` (company, tracking number, and its tracking
+    page with a ``{number}`` in it) at ``shipped_at``."""
+    company, tracking, url = carrier
+    return world.add_fulfillment(
         store.shop_domain,
         order.id,
         tracking_company=company,
         tracking_number=tracking,
         tracking_url=url.format(number=tracking),
         created_at=shipped_at,
-        delivered_at=delivered_at if delivered_at < now else None,
-        display_status="DELIVERED" if delivered_at < now else "IN_TRANSIT",
     )
 
 

@@ -35,6 +35,7 @@ from portal.stores.service import (
     get_by_domain,
 )
 from sandbox.demo import DAYS_OF_HISTORY, build_demo_world
+from sandbox.demo_rules import add_demo_rule
 from sandbox.mail_sink import start_mail_sink
 from sandbox.routes import create_demo_app
 from sandbox.standalone import write_env_file
@@ -86,6 +87,7 @@ def bootstrap_demo(settings: Settings, world: SandboxWorld) -> None:
             install_as_merchant(owner, world, spec.shop_domain)
     asyncio.run(set_up_stores(settings.database_url, world.stores))
     asyncio.run(create_demo_accounts(settings.database_url, world))
+    asyncio.run(add_demo_rule(settings.database_url, world.stores[0].slug))
     asyncio.run(queue_premium_sync(settings.database_url, now=utcnow()))
 
 

@@ -20,9 +20,17 @@ def sandbox_routes(world: SandboxWorld) -> list[BaseRoute]:
         Route("/mailbox", views.mailbox, name="mailbox"),
         Route("/orders.json", views.orders_json, name="orders_json"),
         Route("/mailbox.json", views.mailbox_json, name="mailbox_json"),
+        Route("/calls.json", views.calls_json, name="calls_json"),
         Route("/services.json", views.services_json, name="services_json"),
         Route("/shops/{shop}/uninstall", views.uninstall, methods=["POST"], name="uninstall"),
+        Route("/shops/{shop}/plan", views.plan, methods=["POST"], name="plan"),
         Route("/shops/{shop}/compliance", views.compliance, methods=["POST"], name="compliance"),
+        Route(
+            "/shops/{shop}/orders/{order}/parcel",
+            views.move_parcel,
+            methods=["POST"],
+            name="move_parcel",
+        ),
         Mount("/shopify", app=create_shopify_sandbox(world.shopify), name="shopify"),
         Mount("/corso", app=create_corso_sandbox(world.corso), name="corso"),
     ]

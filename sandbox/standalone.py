@@ -13,6 +13,8 @@ Its pages: ``/sandbox/`` (shops to install the app on, orders to try, the mail r
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -22,16 +24,17 @@ import jinja2
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from portal import logs
 from portal.clock import utcnow
+from sandbox import parcels
 from sandbox.corso import create_corso_sandbox
 from sandbox.demo import build_demo_world
 from sandbox.mail_sink import start_mail_sink
 from sandbox.shopify import create_shopify_sandbox
-from sandbox.views import SandboxPages, shop_panels, suggestions, tryable_orders
+from sandbox.views import PARCEL_WORDS, SandboxPages, shop_panels, suggestions, tryable_orders
 from sandbox.webhooks import WebhookSender
 from sandbox.world import SandboxWorld
 
@@ -62,12 +65,16 @@ def write_env_file(path: Path, lines: Sequence[str], *, about: str) -> None:
 def create_sandbox_app(world: SandboxWorld, *, smtp_port: int) -> Starlette:
     """The sandbox on its own: machine endpoints, JSON views and one page for people."""
     pages = SandboxPages(world)
+    form_token = secrets.token_urlsafe(24)  # the page's forms carry it: no cross-site posts
 
     async def home(request: Request) -> Response:
         page = PAGES.get_template("index.html").render(
             world=world,
             shops=shop_panels(world),
             stores=[(spec, suggestions(tryable_orders(world, spec))) for spec in world.stores],
+            steps=parcels.STEPS,
+            parcel_words=PARCEL_WORDS,
+            form_token=form_token,
             emails=list(reversed(world.mailbox.all()))[:SHOWN_EMAILS],
             environment=environment_lines(world, smtp_port=smtp_port),
         )
@@ -76,11 +83,24 @@ def create_sandbox_app(world: SandboxWorld, *, smtp_port: int) -> Starlette:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    async def move_parcel(request: Request) -> Response:
+        """The page's "Move" button: the carrier moves a parcel along."""
+        form = await request.form()
+        given = str(form.get("form_token", ""))
+        shop = world.shopify.find_shop(request.path_params["shop"])
+        if not hmac.compare_digest(given.encode(), form_token.encode()) or shop is None:
+            return PlainTextResponse("The form expired, or no such shop: reload the page.", 403)
+        refused = pages.parcel_moved(shop, request.path_params["order"], form.get("step"))
+        return refused or RedirectResponse("/sandbox/", status_code=303)
+
     routes: list[BaseRoute] = [
         Route("/", home, name="home"),
         Route("/orders.json", pages.orders_json, name="orders_json"),
         Route("/mailbox.json", pages.mailbox_json, name="mailbox_json"),
+        Route("/calls.json", pages.calls_json, name="calls_json"),
         Route("/services.json", pages.services_json, name="services_json"),
+        Route("/shops/{shop}/orders/{order}/parcel", move_parcel, methods=["POST"]),
+        Route("/shops/{shop}/plan", pages.plan, methods=["POST"], name="plan"),
         Mount("/shopify", app=create_shopify_sandbox(world.shopify), name="shopify"),
         Mount("/corso", app=create_corso_sandbox(world.corso), name="corso"),
     ]

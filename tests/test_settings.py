@@ -206,3 +206,13 @@ def test_log_format_and_metrics_settings_are_checked() -> None:
     fine = {"PORTAL_LOG_FORMAT": "json", "PORTAL_METRICS_TOKEN": "t" * 32}
     problems = Settings.from_env(fine, env_file="/nonexistent").problems()
     assert not [p for p in problems if "LOG_FORMAT" in p or "METRICS" in p], problems
+
+
+def test_the_database_pool_settings_are_bounded() -> None:
+    problems = Settings(
+        database_pool_size=0, database_pool_overflow=-1, database_pool_timeout=0
+    ).problems()
+    assert any(p.startswith("PORTAL_DATABASE_POOL_SIZE") for p in problems)
+    assert any(p.startswith("PORTAL_DATABASE_POOL_OVERFLOW") for p in problems)
+    assert any(p.startswith("PORTAL_DATABASE_POOL_TIMEOUT") for p in problems)
+    assert not [p for p in Settings().problems() if "POOL" in p]

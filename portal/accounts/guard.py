@@ -88,7 +88,8 @@ async def signed_in_staff(request: Request) -> StaffUser | None:
         return None
     async with session(request) as db:
         found = await accounts.current_session(db, token, now=utcnow())
-        await db.commit()
+        if db.dirty:  # last seen moved on (once a minute at most): no COMMIT on other pages
+            await db.commit()
     return None if found is None else StaffUser.of(found[1])
 
 

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.billing import summaries
 from portal.billing.ledger import ZERO, closed_months, lock_store
-from portal.billing.models import ClosedInvoice, Premium, PremiumAdjustment
+from portal.billing.models import ClosedInvoice, Premium, PremiumAdjustment, PremiumMonth
 from portal.billing.months import (
     month_bounds,
     month_label,
@@ -338,7 +339,7 @@ async def _closed_invoice(session: AsyncSession, store_id: int, month: str) -> C
     return found
 
 
-# --- the list of months ----------------------------------------------------------------------
+# --- the totals of many months ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -357,55 +358,121 @@ async def invoice_months(
     """Every month from the store's first premium or resolution to now, newest first."""
     current = month_of(now, store.time_zone)
     month = await _first_month(session, store) or current
-    frozen = {
-        row.month: row
-        for row in await session.scalars(
-            select(ClosedInvoice).where(ClosedInvoice.store_id == store.id)
-        )
-    }
-    summaries: list[MonthSummary] = []
+    months: list[str] = []
     while month <= current:
-        if month in frozen:
-            summaries.append(_frozen_summary(frozen[month]))
-        else:
-            invoice = await compose_invoice(session, store, month, closed=set(frozen))
-            summaries.append(_summary(invoice))
+        months.append(month)
         month = next_month(month)
-    return list(reversed(summaries))
+    return list(reversed(await month_summaries(session, store, months)))
 
 
-def _frozen_summary(frozen: ClosedInvoice) -> MonthSummary:
-    """A closed month from the totals frozen with it (its lines are not read)."""
-    return MonthSummary(
-        month=frozen.month,
-        label=month_label(frozen.month),
-        premiums_total=frozen.premiums_total,
-        deductions_total=frozen.deductions_total,
-        amount_due=frozen.amount_due,
-        closed=True,
+async def month_summaries(
+    session: AsyncSession, store: Store, months: Sequence[str]
+) -> list[MonthSummary]:
+    """The totals of the invoice of each of ``months`` (in that order), summed by the database
+    instead of read line by line: a closed month's frozen totals; for an open month, its
+    premiums and adjustments, and the deductions of the lines ``compose_invoice`` would list.
+
+    Those lines are the resolutions of the month and of the closed months just before it that
+    their frozen invoices do not hold. A succeeded resolution never changes, and every one a
+    frozen invoice holds was resolved within that run of closed months, so what the run carries
+    over is what was resolved in it minus the deductions its invoices froze."""
+    frozen = await _frozen_totals(session, store.id)
+    open_months = [m for m in months if m not in frozen]
+    premiums = await _premium_sums(session, store.id, open_months)
+    deductions = await _deduction_sums(session, store, open_months, frozen)
+    summaries = []
+    for month in months:
+        if month in frozen:
+            summaries.append(frozen[month])
+            continue
+        premiums_total = premiums.get(month, ZERO)
+        deductions_total = deductions.get(month, ZERO)
+        summaries.append(
+            MonthSummary(
+                month=month,
+                label=month_label(month),
+                premiums_total=premiums_total,
+                deductions_total=deductions_total,
+                amount_due=max(ZERO, premiums_total - deductions_total),
+                closed=False,
+            )
+        )
+    return summaries
+
+
+async def _frozen_totals(session: AsyncSession, store_id: int) -> dict[str, MonthSummary]:
+    """The closed months from the totals frozen with them (their lines are not read)."""
+    query = select(
+        ClosedInvoice.month,
+        ClosedInvoice.premiums_total,
+        ClosedInvoice.deductions_total,
+        ClosedInvoice.amount_due,
+    ).where(ClosedInvoice.store_id == store_id)
+    return {
+        row.month: MonthSummary(
+            month=row.month,
+            label=month_label(row.month),
+            premiums_total=row.premiums_total,
+            deductions_total=row.deductions_total,
+            amount_due=row.amount_due,
+            closed=True,
+        )
+        for row in (await session.execute(query)).all()
+    }
+
+
+async def _premium_sums(
+    session: AsyncSession, store_id: int, months: Sequence[str]
+) -> dict[str, Decimal]:
+    """Premiums plus adjustments booked in each of ``months``, as the ledger keeps them."""
+    if not months:
+        return {}
+    query = select(PremiumMonth.month, PremiumMonth.amount).where(
+        PremiumMonth.store_id == store_id, PremiumMonth.month.in_(months)
     )
+    return {month: amount for month, amount in (await session.execute(query)).all()}
 
 
-def _summary(invoice: Invoice) -> MonthSummary:
-    return MonthSummary(
-        month=invoice.month,
-        label=invoice.label,
-        premiums_total=invoice.premiums_total,
-        deductions_total=invoice.deductions_total,
-        amount_due=invoice.amount_due,
-        closed=invoice.is_closed,
+async def _deduction_sums(
+    session: AsyncSession, store: Store, months: Sequence[str], frozen: dict[str, MonthSummary]
+) -> dict[str, Decimal]:
+    """The deductions each open month of ``months`` lists: what was resolved in its window (its
+    own days and the closed run just before it) less what the run's invoices froze. Summed
+    from the deductions the database keeps by month (``summaries.deductions``)."""
+    windows = {month: [*_run_before(month, frozen), month] for month in months}
+    resolved = await summaries.deductions(
+        session, store, {m for window in windows.values() for m in window}
     )
+    return {
+        month: sum((resolved[m] for m in window), ZERO)
+        - sum((frozen[m].deductions_total for m in window[:-1]), ZERO)
+        for month, window in windows.items()
+    }
+
+
+def _run_before(month: str, frozen: dict[str, MonthSummary]) -> list[str]:
+    """The closed months just before ``month`` whose late resolutions its invoice takes in."""
+    run: list[str] = []
+    earlier = previous_month(month)
+    while earlier in frozen:
+        run.append(earlier)
+        earlier = previous_month(earlier)
+    return run
 
 
 async def _first_month(session: AsyncSession, store: Store) -> str | None:
     months = [
         await session.scalar(
-            select(Premium.month).where(Premium.store_id == store.id).order_by(Premium.month)
+            select(Premium.month)
+            .where(Premium.store_id == store.id)
+            .order_by(Premium.month)
+            .limit(1)
         ),
         await session.scalar(
             select(ClosedInvoice.month)
             .where(ClosedInvoice.store_id == store.id)
             .order_by(ClosedInvoice.month)
+            .limit(1)
         ),
     ]
     first_resolved = await session.scalar(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.billing.ledger import book_order
+from portal.billing.ledger import book_order, booked_as
+from portal.billing.seen import SeenPremium
 from portal.billing.sync import queue_month_syncs, schedule_nightly_sync, sync_orders
 from portal.clock import utcnow
 from portal.jobs.worker import JobContext
@@ -13,12 +14,22 @@ from portal.stores.models import Store
 
 
 async def refresh_order_job(ctx: JobContext) -> dict[str, Any]:
-    """Job ``billing.refresh_order``: read the order from Shopify as it is now and book it."""
+    """Job ``billing.refresh_order``: read the order from Shopify as it is now and book it,
+    unless the webhook that queued it showed the premium as the ledger holds it (``seen``)."""
     payload = ctx.job.payload
     store = await _store(ctx, payload["store_id"])
     if store is None:
         return {"skipped": "store no longer exists"}
-    order = await ctx.services.shopify(store).get_billable_order(order_id=payload["order_id"])
+    if "seen" in payload:
+        async with ctx.sessions() as session:
+            seen = SeenPremium.from_json(payload["seen"])
+            if await booked_as(session, store.id, payload["order_id"], seen):
+                return {"skipped": "the webhook shows the premium as booked"}
+    order = (
+        await ctx.services.shopify(store)
+        .in_background()
+        .get_billable_order(order_id=payload["order_id"])
+    )
     if order is None:
         return {"skipped": "order not found in Shopify"}
     async with ctx.sessions() as session:
@@ -33,7 +44,7 @@ async def sync_month_job(ctx: JobContext) -> dict[str, Any]:
     store = await _store(ctx, payload["store_id"])
     if store is None:
         return {"skipped": "store no longer exists"}
-    client = ctx.services.shopify(store)
+    client = ctx.services.shopify(store).in_background()
     report = await sync_orders(ctx.sessions, client, store, payload["month"])
     return {
         "orders": report.orders,

@@ -20,8 +20,9 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.billing.models import ClosedInvoice, Premium, PremiumAdjustment
+from portal.billing.models import ClosedInvoice, Premium, PremiumAdjustment, PremiumMonth
 from portal.billing.months import month_of, next_month
+from portal.billing.seen import SeenPremium
 from portal.errors import CurrencyMismatch
 from portal.integrations.shopify.client import BillableLine, BillableOrder
 from portal.stores.models import Store
@@ -104,11 +105,17 @@ async def record_premium(
     if row is not None and _is_older(premium, row):
         return ZERO
     before = ZERO if row is None else row.amount
+    booked_in = None if row is None else row.month
     if row is None:
         row = Premium(store_id=store.id, shopify_order_id=premium.order_id)
         session.add(row)
     _fill(row, premium, month_of(premium.ordered_at, store.time_zone), now)
     change = premium.amount - before
+    if booked_in is not None and booked_in != row.month:  # the store's time zone changed
+        await _add_to_month(session, store.id, booked_in, -before)
+        await _add_to_month(session, store.id, row.month, premium.amount)
+    elif change:
+        await _add_to_month(session, store.id, row.month, change)
     if change:
         await _adjust_if_closed(session, row, change, now)
     await session.flush()
@@ -133,6 +140,19 @@ def _is_older(premium: OrderPremium, row: Premium) -> bool:
     return known is not None and premium.changed_at is not None and premium.changed_at < known
 
 
+async def booked_as(session: AsyncSession, store_id: int, order_id: str, seen: SeenPremium) -> bool:
+    """Whether the ledger holds ``order_id``'s premium with exactly the protection facts a
+    webhook showed (then reading the order again would change nothing)."""
+    row = await _premium_row(session, store_id, order_id)
+    if row is None:
+        return False
+    return (row.charged, row.refunded_quantity, row.cancelled) == (
+        seen.charged,
+        seen.refunded_quantity,
+        seen.cancelled,
+    )
+
+
 async def _premium_row(session: AsyncSession, store_id: int, order_id: str) -> Premium | None:
     query = select(Premium).where(
         Premium.store_id == store_id, Premium.shopify_order_id == order_id
@@ -147,17 +167,30 @@ async def _adjust_if_closed(
     closed = await closed_months(session, row.store_id)
     if row.month not in closed:
         return
-    session.add(
-        PremiumAdjustment(
-            store_id=row.store_id,
-            shopify_order_id=row.shopify_order_id,
-            order_name=row.order_name,
-            order_month=row.month,
-            month=first_open_month_after(row.month, closed),
-            amount=change,
-            recorded_at=now,
-        )
+    adjustment = PremiumAdjustment(
+        store_id=row.store_id,
+        shopify_order_id=row.shopify_order_id,
+        order_name=row.order_name,
+        order_month=row.month,
+        month=first_open_month_after(row.month, closed),
+        amount=change,
+        recorded_at=now,
     )
+    session.add(adjustment)
+    await _add_to_month(session, row.store_id, adjustment.month, change)
+
+
+async def _add_to_month(session: AsyncSession, store_id: int, month: str, amount: Decimal) -> None:
+    """Keep ``premium_months`` the sum of the month's premiums and adjustments (the caller
+    holds the store's lock, so no other writer adds to the same row meanwhile)."""
+    query = select(PremiumMonth).where(
+        PremiumMonth.store_id == store_id, PremiumMonth.month == month
+    )
+    total: PremiumMonth | None = await session.scalar(query)
+    if total is None:
+        session.add(PremiumMonth(store_id=store_id, month=month, amount=amount))
+    else:
+        total.amount += amount
 
 
 async def closed_months(session: AsyncSession, store_id: int) -> set[str]:

@@ -18,32 +18,39 @@ from portal.billing.invoices import Invoice, Section
 from portal.billing.months import month_of, parse_month
 from portal.clock import utcnow
 from portal.errors import BadMonth, InvoiceError
+from portal.i18n import gettext as _
 from portal.stores import service as stores
 from portal.stores.models import Store
 from portal.web import is_htmx, render, session
 
 
 async def index(request: Request) -> Response:
-    """Staff pick a store; a merchant user goes straight to its own."""
+    return await store_index(request, heading=_("Invoices"), intro="", store_route="billing:months")
+
+
+async def store_index(request: Request, *, heading: str, intro: str, store_route: str) -> Response:
+    """Staff pick a store from the list (each links to ``store_route``); a merchant user goes
+    straight to its own store's page."""
     staff = await require_staff(request)
     async with session(request) as db:
         if staff.sees_every_store:
             every = await stores.list_stores(db)
-            return render(
-                request, "pages/billing/stores.html", _context(request, staff, stores=every)
+            context = staff_context(
+                request, staff, stores=every, heading=heading, intro=intro, store_route=store_route
             )
+            return render(request, "pages/billing/stores.html", context)
         own = await db.get(Store, staff.store_id) if staff.store_id is not None else None
     if own is None:
         raise HTTPException(404)
-    return RedirectResponse(request.url_for("billing:months", store=own.slug), status_code=303)
+    return RedirectResponse(request.url_for(store_route, store=own.slug), status_code=303)
 
 
 async def months(request: Request) -> Response:
     staff = await require_staff(request)
     async with session(request) as db:
-        store = await _visible_store(db, request, staff)
+        store = await visible_store(db, request, staff)
         summaries = await invoices.invoice_months(db, store, now=utcnow())
-    context = _context(request, staff, store=store, months=summaries)
+    context = staff_context(request, staff, store=store, months=summaries)
     return render(request, "pages/billing/months.html", context)
 
 
@@ -67,7 +74,7 @@ async def invoice_export(request: Request) -> Response:
 async def close(request: Request) -> Response:
     staff = await require_staff(request)
     async with session(request) as db:
-        store = await _visible_store(db, request, staff)
+        store = await visible_store(db, request, staff)
         month = _month(request, store)
         if not staff.is_admin:
             raise HTTPException(403, "Only admins close a month.")
@@ -95,11 +102,11 @@ async def close(request: Request) -> Response:
 
 async def _invoice(request: Request, staff: StaffUser) -> Invoice:
     async with session(request) as db:
-        store = await _visible_store(db, request, staff)
+        store = await visible_store(db, request, staff)
         return await invoices.invoice_for(db, store, _month(request, store))
 
 
-async def _visible_store(db: Any, request: Request, staff: StaffUser) -> Store:
+async def visible_store(db: Any, request: Request, staff: StaffUser) -> Store:
     store = await stores.get_by_slug(db, request.path_params["store"])
     if store is None:
         raise HTTPException(404)
@@ -127,7 +134,7 @@ def _invoice_response(
     message: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    context = _context(
+    context = staff_context(
         request,
         staff,
         invoice=invoice,
@@ -139,5 +146,5 @@ def _invoice_response(
     return render(request, template, context, status_code=status_code)
 
 
-def _context(request: Request, staff: StaffUser, **values: Any) -> dict[str, Any]:
+def staff_context(request: Request, staff: StaffUser, **values: Any) -> dict[str, Any]:
     return {"staff": staff, "sign_out": SignOutForm(meta={"csrf_context": request}), **values}

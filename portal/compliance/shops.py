@@ -11,27 +11,40 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.accounts.models import StaffAuditEvent, StaffInvitation, StaffSession, User
+from portal.automation.models import AutomationDecision, AutomationLimits, AutomationRule
 from portal.billing.models import (
     ClosedInvoice,
     Premium,
     PremiumAdjustment,
+    PremiumMonth,
     ShopifyWebhook,
 )
 from portal.compliance.files import forget_photo
 from portal.compliance.models import ComplianceRequest
 from portal.compliance.service import DATA_REQUEST
 from portal.jobs.models import Job
-from portal.reorders.models import ReorderRequest, RequestEvent, RequestItem, RequestPhoto
+from portal.reorders.models import (
+    OrderSnapshot,
+    ReorderRequest,
+    RequestEvent,
+    RequestItem,
+    RequestPhoto,
+)
 from portal.shopper.models import OrderVerification, StoredDraft
 from portal.storage import Storage
 from portal.stores.models import InstallState, Store
 from portal.support.models import Resolution
 
 STORE_TABLES: tuple[Any, ...] = (
+    AutomationDecision,  # what is left of them: they go with their requests
+    AutomationLimits,
+    AutomationRule,  # and their versions with them
     OrderVerification,
+    OrderSnapshot,
     StoredDraft,
     Premium,
     PremiumAdjustment,
+    PremiumMonth,
     ClosedInvoice,
 )
 """Tables whose rows name the store by ``store_id`` and nothing refers to."""

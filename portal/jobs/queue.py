@@ -14,17 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, event, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from portal import logs
 from portal.backoff import JOB_RETRY
 from portal.clock import utcnow
 from portal.jobs.models import Job, JobStatus, Priority
+from portal.jobs.wakeup import CHANNEL, wake_here
 
-CHANNEL = "portal_jobs"
-"""The PostgreSQL channel a job's arrival is announced on (``portal.jobs.wakeup`` listens)."""
+ANNOUNCED = "portal.jobs.announced"
+"""Set in a session's ``info`` while its transaction holds a job to announce at commit."""
 
 
 @dataclass(frozen=True)
@@ -77,16 +79,28 @@ async def enqueue(
             if existing is None:
                 raise
             return existing
-    if run_after is None:
-        await announce(session)
+    await announce(session)  # one due later too: the workers then sleep until it is due
     return job
 
 
 async def announce(session: AsyncSession) -> None:
-    """Tell the workers that a job is due, when the caller's transaction commits (PostgreSQL's
-    NOTIFY; several in one transaction arrive as one). SQLite's workers poll."""
+    """Tell the workers that a job is due, when the caller's transaction commits: this
+    process's own at once, other processes' by PostgreSQL's NOTIFY (several in one transaction
+    arrive as one). On SQLite other processes see the database file change."""
+    session.info[ANNOUNCED] = True
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_workers_here(session: Session) -> None:
+    if session.info.pop(ANNOUNCED, False):
+        wake_here()
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_to_announce(session: Session) -> None:
+    session.info.pop(ANNOUNCED, None)
 
 
 def _with_request_id(payload: dict[str, Any]) -> dict[str, Any]:
@@ -243,6 +257,7 @@ async def retry_later(
     if will_park(job):
         return await park(session, job, error)
     wait = JOB_RETRY.delay(job.attempt - 1) if delay is None else delay
+    await announce(session)  # other processes' workers sleep until it is due again
     return await _fenced_update(
         session,
         job,
@@ -265,7 +280,8 @@ async def park(session: AsyncSession, job: ClaimedJob, error: str) -> bool:
 
 
 async def requeue(session: AsyncSession, job_id: int) -> bool:
-    """Give a parked job a fresh set of attempts (an agent pressed Retry)."""
+    """Give a parked job a fresh set of attempts (an agent pressed Retry); the workers hear of
+    it when the caller commits."""
     statement = (
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.FAILED)
@@ -280,4 +296,6 @@ async def requeue(session: AsyncSession, job_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     result = await session.execute(statement)
+    if result.rowcount:  # type: ignore[attr-defined]
+        await announce(session)
     return bool(result.rowcount)  # type: ignore[attr-defined]

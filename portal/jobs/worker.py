@@ -29,7 +29,7 @@ from portal.db import lost_connection
 from portal.errors import PortalError, RetryLater
 from portal.jobs import queue
 from portal.jobs.queue import ClaimedJob
-from portal.jobs.wakeup import IDLE_SECONDS, Wakeup
+from portal.jobs.wakeup import IDLE_SECONDS, Watch, woken_here
 from portal.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class Worker:
         lease_seconds: float = LEASE_SECONDS,
         poll_interval: float = 0.5,
         max_priority: int | None = None,
-        wakeup: Wakeup | None = None,
+        wakeup: Watch | None = None,
     ) -> None:
         self.sessions = sessions
         self.handlers = handlers
@@ -90,11 +90,17 @@ class Worker:
         logs.install_context()  # its lines carry the job's (and its request's) fields
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set. When nothing is due: with notifications (``wakeup``
-        listening), sleep until woken or until the next job falls due; without, poll every
-        ``poll_interval``. A failure of the queue itself (the database away) is logged and
-        waited out, never the end of the loop."""
+        """Work until ``stop`` is set. When nothing is due: with a watch on the queue
+        (``wakeup`` listening), sleep until woken or until the next job falls due; without,
+        poll every ``poll_interval``. Either way a job queued by this process wakes it at once.
+        A failure of the queue itself (the database away) is logged and waited out, never the
+        end of the loop."""
         log.info("worker %s started", self.worker_id)
+        with woken_here(self.woken):
+            await self._work(stop)
+        log.info("worker %s stopped", self.worker_id)
+
+    async def _work(self, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
             self.woken.clear()  # a job queued from here on wakes the sleep below
@@ -108,11 +114,11 @@ class Worker:
                 wait = self.poll_interval * 2 ** min(failures, 6)
             if wait > 0:
                 await _first_of(stop, self.woken, seconds=wait)
-        log.info("worker %s stopped", self.worker_id)
 
     async def _idle_wait(self) -> float:
-        """How long to sleep with nothing due: the poll interval, or, while notifications
-        arrive, until the next job this worker could take falls due (at most IDLE_SECONDS)."""
+        """How long to sleep with nothing due: the poll interval, or, while the watch is on
+        (notifications arrive, the file is watched), until the next job this worker could take
+        falls due (at most IDLE_SECONDS)."""
         if self.wakeup is None or not self.wakeup.listening:
             return self.poll_interval
         async with self.sessions() as session:

@@ -94,7 +94,7 @@ async def add_to_reorder(
 ) -> ReorderRequest:
     """Add the draft's items and photos to the open request it names, in the caller's
     transaction and under the order's lock; ``NotEligible`` says why when they may not be."""
-    problems = reorders.eligibility_problems(order, store, draft.issue_type, now)
+    problems = reorders.eligibility_problems(order, store, draft.issue_type, now, draft.quantities)
     if problems:
         raise NotEligible(problems)
     await reorders.lock_order(session, store.id, order.id)

@@ -91,6 +91,19 @@ class ReorderRequest(Base):
             postgresql_include=["store_id", "issue_type", "resolution", "assigned_to_id"],
         ),
         Index("ix_reorder_requests_queue_by_store", "store_id", "status", "created_at", "id"),
+        # a store's overview: requests filed and requests closed in a period, from the index
+        Index(
+            "ix_reorder_requests_store_created",
+            "store_id",
+            "created_at",
+            postgresql_include=["issue_type", "status", "id"],
+        ),
+        Index(
+            "ix_reorder_requests_store_closed",
+            "store_id",
+            "closed_at",
+            postgresql_include=["created_at", "status"],
+        ),
         Index("ix_reorder_requests_queue_by_agent", "assigned_to_id", "status", "created_at", "id"),
         Index("ix_reorder_requests_email", "email"),
         Index("ix_reorder_requests_order_name", "order_name"),
@@ -135,6 +148,8 @@ class ReorderRequest(Base):
     device_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # how many risk signals were found and not yet marked reviewed, as last computed
     risk_count: Mapped[int] = mapped_column(Integer, default=0)
+    # the language the shopper filed in: later emails (the worker's, an agent's) are in it
+    locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     items: Mapped[list[RequestItem]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestItem.id"
@@ -257,3 +272,19 @@ def new_photo(
         phash=phash,
         bands=bands,
     )
+
+
+class OrderSnapshot(Base):
+    """The order as Shopify last answered for it, kept for the pages and jobs that read it next
+    (``portal.reorders.snapshots``). ``changed_at`` is when a webhook last said it changed: a
+    read begun before then is never kept."""
+
+    __tablename__ = "shopper_order_snapshots"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    shopify_order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    read_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(nullable=True)

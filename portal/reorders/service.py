@@ -15,11 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.db import serialise
 from portal.errors import NotEligible, NothingLeftToClaim
 from portal.i18n import gettext as _
+from portal.i18n import local_day, ngettext
 from portal.integrations.shopify.models import LineItem, Order
-from portal.reorders import fingerprints, risk
+from portal.reorders import fingerprints, risk, tracking
 from portal.reorders.models import (
     IssueType,
     PreferredResolution,
@@ -92,52 +94,201 @@ async def lines_left_to_claim(
     return [(line, left[line.id]) for line in lines]
 
 
-def claim_window_start(order: Order) -> datetime:
-    """Days are counted from the latest shipment, or from the order when nothing shipped."""
-    shipped = [f.created_at for f in order.fulfillments]
-    return max(shipped) if shipped else order.created_at
-
-
 def eligibility_problems(
-    order: Order, store: Store, issue_type: IssueType | None, now: datetime
+    order: Order,
+    store: Store,
+    issue_type: IssueType | None,
+    now: datetime,
+    line_item_ids: Iterable[str] | None = None,
 ) -> list[str]:
-    """Why this order cannot be claimed now (empty when it can)."""
+    """Why this order (or, with ``line_item_ids``, these of its items) cannot be claimed for
+    ``issue_type`` now, in the shopper's words (empty when it can). Before the shopper says
+    what happened (``issue_type`` None) the order is open while any reason is open for any of
+    its parcels; otherwise each item is checked against the parcel it travels in."""
     if order.is_cancelled:
         return [_("This order was cancelled, so there is nothing to replace or refund.")]
-    problems = []
-    if issue_type is not None and issue_type.needs_fulfillment and not order.fulfillments:
-        problems.append(
-            _(
-                "A lost or stolen parcel can be reported once the order has shipped. "
-                "This order has not shipped yet."
-            )
-        )
-    days = claim_window_days(store, issue_type)
-    deadline = claim_window_start(order) + timedelta(days=days)
-    if now > deadline:
-        problems.append(
-            _(
-                "Requests for this order had to be made within %(days)s days of shipping, "
-                "by %(date)s.",
-                days=days,
-                date=deadline.strftime("%d %B %Y"),
-            )
-        )
-    return problems
-
-
-def claim_window_days(store: Store, issue_type: IssueType | None) -> int:
-    """The store's window for ``issue_type``; before the shopper says what happened, the
-    longest of them (the order is open while any issue may still be reported)."""
     if issue_type is None:
-        return store.longest_claim_window
-    return store.claim_window_for(issue_type.name)
+        return _order_problems(order, store, now)
+    return _reason_problems(order, store, issue_type, now, line_item_ids)
+
+
+def _order_problems(order: Order, store: Store, now: datetime) -> list[str]:
+    options = _parcels_in_play(order, store, now, None)
+    windows = [
+        [tracking.reason_window(issue, p, store, now, order.created_at) for p in options]
+        for issue in IssueType
+    ]
+    if any(w.is_open for per_issue in windows for w in per_issue):
+        return []
+    latest = [per_issue[-1] for per_issue in windows]
+    waiting = [w for w in latest if w.refusal is tracking.Refusal.NOT_DELIVERED]
+    said = [explain(w, store) for w in latest if w not in waiting]
+    if waiting:
+        said.append(
+            _(
+                "A stolen parcel, or a damaged, wrong or missing item, can be reported once the "
+                "carrier shows the parcel delivered. Tracking shows it has not been delivered yet."
+            )
+        )
+    return list(dict.fromkeys(said))
+
+
+def closed_reasons(order: Order, store: Store, now: datetime) -> list[str]:
+    """For the request form: each reason that no parcel of the order may be reported for now,
+    in plain words (a shopper sees them before choosing)."""
+    options = _parcels_in_play(order, store, now, None)
+    said = []
+    for issue in IssueType:
+        windows = [tracking.reason_window(issue, p, store, now, order.created_at) for p in options]
+        if not any(w.is_open for w in windows):
+            said.append(explain(windows[-1], store))
+    return list(dict.fromkeys(said))
+
+
+def _reason_problems(
+    order: Order,
+    store: Store,
+    issue: IssueType,
+    now: datetime,
+    line_item_ids: Iterable[str] | None,
+) -> list[str]:
+    if line_item_ids is None:
+        options = _parcels_in_play(order, store, now, None)
+        windows = [tracking.reason_window(issue, p, store, now, order.created_at) for p in options]
+        return [] if any(w.is_open for w in windows) else [explain(windows[-1], store)]
+    refused: dict[str, list[str]] = {}  # explanation -> titles of the items it is about
+    for line_id in dict.fromkeys(line_item_ids):
+        options = _parcels_in_play(order, store, now, line_id)
+        windows = [tracking.reason_window(issue, p, store, now, order.created_at) for p in options]
+        if not any(w.is_open for w in windows):
+            line = order.line_item(line_id)
+            refused.setdefault(explain(windows[-1], store), []).append(line.title if line else "")
+    several = len(tracking.parcels_of(order)) > 1
+    return [
+        f"{', '.join(titles)}: {why}" if several and all(titles) else why
+        for why, titles in refused.items()
+    ]
+
+
+def _parcels_in_play(
+    order: Order, store: Store, now: datetime, line_item_id: str | None
+) -> list[tracking.ParcelTracking]:
+    """The parcels the goods (or one line of them) travel in, oldest first, after
+    ``UNFULFILLED`` when some of them have not shipped."""
+    ids = None if line_item_id is None else [line_item_id]
+    parcels = tracking.parcels_of(order, ids)
+    in_play = [tracking.parcel_tracking(f, store, now) for f in parcels]
+    goods = claimable_lines(order, store)
+    if line_item_id is not None:
+        goods = [li for li in goods if li.id == line_item_id]
+    shipped = {li.id: 0 for li in goods}
+    for parcel in tracking.parcels_of(order):
+        for line in parcel.line_items:
+            if line.line_item_id in shipped:
+                shipped[line.line_item_id] += line.quantity
+    unshipped = any(shipped[li.id] < li.current_quantity for li in goods)
+    if unshipped and (parcels or not order.fulfillments or line_item_id is not None):
+        return [tracking.UNFULFILLED, *in_play]
+    return in_play or [tracking.UNFULFILLED]
+
+
+def explain(window: tracking.Window, store: Store) -> str:
+    """A closed window in plain words, with its dates in the store's time zone."""
+    why = window.refusal
+    issue = window.issue
+    if why is tracking.Refusal.NOT_SHIPPED:
+        return _(
+            "A lost or stolen parcel can be reported once the order has shipped. "
+            "This order has not shipped yet."
+        )
+    if why is tracking.Refusal.NOT_YET_LOST:
+        return _lost_later(window, store)
+    if why is tracking.Refusal.DELIVERED and window.tracking.delivered_at is None:
+        return _(
+            "Tracking shows this parcel was delivered, so it cannot be reported as lost. If it "
+            "did not reach you, report it as stolen."
+        )
+    if why is tracking.Refusal.DELIVERED:
+        return _(
+            "Tracking shows this parcel was delivered on %(date)s, so it cannot be reported as "
+            "lost. If it did not reach you, report it as stolen.",
+            date=day(window.tracking.delivered_at, store),
+        )
+    if why is tracking.Refusal.NOT_DELIVERED:
+        return _(
+            "%(what)s can be reported once the carrier shows the parcel delivered. Tracking "
+            "shows it has not been delivered yet.",
+            what=reason_subject(issue),
+        )
+    return _closed(window, store)
+
+
+def _lost_later(window: tracking.Window, store: Store) -> str:
+    opens = day(window.opens, store, year=False)
+    if window.opens_by_estimate:
+        days = tracking.estimate_days(store)
+        return ngettext(
+            "You can report a lost parcel from %(date)s, %(num)s day after its estimated "
+            "delivery on %(estimate)s.",
+            "You can report a lost parcel from %(date)s, %(num)s days after its estimated "
+            "delivery on %(estimate)s.",
+            days,
+            date=opens,
+            estimate=day(window.tracking.estimated_delivery_at, store, year=False),
+        )
+    return ngettext(
+        "You can report a lost parcel from %(date)s, when it has had no tracking update for "
+        "%(num)s day.",
+        "You can report a lost parcel from %(date)s, when it has had no tracking update for "
+        "%(num)s days.",
+        tracking.quiet_days(store),
+        date=opens,
+    )
+
+
+def _closed(window: tracking.Window, store: Store) -> str:
+    sentences = {
+        tracking.Basis.DELIVERY: _(
+            "%(what)s had to be reported within %(days)s days of delivery, by %(date)s."
+        ),
+        tracking.Basis.ORDER: _(
+            "%(what)s had to be reported within %(days)s days of the order, by %(date)s."
+        ),
+        tracking.Basis.SHIPPING: _(
+            "%(what)s had to be reported within %(days)s days of shipping, by %(date)s."
+        ),
+    }
+    return sentences[window.basis] % {
+        "what": reason_subject(window.issue),
+        "days": window.days,
+        "date": day(window.closes, store),
+    }
+
+
+def reason_subject(issue: IssueType) -> str:
+    """The reason as the subject of a sentence: "A lost parcel"."""
+    subjects = {
+        IssueType.LOST: _("A lost parcel"),
+        IssueType.STOLEN: _("A stolen parcel"),
+        IssueType.DAMAGED: _("A damaged item"),
+        IssueType.WRONG_ITEM: _("A wrong item"),
+        IssueType.MISSING_ITEM: _("A missing item"),
+    }
+    return subjects[issue]
+
+
+def day(moment: datetime | None, store: Store, *, year: bool = True) -> str:
+    """A date in the store's time zone and the shopper's language, as the pages write it."""
+    return "" if moment is None else local_day(moment, store.time_zone or "UTC", year=year)
 
 
 def claim_window_end(order: Order, store: Store) -> datetime:
-    """When the last of the store's claim windows for ``order`` closes, counted as the rules
-    count it now (from the latest shipment, or from the order when nothing has shipped)."""
-    return claim_window_start(order) + timedelta(days=store.longest_claim_window)
+    """When the last of the store's claim windows for ``order`` closes, as things stand: from
+    each parcel's delivery (or shipping), or from the order while nothing has shipped."""
+    now = utcnow()
+    parcels = [tracking.parcel_tracking(f, store, now) for f in tracking.parcels_of(order)]
+    ends = [tracking.window_end(p, store, order.created_at) for p in parcels]
+    return max(ends, default=order.created_at + timedelta(days=store.longest_claim_window))
 
 
 @dataclass(frozen=True)
@@ -219,7 +370,7 @@ async def file_reorder(
     earlier = await existing_reorder(session, draft.submit_key)
     if earlier is not None:
         return earlier, False
-    problems = eligibility_problems(order, store, draft.issue_type, now)
+    problems = eligibility_problems(order, store, draft.issue_type, now, draft.quantities)
     if problems:
         raise NotEligible(problems)
     await lock_order(session, store.id, order.id)

@@ -10,8 +10,11 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.automation import EVALUATE_JOB
+from portal.i18n import DEFAULT_LOCALE
 from portal.integrations.shopify.models import Order
 from portal.jobs.email import queue_email
+from portal.jobs.models import Priority
 from portal.jobs.queue import enqueue
 from portal.mail.messages import render_email
 from portal.reorders import additions, risk
@@ -68,19 +71,29 @@ async def submit(
     draft: RequestDraft,
     now: datetime,
     device_key: str | None = None,
+    locale: str = DEFAULT_LOCALE,
 ) -> ReorderRequest:
     """File the draft's request, or add its items to the open request it names
     (``NothingLeftToClaim`` or ``NotEligible`` when it may no longer be); a second submit of the
-    same draft returns the same request and changes nothing."""
+    same draft returns the same request and changes nothing. ``locale``: the language the
+    shopper filed in, which the request's emails keep."""
     if draft.add_to:
         return await _add(session, store=store, order=order, draft=draft, now=now)
     filed, created = await reorders.file_reorder(
         session, store=store, order=order, draft=draft, now=now, device_key=device_key
     )
     if created:
+        filed.locale = locale
         await _queue_confirmation(session, runtime, store, filed)
         await enqueue(
             session, risk.ASSESS_JOB, {"reorder_id": filed.id}, dedupe_key=f"risk:{filed.id}"
+        )
+        await enqueue(  # the store's rules judge it at once (portal.automation)
+            session,
+            EVALUATE_JOB,
+            {"reorder_id": filed.id},
+            dedupe_key=f"automation:{filed.id}",
+            priority=Priority.HIGH,
         )
         await session.execute(delete(StoredDraft).where(StoredDraft.id == draft.submit_key))
     return filed
@@ -91,7 +104,7 @@ async def _queue_confirmation(
 ) -> None:
     link = runtime.status_link(store, filed.id)
     context = {"store": store, "reorder": filed, "status_link": link}
-    email = render_email("request_received", context, to=filed.email)
+    email = render_email("request_received", context, to=filed.email, locale=filed.locale)
     await queue_email(session, email, store_id=store.id, dedupe_key=f"request-received:{filed.id}")
 
 

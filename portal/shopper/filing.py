@@ -14,9 +14,10 @@ from portal import links
 from portal.clock import utcnow
 from portal.devices import device_key_of
 from portal.errors import IntegrationError, NotEligible, NothingLeftToClaim, PhotoRejected
+from portal.i18n import current_locale, ngettext
 from portal.i18n import gettext as _
 from portal.integrations.shopify.models import Order
-from portal.reorders import additions
+from portal.reorders import additions, tracking
 from portal.reorders import service as reorders
 from portal.reorders.models import ReorderRequest
 from portal.reorders.service import PhotoRecord, RequestDraft
@@ -26,6 +27,7 @@ from portal.shopper.common import (
     runtime,
     service_unavailable,
     store_from_path,
+    unavailable_for_form,
     verified_order,
 )
 from portal.shopper.forms import (
@@ -48,16 +50,16 @@ async def request_page(request: Request) -> Response:
     try:
         order = await verified_order(request, store)
     except IntegrationError as exc:
-        return service_unavailable(request, store, exc)
+        return await _unavailable(request, store, exc)
     if order is None:
         return _to_lookup(request, store)
     if not reorders.is_protected(order, store):
         return _with_session(request, store, order, "pages/shopper/unprotected.html", {})
     problems = reorders.eligibility_problems(order, store, None, utcnow())
     if problems:
-        return _with_session(
-            request, store, order, "pages/shopper/ineligible.html", {"problems": problems}
-        )
+        parcel = tracking.order_tracking(order, store, utcnow())
+        context = {"problems": problems, "parcel": parcel}
+        return _with_session(request, store, order, "pages/shopper/ineligible.html", context)
     async with session(request) as db:
         lines = await reorders.lines_left_to_claim(db, store=store, order=order)
         open_requests = await additions.open_reorders(db, store_id=store.id, order_id=order.id)
@@ -88,7 +90,9 @@ async def _check_and_keep(
     form.offer_attached(attached)
     if not form.validate():
         return _form_page(request, store, order, form, 400)
-    problems = reorders.eligibility_problems(order, store, form.chosen_issue, utcnow())
+    problems = reorders.eligibility_problems(
+        order, store, form.chosen_issue, utcnow(), form.chosen_quantities()
+    )
     if problems:
         form.issue_type.errors = problems
         return _form_page(request, store, order, form, 400)
@@ -114,7 +118,13 @@ async def _kept_photos(
     try:
         must_attach_photos(form, len(attached) + len(uploads))
         if len(attached) + len(uploads) > PHOTO_RULES.max_count:
-            raise PhotoRejected(_("Attach at most %(count)s photos.", count=PHOTO_RULES.max_count))
+            raise PhotoRejected(
+                ngettext(
+                    "Attach at most %(num)s photo.",
+                    "Attach at most %(num)s photos.",
+                    PHOTO_RULES.max_count,
+                )
+            )
         added = await keep_photos(
             uploads,
             rules=PHOTO_RULES,
@@ -197,7 +207,12 @@ def _form_page(
     template = (
         "partials/shopper/request_form.html" if is_htmx(request) else "pages/shopper/request.html"
     )
-    context = {"form": form, "order": order, "open_requests": form.open_requests}
+    context = {
+        "form": form,
+        "order": order,
+        "open_requests": form.open_requests,
+        "closed_reasons": reorders.closed_reasons(order, store, utcnow()),
+    }
     return _with_session(request, store, order, template, context, status)
 
 
@@ -216,6 +231,12 @@ def _with_session(
     return response
 
 
+async def _unavailable(request: Request, store: Store, error: IntegrationError) -> Response:
+    if request.method == "POST":
+        return await unavailable_for_form(request, store, error)
+    return service_unavailable(request, store, error)
+
+
 def _to_lookup(request: Request, store: Store) -> Response:
     url = str(request.url_for("shopper:lookup", store=store.slug))
     return RedirectResponse(url, status_code=303)
@@ -229,7 +250,7 @@ async def review(request: Request) -> Response:
     try:
         order = await verified_order(request, store)
     except IntegrationError as exc:
-        return service_unavailable(request, store, exc)
+        return await _unavailable(request, store, exc)
     if order is None:
         return _to_lookup(request, store)
     draft_id = str(request.path_params["draft"])[:32]
@@ -285,6 +306,7 @@ async def _submit(
                 draft=draft,
                 now=utcnow(),
                 device_key=device_key_of(request),
+                locale=current_locale(),
             )
     except NothingLeftToClaim:
         message = _(

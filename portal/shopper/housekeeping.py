@@ -1,5 +1,6 @@
 """Nightly clean-up of what shoppers leave behind: drafts never submitted (they hold addresses)
-and their photos, and old verification rows. Submitted requests and their photos are kept."""
+and their photos, old verification rows and the copies of orders kept for their flow. Submitted
+requests and their photos are kept."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.jobs import queue
+from portal.reorders import snapshots
 from portal.reorders.models import RequestPhoto
 from portal.shopper.models import (
     SESSION_LIFETIME,
@@ -53,12 +55,14 @@ async def purge(session: AsyncSession, *, storage: Storage, now: datetime) -> di
     signed_out = await session.execute(
         delete(ShopperSignOut).where(ShopperSignOut.signed_out_at < now - SESSION_LIFETIME)
     )
+    order_copies = await snapshots.purge(session, now=now)
     await session.commit()
     return {
         "drafts": len(stale),
         "photos": len(photo_ids - kept),
         "verifications": int(old.rowcount or 0),  # type: ignore[attr-defined]
         "sign_outs": int(signed_out.rowcount or 0),  # type: ignore[attr-defined]
+        "order_copies": order_copies,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, func
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -33,6 +33,9 @@ class OrderVerification(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    sealed_lookup: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """While the store's Shopify points run short: the order number and email still to look
+    up, sealed (``portal.sealing``); cleared once the lookup is done."""
 
 
 class StoredDraft(Base):

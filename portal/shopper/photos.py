@@ -32,15 +32,15 @@ import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio.to_thread
-import imagehash
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from portal.errors import PhotoRejected
 from portal.i18n import gettext as _
+from portal.i18n import ngettext
 from portal.reorders.service import PhotoRecord
 from portal.storage import Storage
 
@@ -71,7 +71,6 @@ SUFFIX = ".jpg"
 # that many phones and cameras write "MPO": they are accepted too (and read as JPEG).
 _FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 _ACCEPTED = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": "HEIF"}
-_KINDS = "a JPEG, PNG, WebP or HEIC photo"
 
 # What secrets.token_urlsafe(16) returns: 16 random bytes, base64url without padding.
 _ID_BYTES = 16
@@ -123,10 +122,15 @@ def process_photo(data: bytes, *, filename: str, rules: PhotoRules) -> Processed
     """
     subject = _subject(filename)
     if not data:
-        raise PhotoRejected(f"{subject} is empty.", filename=filename)
+        raise PhotoRejected(_("%(file)s is empty.", file=subject), filename=filename)
     if len(data) > rules.max_bytes:
         raise PhotoRejected(
-            f"{subject} is larger than {_size_in_words(rules.max_bytes)}.", filename=filename
+            _(
+                "%(file)s is larger than %(size)s.",
+                file=subject,
+                size=_size_in_words(rules.max_bytes),
+            ),
+            filename=filename,
         )
     try:
         image, source_format = _decode(data, filename=filename, subject=subject, rules=rules)
@@ -136,10 +140,13 @@ def process_photo(data: bytes, *, filename: str, rules: PhotoRules) -> Processed
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_many_pixels(filename, subject, rules) from exc
     except UnidentifiedImageError as exc:
-        raise PhotoRejected(f"{subject} is not {_KINDS}.", filename=filename) from exc
+        raise _not_a_photo(subject, filename) from exc
     except Exception as exc:  # a decoder's complaint about untrusted bytes, whatever its type
         raise PhotoRejected(
-            f"{subject} could not be read as a photo: it may be damaged or incomplete.",
+            _(
+                "%(file)s could not be read as a photo: it may be damaged or incomplete.",
+                file=subject,
+            ),
             filename=filename,
         ) from exc
     encoded = _encode_jpeg(output)
@@ -148,7 +155,7 @@ def process_photo(data: bytes, *, filename: str, rules: PhotoRules) -> Processed
         width=output.width,
         height=output.height,
         sha256=hashlib.sha256(encoded).hexdigest(),
-        phash=str(imagehash.phash(output)),
+        phash=str(_imagehash().phash(output)),
         source_format=source_format,
     )
 
@@ -170,19 +177,34 @@ async def process_photos(
     """
     chosen = [(name, data) for name, data in files if name or data]
     if len(chosen) > rules.max_count:
-        raise PhotoRejected(f"Attach at most {_count(rules.max_count, 'photo')}.")
+        raise PhotoRejected(
+            ngettext(
+                "Attach at most %(num)s photo.", "Attach at most %(num)s photos.", rules.max_count
+            )
+        )
     if required and not chosen:
-        raise PhotoRejected("Attach at least one photo.")
+        raise PhotoRejected(_("Attach at least one photo."))
     if sum(_declared_pixels(data) for _, data in chosen) > rules.max_total_pixels:
         megapixels = rules.max_total_pixels // 1_000_000
         raise PhotoRejected(
-            f"Together these photos are too large: at most {megapixels} megapixels in all."
+            _(
+                "Together these photos are too large: at most %(megapixels)s megapixels in all.",
+                megapixels=megapixels,
+            )
         )
     processed: list[ProcessedPhoto] = []
     for name, data in chosen:
         photo = await anyio.to_thread.run_sync(_process_one, data, name, rules, limiter=limiter)
         processed.append(photo)
     return processed
+
+
+def _imagehash() -> Any:
+    """imagehash, imported with the first photo: it brings numpy (16 MB), which a process that
+    never takes a photo does without."""
+    import imagehash
+
+    return imagehash
 
 
 def _declared_pixels(data: bytes) -> int:
@@ -207,17 +229,17 @@ def _decode(
     with Image.open(io.BytesIO(data), formats=_FORMATS) as probe:
         source_format = _ACCEPTED.get(probe.format or "")
         if source_format is None:
-            raise PhotoRejected(f"{subject} is not {_KINDS}.", filename=filename)
+            raise _not_a_photo(subject, filename)
         width, height = probe.size
         if width < 1 or height < 1:
-            raise PhotoRejected(f"{subject} is not {_KINDS}.", filename=filename)
+            raise _not_a_photo(subject, filename)
         if width * height > _pixel_limit(rules):
             raise _too_many_pixels(filename, subject, rules)
         probe.verify()  # structural checks (PNG chunk checksums, for one); spends the object
 
     image = Image.open(io.BytesIO(data), formats=(source_format,))
     if image.size != (width, height):
-        raise PhotoRejected(f"{subject} is not {_KINDS}.", filename=filename)
+        raise _not_a_photo(subject, filename)
     if source_format == "JPEG":
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the result is scaled down anyway.
         image.draft("RGB", (rules.max_side, rules.max_side))
@@ -256,7 +278,11 @@ def _too_many_pixels(filename: str, subject: str, rules: PhotoRules) -> PhotoRej
     megapixels = _pixel_limit(rules) / 1_000_000
     limit = f"{megapixels:.0f}" if megapixels >= 1 else f"{megapixels:.2g}"
     return PhotoRejected(
-        f"{subject} has too many pixels: photos may have at most {limit} megapixels.",
+        _(
+            "%(file)s has too many pixels: photos may have at most %(megapixels)s megapixels.",
+            file=subject,
+            megapixels=limit,
+        ),
         filename=filename,
     )
 
@@ -266,22 +292,25 @@ def _subject(filename: str) -> str:
     name = re.split(r"[\\/]", filename)[-1]
     name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C")).strip()
     if not name:
-        return "One of the files"
+        return _("One of the files")
     if len(name) > _MAX_NAME_CHARS:
         name = name[: _MAX_NAME_CHARS - 1] + "…"
     return f"“{name}”"
 
 
+def _not_a_photo(subject: str, filename: str) -> PhotoRejected:
+    return PhotoRejected(
+        _("%(file)s is not a JPEG, PNG, WebP or HEIC photo.", file=subject), filename=filename
+    )
+
+
 def _size_in_words(size: int) -> str:
     if size >= MIB:
-        return f"{size / MIB:.0f} MB" if size % MIB == 0 else f"{size / MIB:.1f} MB"
+        megabytes = f"{size / MIB:.0f}" if size % MIB == 0 else f"{size / MIB:.1f}"
+        return _("%(n)s MB", n=megabytes)
     if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return _count(size, "byte")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+        return _("%(n)s KB", n=f"{size / 1024:.0f}")
+    return ngettext("%(num)s byte", "%(num)s bytes", size)
 
 
 # --- storage ---------------------------------------------------------------------------------
@@ -305,7 +334,11 @@ async def keep_photos(
     """Check, clean and store the photos of one request; ``PhotoRejected`` says which one could
     not be accepted. Too many files are refused before any is read."""
     if len(uploads) > rules.max_count:
-        raise PhotoRejected(_("Attach at most %(count)s photos.", count=rules.max_count))
+        raise PhotoRejected(
+            ngettext(
+                "Attach at most %(num)s photo.", "Attach at most %(num)s photos.", rules.max_count
+            )
+        )
     files = [(u.filename or "", await u.read(rules.max_bytes + 1)) for u in uploads]
     processed = await process_photos(files, rules=rules, required=False, limiter=limiter)
     records: list[PhotoRecord] = []
@@ -354,5 +387,5 @@ async def delete_photo(storage: Storage, photo_id: str) -> None:
 def photo_key(photo_id: str) -> str:
     """The photo's storage key (``<id>.jpg``, at the top of the upload directory)."""
     if not isinstance(photo_id, str) or not _ID_PATTERN.fullmatch(photo_id):
-        raise PhotoRejected("That photo could not be found.")
+        raise PhotoRejected(_("That photo could not be found."))
     return f"{photo_id}{SUFFIX}"

@@ -7,10 +7,11 @@ The orders/create webhook (``portal.webhooks.deliveries``) queues ``ORDER_PROTEC
 ``email_if_protected``. The email is queued with a key per order, so however often the job
 runs, the buyer hears once.
 
-The link's end is the window's end as the rules count it when the email goes out: from the
-latest shipment, or from the order while nothing has shipped (``claim_window_end``). A parcel
-that ships later opens a later window than the link knows; the shopper then finds the order
-from the lookup page, which the email and the expired link's page both point to.
+The link's end is the window's end as the rules count it when the email goes out: from each
+parcel's delivery (or shipping, while the carrier has not delivered it), or from the order while
+nothing has shipped (``claim_window_end``). A parcel that ships or arrives later opens a later
+window than the link knows; the shopper then finds the order from the lookup page, which the
+email and the expired link's page both point to.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ async def email_if_protected(runtime: Runtime, payload: dict[str, Any]) -> dict[
         store = await session.get(Store, store_id)
     if store is None or not store.is_active or not store.protected_order_email:
         return {"sent": False, "why": "store gone, inactive or email off"}
-    order = await runtime.shopify(store).get_order(order_id=order_id)
+    order = await runtime.shopify(store).in_background().get_order(order_id=order_id)
     if order is None or order.is_cancelled or not reorders.is_protected(order, store):
         return {"sent": False, "why": "no such order, cancelled, or not protected"}
     to = order.email or (order.customer.email if order.customer else None)
@@ -73,7 +74,7 @@ async def email_if_protected(runtime: Runtime, payload: dict[str, Any]) -> dict[
     async with runtime.sessions() as session:
         lookup = f"{runtime.settings.base_url.rstrip('/')}/{store.slug}/"
         context = {**_context(store, order, link, closes), "lookup_url": lookup}
-        email = render_email("order_protected", context, to=to)
+        email = render_email("order_protected", context, to=to, locale=store.default_locale)
         key = f"order-protected:{store.id}:{_order_number(order.id)}"
         await queue_email(session, email, dedupe_key=key)
         await session.commit()
@@ -86,7 +87,7 @@ def _context(store: Store, order: Order, link: str, closes: datetime) -> dict[st
         "order_name": order.name,
         "customer_name": order.customer_name,
         "link": link,
-        "closes": closes.strftime("%d %B %Y"),
+        "closes": closes,
     }
 
 

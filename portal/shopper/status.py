@@ -3,6 +3,9 @@ htmx while the request is open; where more information is asked for, the shopper
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -32,10 +35,11 @@ async def by_link(request: Request) -> Response:
         return render(request, "pages/shopper/link_invalid.html", {"store": store}, status_code=400)
     async with session(request) as db:
         found = await reorders.get_reorder(db, store_id=store.id, reorder_id=reorder_id)
+        changeable = found is not None and await _address_changeable(db, found)
     if found is None:
         raise HTTPException(404)
     here = str(request.url_for("shopper:status_link", store=store.slug, token=token))
-    return await _status(request, store, found, here)
+    return await _status(request, Shown(store, found, here, changeable))
 
 
 async def by_reference(request: Request) -> Response:
@@ -47,31 +51,44 @@ async def by_reference(request: Request) -> Response:
     reference = str(request.path_params["reference"])[:16]
     async with session(request) as db:
         found = await reorders.get_reorder_by_reference(db, store_id=store.id, reference=reference)
+        changeable = found is not None and await _address_changeable(db, found)
     if found is None or not current.opens(store.id, found.shopify_order_id):
         raise HTTPException(404)
     here = str(request.url_for("shopper:request_status", store=store.slug, reference=reference))
-    response = await _status(request, store, found, here)
+    response = await _status(request, Shown(store, found, here, changeable))
     shopper_session.write(request, response, current)  # using the page keeps the session alive
     return response
 
 
-async def _status(request: Request, store: Store, found: ReorderRequest, here: str) -> Response:
+@dataclass(frozen=True)
+class Shown:
+    """The request a status page shows, read with everything the page needs in one session."""
+
+    store: Store
+    found: ReorderRequest
+    here: str
+    address_changeable: bool  # no resolution under way or done (read with the request)
+
+
+async def _address_changeable(db: AsyncSession, found: ReorderRequest) -> bool:
+    return found.shipping_address is not None and await corrections.may_change_address(db, found)
+
+
+async def _status(request: Request, shown: Shown) -> Response:
     if request.method != "POST":
-        return await _status_page(request, store, found, here)
+        return await _status_page(request, shown)
     async with request.form(max_files=PHOTO_RULES.max_count + 1, max_fields=100) as data:
         if data.get("form") == "address":
-            return await _change_address(request, store, found, here, data)
-        return await _answer(request, store, found, here, data)
+            return await _change_address(request, shown, data)
+        return await _answer(request, shown, data)
 
 
-async def _answer(
-    request: Request, store: Store, found: ReorderRequest, here: str, data: FormData
-) -> Response:
+async def _answer(request: Request, shown: Shown, data: FormData) -> Response:
     form = AnswerForm(formdata=data, meta={"csrf_context": request})
-    if found.status != RequestStatus.NEEDS_INFO:
-        return RedirectResponse(here, status_code=303)  # no question is waiting for an answer
+    if shown.found.status != RequestStatus.NEEDS_INFO:
+        return RedirectResponse(shown.here, status_code=303)  # no question is waiting for one
     if not form.validate():
-        return await _status_page(request, store, found, here, answer_form=form)
+        return await _status_page(request, shown, answer_form=form)
     rt = runtime(request)
     try:
         photos = await keep_photos(
@@ -79,54 +96,50 @@ async def _answer(
         )
     except PhotoRejected as exc:
         form.photos.errors = [exc.message]
-        return await _status_page(request, store, found, here, answer_form=form)
+        return await _status_page(request, shown, answer_form=form)
     async with session(request) as db, db.begin():
         answered = await corrections.answer_question(
-            db, found.id, (form.answer.data or "").strip(), photos
+            db, shown.found.id, (form.answer.data or "").strip(), photos
         )
     if not answered:
         for photo in photos:
             await delete_photo(rt.storage, photo.photo_id)
-    return RedirectResponse(here, status_code=303)
+    return RedirectResponse(shown.here, status_code=303)
 
 
-async def _change_address(
-    request: Request, store: Store, found: ReorderRequest, here: str, data: FormData
-) -> Response:
+async def _change_address(request: Request, shown: Shown, data: FormData) -> Response:
     form = AddressChangeForm(formdata=data, meta={"csrf_context": request})
     if not form.validate():
-        return await _status_page(request, store, found, here, address_form=form)
+        return await _status_page(request, shown, address_form=form)
     async with session(request) as db, db.begin():
-        changed = await corrections.change_address(db, found.id, form.address())
+        changed = await corrections.change_address(db, shown.found.id, form.address())
     if not changed:
         message = _(
             "The delivery address can no longer be changed: your request is being resolved."
         )
-        return await _status_page(request, store, found, here, address_form=form, message=message)
-    return RedirectResponse(here + "?address=changed", status_code=303)
+        return await _status_page(request, shown, address_form=form, message=message)
+    return RedirectResponse(shown.here + "?address=changed", status_code=303)
 
 
 async def _status_page(
     request: Request,
-    store: Store,
-    found: ReorderRequest,
-    here: str,
+    shown: Shown,
     *,
     answer_form: AnswerForm | None = None,
     address_form: AddressChangeForm | None = None,
     message: str | None = None,
 ) -> Response:
     if address_form is None:
-        address_form = await _address_form(request, found)
+        address_form = _address_form(request, shown)
     country = request.query_params.get("country_code", "")[:2]
     if is_htmx(request) and country and address_form is not None:
         partial: dict[str, object] = {"form": address_form}
         return render(request, "partials/shopper/province_field.html", partial)
     context: dict[str, object] = {
-        "store": store,
-        "reorder": found,
-        "events": [e for e in found.events if e.public],
-        "here": here,
+        "store": shown.store,
+        "reorder": shown.found,
+        "events": [e for e in shown.found.events if e.public],
+        "here": shown.here,
         "form": answer_form or AnswerForm(meta={"csrf_context": request}),
         "address_form": address_form,
         "message": message,
@@ -141,15 +154,12 @@ async def _status_page(
     return render(request, template, context, status_code=status)
 
 
-async def _address_form(request: Request, found: ReorderRequest) -> AddressChangeForm | None:
+def _address_form(request: Request, shown: Shown) -> AddressChangeForm | None:
     """The form to correct the delivery address, filled in with the current one; None when it
     may not be changed (a resolution is under way or done) or the shopper asked for none."""
-    if found.shipping_address is None:
+    if not shown.address_changeable or shown.found.shipping_address is None:
         return None
-    async with session(request) as db:
-        if not await corrections.may_change_address(db, found):
-            return None
-    data = dict(found.shipping_address)
+    data = dict(shown.found.shipping_address)
     country = request.query_params.get("country_code", "")[:2]
     if country and country != data.get("country_code"):  # the country changed: ask again
         data["country_code"] = country

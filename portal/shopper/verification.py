@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -25,13 +27,17 @@ from portal.clock import utcnow
 from portal.db import serialise
 from portal.errors import (
     CodeExpired,
+    IntegrationError,
+    ShopifyThrottled,
     TooManyLookups,
     TooManyTries,
     WrongCode,
 )
+from portal.integrations.shopify import ShopifyClient
 from portal.integrations.shopify.models import Order
 from portal.jobs.email import queue_email
 from portal.mail.messages import render_email
+from portal.reorders import snapshots
 from portal.runtime import Runtime
 from portal.shopper.models import OrderVerification
 from portal.stores.models import Store
@@ -42,6 +48,9 @@ WINDOW = timedelta(hours=1)
 MAX_LOOKUPS_PER_EMAIL = 5
 MAX_LOOKUPS_PER_CLIENT = 20
 MAX_CODES_PER_ORDER = 3
+SHOPPER_WAIT = 6.0
+"""Seconds a shopper's page waits for the store's Shopify points before it says the store is
+busy and goes on by itself a little later."""
 
 
 def keyed_hash(secret: str, purpose: str, value: str) -> str:
@@ -177,12 +186,20 @@ async def _use(session: AsyncSession, verification_id: int, now: datetime) -> bo
 # --- the shopper's two steps: look the order up, enter the code ------------------------------
 
 
+@dataclass(frozen=True)
+class Lookup:
+    public_id: str
+    """The verification's public id, carried to the code page."""
+    waiting: bool
+    """The store's Shopify points ran short: the lookup is kept (sealed) on its row, and
+    ``continue_lookup`` goes on with it from the code page's address."""
+
+
 async def look_up(
     runtime: Runtime, store: Store, *, order_number: str, email: str, client_address: str
-) -> str:
-    """Look the order up and email a code if it matches; the verification's public id, to
-    carry to the code page. ``TooManyLookups`` (before Shopify is asked) when limits are
-    reached; Shopify's ``IntegrationError`` when it cannot be reached."""
+) -> Lookup:
+    """Look the order up and email a code if it matches. ``TooManyLookups`` (before Shopify is
+    asked) when limits are reached; Shopify's ``IntegrationError`` when it cannot be reached."""
     started, secret = time.monotonic(), _secret(runtime)
     async with runtime.sessions() as session:
         verification = await reserve_lookup(
@@ -193,14 +210,105 @@ async def look_up(
             client_address=client_address,
             now=utcnow(),
         )
-        order = await runtime.shopify(store).find_order(name=order_number, email=email)
-        if order is not None:
-            code = await attach_order(session, verification, secret=secret, order_id=order.id)
-            if code is not None and order.email:
-                await _send_code(session, store, order, order.email, code)
+        waiting = await _find_and_send(
+            runtime, session, store, verification, order_number=order_number, email=email
+        )
+    if not waiting:
+        await _no_sooner_than(runtime.settings.lookup_min_seconds, started)
+    return Lookup(verification.public_id, waiting)
+
+
+async def continue_lookup(runtime: Runtime, store: Store, *, public_id: str) -> bool:
+    """Go on with a lookup that waited for the store's points, if ``public_id`` names one (one
+    caller at a time takes it); whether it is waiting still. Not counted as another lookup."""
+    started = time.monotonic()
+    async with runtime.sessions() as session:
+        claimed = await _claim_waiting(session, store_id=store.id, public_id=public_id)
+        if claimed is None:
+            return False
+        verification, sealed = claimed
+        order_number, email = json.loads(runtime.sealer.open(sealed))
+        try:
+            waiting = await _find_and_send(
+                runtime, session, store, verification, order_number=order_number, email=email
+            )
+        except IntegrationError:  # kept for the next try
+            verification.sealed_lookup = sealed
             await session.commit()
-    await _no_sooner_than(runtime.settings.lookup_min_seconds, started)
-    return verification.public_id
+            raise
+    if not waiting:
+        await _no_sooner_than(runtime.settings.lookup_min_seconds, started)
+    return waiting
+
+
+async def _find_and_send(
+    runtime: Runtime,
+    session: AsyncSession,
+    store: Store,
+    verification: OrderVerification,
+    *,
+    order_number: str,
+    email: str,
+) -> bool:
+    """Ask Shopify for the order and email a code if it matches, committed; True (nothing
+    sent, the lookup sealed onto its row) when the store's points are spoken for."""
+    asked_at = utcnow()
+    try:
+        order = await shopify_for_shoppers(runtime, store).find_order(
+            name=order_number, email=email
+        )
+    except ShopifyThrottled:
+        verification.sealed_lookup = runtime.sealer.seal(json.dumps([order_number, email]))
+        await session.commit()
+        return True
+    verification.sealed_lookup = None
+    if order is not None:
+        await snapshots.keep(session, store_id=store.id, order=order, read_since=asked_at)
+        verification.expires_at = max(verification.expires_at, utcnow() + CODE_TTL)
+        code = await attach_order(session, verification, secret=_secret(runtime), order_id=order.id)
+        if code is not None and order.email:
+            await _send_code(session, store, order, order.email, code)
+    await session.commit()
+    return False
+
+
+async def _claim_waiting(
+    session: AsyncSession, *, store_id: int, public_id: str
+) -> tuple[OrderVerification, str] | None:
+    """The waiting lookup ``public_id`` names and its sealed order number and email, taken
+    (committed) so that no other request goes on with it at the same time."""
+    verification = await session.scalar(
+        select(OrderVerification).where(
+            OrderVerification.public_id == public_id,
+            OrderVerification.store_id == store_id,
+            OrderVerification.sealed_lookup.is_not(None),
+            OrderVerification.used_at.is_(None),
+        )
+    )
+    if verification is None or verification.sealed_lookup is None:
+        return None
+    sealed = verification.sealed_lookup
+    taken = await session.execute(
+        update(OrderVerification)
+        .where(
+            OrderVerification.id == verification.id,
+            OrderVerification.sealed_lookup.is_not(None),
+        )
+        .values(sealed_lookup=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        return None
+    verification.sealed_lookup = None
+    return verification, sealed
+
+
+def shopify_for_shoppers(runtime: Runtime, store: Store) -> ShopifyClient:
+    """The store's Shopify client for a page someone is looking at: it waits at most
+    ``SHOPPER_WAIT`` for query points, then the page says the store is busy and holds their
+    place (``ShopifyThrottled``)."""
+    return runtime.shopify(store).waiting_at_most(SHOPPER_WAIT)
 
 
 async def _send_code(session: AsyncSession, store: Store, order: Order, to: str, code: str) -> None:
@@ -234,8 +342,14 @@ async def enter_code(runtime: Runtime, store: Store, *, public_id: str, code: st
 
 
 async def verified_order(runtime: Runtime, store: Store, order_id: str) -> Order | None:
-    """The verified order as Shopify has it now (never a copy kept here)."""
-    return await runtime.shopify(store).get_order(order_id=order_id)
+    """The verified order: the copy read a moment ago while it cannot have changed
+    (``portal.reorders.snapshots``), else as Shopify has it now."""
+    return await snapshots.read_or_fetch(
+        runtime.sessions,
+        store_id=store.id,
+        order_id=order_id,
+        fetch=lambda: shopify_for_shoppers(runtime, store).get_order(order_id=order_id),
+    )
 
 
 def _secret(runtime: Runtime) -> str:

@@ -10,10 +10,9 @@ from starlette.responses import RedirectResponse, Response
 from portal import links
 from portal.clock import utcnow
 from portal.errors import IntegrationError, InvalidToken, TooManyLookups, VerificationError
-from portal.i18n import gettext as _
 from portal.shopper import session as shopper_session
 from portal.shopper import verification
-from portal.shopper.common import runtime, service_unavailable, store_from_path
+from portal.shopper.common import runtime, service_unavailable, store_busy, store_from_path
 from portal.shopper.forms import CodeForm, ContinueForm, LookupForm
 from portal.stores import logos
 from portal.stores import service as stores
@@ -63,7 +62,7 @@ async def lookup(request: Request) -> Response:
         status = 200 if request.method == "GET" else 400
         return _lookup_page(request, store, form, status)
     try:
-        verification_id = await verification.look_up(
+        found = await verification.look_up(
             runtime(request),
             store,
             order_number=form.order_number.data,
@@ -71,12 +70,14 @@ async def lookup(request: Request) -> Response:
             client_address=request.client.host if request.client else "",
         )
     except TooManyLookups as exc:
-        return _lookup_page(request, store, form, 429, message=_(exc.message))
+        return _lookup_page(request, store, form, 429, message=exc.text())
     except IntegrationError as exc:
         return service_unavailable(request, store, exc)
     url = request.url_for("shopper:verify", store=store.slug).include_query_params(
-        v=verification_id
+        v=found.public_id
     )
+    if found.waiting:  # the code page's address goes on with the lookup
+        return store_busy(request, store, url=str(url))
     return RedirectResponse(str(url), status_code=303)
 
 
@@ -100,7 +101,15 @@ async def verify(request: Request) -> Response:
     store = await store_from_path(request)
     form = await CodeForm.from_request(request)
     if request.method == "GET":
-        form.verification.data = request.query_params.get("v", "")[:64]
+        form.verification.data = public_id = request.query_params.get("v", "")[:64]
+        try:
+            waiting = await verification.continue_lookup(
+                runtime(request), store, public_id=public_id
+            )
+        except IntegrationError as exc:
+            return service_unavailable(request, store, exc)
+        if waiting:
+            return store_busy(request, store)
         return _verify_page(request, store, form, 200)
     if not form.validate():
         return _verify_page(request, store, form, 400)
@@ -109,7 +118,7 @@ async def verify(request: Request) -> Response:
             runtime(request), store, public_id=form.verification.data, code=form.code.data
         )
     except VerificationError as exc:
-        form.code.errors = [_(exc.message)]
+        form.code.errors = [exc.text()]
         return _verify_page(request, store, form, 400)
     return _enter_order(request, store, order_id)
 

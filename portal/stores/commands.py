@@ -33,6 +33,7 @@ from portal.errors import (
     StoreRefused,
     UnknownStore,
 )
+from portal.i18n import SUPPORTED_LOCALES
 from portal.integrations.shopify import ShopifyClient, ShopInfo
 from portal.integrations.shopify.versions import DEFAULT as DEFAULT_API_VERSION
 from portal.sealing import Sealer
@@ -267,11 +268,14 @@ def describe(store: Store) -> list[tuple[str, str]]:
         ("support phone", store.support_phone or "none"),
         ("claim window days", str(store.claim_window_days)),
         ("claim windows", overrides),
+        ("lost after quiet days", str(store.lost_after_quiet_days)),
+        ("lost after estimate days", str(store.lost_after_estimate_days)),
         ("brand color", store.brand_color),
         ("logo", "set" if store.logo_path else "not set"),
         ("protection product", store.protection_product_id or "not chosen"),
         ("protection variants", str(len(store.protection_variant_ids))),
         ("protected order email", "on" if store.protected_order_email else "off"),
+        ("default language", store.default_locale),
         ("corso client id", store.corso_client_id or "not set"),
         ("corso client secret", secret(store.sealed_corso_client_secret)),
     ]
@@ -293,10 +297,28 @@ def _update_arguments(parser: argparse.ArgumentParser) -> None:
         help="days for one issue type (LOST, STOLEN, DAMAGED, WRONG_ITEM, MISSING_ITEM); "
         "TYPE=default drops the override; repeat for several",
     )
+    parser.add_argument(
+        "--lost-after-quiet-days",
+        type=int,
+        metavar="N",
+        help="a parcel may be reported lost after N days without a tracking update",
+    )
+    parser.add_argument(
+        "--lost-after-estimate-days",
+        type=int,
+        metavar="N",
+        help="... or N days past the carrier's estimated delivery (0: once it has passed)",
+    )
     parser.add_argument("--brand-color", metavar="#RRGGBB")
     parser.add_argument("--corso-client-id", help='"" removes the Corso client and its secret')
     parser.add_argument("--corso-client-secret", help="- reads it from one line of stdin")
     parser.add_argument("--protected-order-email", choices=["on", "off"])
+    parser.add_argument(
+        "--default-language",
+        metavar="CODE",
+        help="the shopper pages' language when the browser asks for none of them: "
+        + ", ".join(SUPPORTED_LOCALES),
+    )
 
 
 async def _update(args: argparse.Namespace, settings: Settings) -> list[str]:
@@ -307,10 +329,13 @@ async def _update(args: argparse.Namespace, settings: Settings) -> list[str]:
             support_phone=args.support_phone,
             claim_window_days=args.claim_window_days,
             claim_windows=_claim_windows(store, args.claim_window),
+            lost_after_quiet_days=args.lost_after_quiet_days,
+            lost_after_estimate_days=args.lost_after_estimate_days,
             brand_color=args.brand_color,
             corso_client_id=args.corso_client_id,
             corso_client_secret=_secret_argument(args.corso_client_secret),
             protected_order_email=_switch(args.protected_order_email),
+            default_locale=args.default_language,
         )
         changed = stores.apply_changes(
             store, stores.checked_changes(changes, store), _sealer(settings)

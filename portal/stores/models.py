@@ -54,10 +54,17 @@ class Store(Base):
     # Per issue type, by the name of portal.reorders.models.IssueType (e.g. {"LOST": 45}); a
     # type not named uses claim_window_days.
     claim_windows: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # Lost opens once a parcel has had no tracking update for this many days, or is this many
+    # days past the carrier's estimate (portal.reorders.tracking); the windows above count
+    # from shipping for Lost and from delivery for the other reasons.
+    lost_after_quiet_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    lost_after_estimate_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     support_email: Mapped[str] = mapped_column(String(320))
     support_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # the shopper pages' language when neither the shopper nor the browser chose one
+    default_locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     corso_store_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The store's own Corso OAuth client; without it the agent sees no Corso claims.
     corso_client_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -92,8 +99,8 @@ class Store(Base):
         return variant_id is not None and variant_id in self.protection_variant_ids
 
     def claim_window_for(self, issue_type: str) -> int:
-        """Days after the latest shipment within which ``issue_type`` (an ``IssueType``'s name
-        or value: ``LOST`` or ``Lost``) may be reported."""
+        """Days within which ``issue_type`` (an ``IssueType``'s name or value: ``LOST`` or
+        ``Lost``) may be reported: after shipping for Lost, after delivery for the others."""
         return int(self.claim_windows.get(issue_type.upper(), self.claim_window_days))
 
     @property

@@ -8,6 +8,7 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 
+from portal import i18n
 from portal.errors import StoreRefused
 from portal.integrations.shopify.oauth import is_shop_domain
 from portal.reorders.models import IssueType
@@ -52,6 +53,14 @@ def email(value: str, field: str = "support_email") -> str:
     return str(checked.normalized)
 
 
+def locale(value: str) -> str:
+    """One of the shopper's languages, by its code (``fr``)."""
+    if value not in i18n.SUPPORTED_LOCALES:
+        names = ", ".join(i18n.SUPPORTED_LOCALES)
+        raise StoreRefused("default_locale", f"Choose one of the languages: {names}.")
+    return value
+
+
 def phone(value: str | None) -> str | None:
     """A phone number to show shoppers, or None to show none."""
     value = (value or "").strip()
@@ -72,6 +81,37 @@ def claim_days(value: int, field: str = "claim_window_days") -> int:
             field, f"A claim window is {MIN_CLAIM_DAYS} to {MAX_CLAIM_DAYS} days long."
         )
     return value
+
+
+def lost_after_quiet_days(value: int) -> int:
+    """Days without a tracking update after which a parcel may be reported lost."""
+    if not MIN_CLAIM_DAYS <= value <= MAX_CLAIM_DAYS:
+        raise StoreRefused(
+            "lost_after_quiet_days",
+            f"Days without a tracking update are {MIN_CLAIM_DAYS} to {MAX_CLAIM_DAYS}.",
+        )
+    return value
+
+
+def lost_after_estimate_days(value: int) -> int:
+    """Days past the carrier's estimated delivery after which a parcel may be reported lost
+    (0: as soon as the estimate has passed)."""
+    if not 0 <= value <= MAX_CLAIM_DAYS:
+        raise StoreRefused(
+            "lost_after_estimate_days",
+            f"Days past the estimated delivery are 0 to {MAX_CLAIM_DAYS}.",
+        )
+    return value
+
+
+def lost_reachable(quiet_days: int, lost_window: int) -> None:
+    """A parcel must be able to go quiet long enough before the Lost window closes."""
+    if quiet_days >= lost_window:
+        raise StoreRefused(
+            "lost_after_quiet_days",
+            f"Lost parcels could never be reported: make the days without a tracking update "
+            f"fewer than the Lost window ({lost_window} days after shipping).",
+        )
 
 
 def issue_type_key(value: str) -> str:

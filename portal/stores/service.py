@@ -35,6 +35,7 @@ class StoreSpec:
     support_email: str
     time_zone: str = "UTC"
     currency: str = "USD"
+    default_locale: str = "en"  # the shopper pages' language when no other is asked for
     claim_window_days: int = 30
     support_phone: str | None = None
     corso_store_id: int | None = None
@@ -49,6 +50,8 @@ class StoreSpec:
     webhook_secret: str | None = None
     claim_windows: dict[str, int] = field(default_factory=dict)
     protection_product_id: str | None = None
+    lost_after_quiet_days: int = 7
+    lost_after_estimate_days: int = 3
 
 
 T = TypeVar("T")
@@ -118,10 +121,13 @@ class StoreChanges:
     support_phone: str | None = None  # "" removes it
     claim_window_days: int | None = None
     claim_windows: dict[str, int] | None = None  # every override (issue type name -> days)
+    lost_after_quiet_days: int | None = None
+    lost_after_estimate_days: int | None = None
     brand_color: str | None = None
     corso_client_id: str | None = None  # "" removes the Corso client, its secret too
     corso_client_secret: str | None = None  # None or "" keeps the secret that is set
     protected_order_email: bool | None = None
+    default_locale: str | None = None  # a supported language code (portal.i18n)
     logo_path: str | None = None  # the id of a logo already stored (``portal.stores.logos``)
     remove_logo: bool = False
 
@@ -134,18 +140,36 @@ def checked_changes(changes: StoreChanges, store: Store) -> StoreChanges:
         support_phone=_removable(rules.phone, changes.support_phone),
         claim_window_days=_maybe(rules.claim_days, changes.claim_window_days),
         claim_windows=_maybe(rules.claim_windows, changes.claim_windows),
+        lost_after_quiet_days=_maybe(rules.lost_after_quiet_days, changes.lost_after_quiet_days),
+        lost_after_estimate_days=_maybe(
+            rules.lost_after_estimate_days, changes.lost_after_estimate_days
+        ),
         brand_color=_maybe(rules.color, changes.brand_color),
         corso_client_id=_removable(rules.corso_client_id, changes.corso_client_id),
         corso_client_secret=_maybe(lambda v: rules.secret(v, "corso_client_secret"), secret),
         protected_order_email=changes.protected_order_email,
+        default_locale=_maybe(rules.locale, changes.default_locale),
         logo_path=changes.logo_path,
         remove_logo=changes.remove_logo,
     )
+    _check_lost_window(cleaned, store)
     client_id = cleaned.corso_client_id
     client_after = store.corso_client_id if client_id is None else client_id
     if cleaned.corso_client_secret and not client_after:
         raise StoreRefused("corso_client_secret", "Give the Corso client id with its secret.")
     return cleaned
+
+
+def _check_lost_window(changes: StoreChanges, store: Store) -> None:
+    """Lost must stay reachable with the settings as they will stand."""
+    default = (
+        store.claim_window_days
+        if changes.claim_window_days is None
+        else (changes.claim_window_days)
+    )
+    windows = store.claim_windows if changes.claim_windows is None else changes.claim_windows
+    quiet = changes.lost_after_quiet_days or store.lost_after_quiet_days or 1
+    rules.lost_reachable(quiet, windows.get("LOST", default))
 
 
 def apply_changes(store: Store, changes: StoreChanges, sealer: Sealer) -> list[str]:
@@ -158,7 +182,15 @@ def apply_changes(store: Store, changes: StoreChanges, sealer: Sealer) -> list[s
             setattr(store, name, value)
             changed.append(name)
 
-    plain = ("support_email", "claim_window_days", "claim_windows", "brand_color")
+    plain = (
+        "support_email",
+        "claim_window_days",
+        "claim_windows",
+        "lost_after_quiet_days",
+        "lost_after_estimate_days",
+        "brand_color",
+        "default_locale",
+    )
     for name in plain:
         if getattr(changes, name) is not None:
             put(name, getattr(changes, name))

@@ -35,6 +35,28 @@ class Agent:
     id: int
     email: str
 
+    @property
+    def name(self) -> str:
+        """How the timeline and the resolution name who acted."""
+        return self.email
+
+
+@dataclass(frozen=True)
+class RuleActor:
+    """An automation rule of the store, acting through the same paths as an agent; the
+    timeline names the rule and the version of it that acted (``portal.automation``)."""
+
+    rule_id: int
+    version: int
+    rule_name: str
+
+    @property
+    def name(self) -> str:
+        return f"rule #{self.rule_id} v{self.version}: {self.rule_name}"[:64]
+
+
+Actor = Agent | RuleActor
+
 
 def record(
     session: AsyncSession,
@@ -112,17 +134,17 @@ async def live_resolution(session: AsyncSession, reorder_id: int) -> Resolution 
 # --- triage ------------------------------------------------------------------------------------
 
 
-def assign(session: AsyncSession, reorder: ReorderRequest, to: Agent | None, by: Agent) -> None:
+def assign(session: AsyncSession, reorder: ReorderRequest, to: Agent | None, by: Actor) -> None:
     reorder.assigned_to_id = to.id if to else None
     message = f"Assigned to {to.email}" if to else "Unassigned"
-    record(session, reorder, "assigned", by.email, message=message)
+    record(session, reorder, "assigned", by.name, message=message)
     if to is not None and reorder.status == RequestStatus.SUBMITTED:
         reorder.status = RequestStatus.IN_REVIEW
-        record(session, reorder, "in_review", by.email, public=True)
+        record(session, reorder, "in_review", by.name, public=True)
 
 
 def add_note(session: AsyncSession, reorder: ReorderRequest, text: str, by: Agent) -> None:
-    record(session, reorder, "note", by.email, message=text)
+    record(session, reorder, "note", by.name, message=text)
 
 
 async def ask_for_information(
@@ -130,7 +152,7 @@ async def ask_for_information(
     reorder: ReorderRequest,
     store: Store,
     question: str,
-    by: Agent,
+    by: Actor,
     *,
     status_link: str,
     template: str = "needs_info",
@@ -142,7 +164,7 @@ async def ask_for_information(
     _must_be_open(reorder)
     reorder.status = RequestStatus.NEEDS_INFO
     data = {"about": about} if about else None
-    record(session, reorder, "info_requested", by.email, public=True, message=question, data=data)
+    record(session, reorder, "info_requested", by.name, public=True, message=question, data=data)
     await email_shopper(session, reorder, store, template, status_link, question=question)
 
 
@@ -154,7 +176,7 @@ def change_address(
     if address == reorder.shipping_address:
         raise ActionRefused("That is the address the request already has.")
     reorder.shipping_address = address
-    record(session, reorder, "address_changed", by.email, message=one_line_address(address))
+    record(session, reorder, "address_changed", by.name, message=one_line_address(address))
 
 
 def one_line_address(values: dict[str, Any]) -> str:
@@ -192,7 +214,7 @@ async def deny(
     reorder: ReorderRequest,
     store: Store,
     reason: str,
-    by: Agent,
+    by: Actor,
     *,
     status_link: str,
 ) -> None:
@@ -201,7 +223,7 @@ async def deny(
         raise ActionRefused("A resolution is already under way for this request.")
     reorder.status = RequestStatus.DENIED
     reorder.closed_at = utcnow()
-    record(session, reorder, "denied", by.email, public=True, message=reason)
+    record(session, reorder, "denied", by.name, public=True, message=reason)
     await email_shopper(session, reorder, store, "request_denied", status_link, reason=reason)
 
 
@@ -220,6 +242,7 @@ async def email_shopper(
         template,
         {"store": store, "reorder": reorder, "status_link": status_link, **context},
         to=reorder.email,
+        locale=reorder.locale,
     )
     await queue_email(session, email, store_id=store.id, dedupe_key=dedupe_key)
 
@@ -231,7 +254,7 @@ async def _new_resolution(
     session: AsyncSession,
     reorder: ReorderRequest,
     kind: ResolutionKind,
-    by: Agent,
+    by: Actor,
     **values: Any,
 ) -> Resolution:
     """Insert the request's one live resolution; a second agent racing gets ActionRefused."""
@@ -243,7 +266,7 @@ async def _new_resolution(
         kind=kind.value,
         currency=reorder.currency,
         deducted=kind.deducted,
-        agent_email=by.email,
+        agent_email=by.name,
         created_at=utcnow(),
         **values,
     )
@@ -257,7 +280,7 @@ async def _new_resolution(
 
 
 async def start_primary_reorder(
-    session: AsyncSession, reorder: ReorderRequest, by: Agent
+    session: AsyncSession, reorder: ReorderRequest, by: Actor
 ) -> Resolution:
     if not reorder.shipping_address:
         raise ActionRefused("The request has no confirmed shipping address for a reorder.")
@@ -265,14 +288,14 @@ async def start_primary_reorder(
         session, reorder, ResolutionKind.PRIMARY_REORDER, by, amount=reorder.items_total
     )
     await _queue_execution(session, resolution, PRIMARY_REORDER_JOB)
-    record(session, reorder, "reorder_started", by.email, data={"resolution": resolution.id})
+    record(session, reorder, "reorder_started", by.name, data={"resolution": resolution.id})
     return resolution
 
 
-async def start_refund(session: AsyncSession, reorder: ReorderRequest, by: Agent) -> Resolution:
+async def start_refund(session: AsyncSession, reorder: ReorderRequest, by: Actor) -> Resolution:
     resolution = await _new_resolution(session, reorder, ResolutionKind.REFUND, by)
     await _queue_execution(session, resolution, REFUND_JOB)
-    record(session, reorder, "refund_started", by.email, data={"resolution": resolution.id})
+    record(session, reorder, "refund_started", by.name, data={"resolution": resolution.id})
     return resolution
 
 
@@ -323,7 +346,7 @@ async def record_alternative_reorder(
         session,
         reorder,
         "alternative_recorded",
-        by.email,
+        by.name,
         public=True,
         data={"order_name": order_name} if shoppers_own else {},
     )

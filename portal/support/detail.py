@@ -1,13 +1,19 @@
 """Everything an agent sees about one request, gathered at once: the request itself, the live
 Shopify order with the stock of each requested variant, the customer's Corso claims, earlier
 requests by the same email, resolutions and jobs. Each outside panel fails on its own: when
-Shopify or Corso is down, the page still renders and that panel says what happened."""
+Shopify or Corso is down, the page still renders and that panel says what happened.
+
+The outside reads are kept for a minute (``portal.recent_reads``) under a key that changes with
+the request's status and its resolutions, so views in between cost no Shopify points, and the
+page reads again as soon as the portal's own action changed the order; the page shows when each
+panel was read and offers a Refresh that reads now."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
@@ -39,6 +45,8 @@ class Panel(Generic[T]):
 
     value: T | None = None
     problem: str | None = None
+    read_at: datetime | None = None
+    """When the value was read from the outside service (it may be up to a minute old)."""
 
 
 def can_supply_all(items: Iterable[RequestItem], stock: dict[str, Variant]) -> bool:
@@ -127,9 +135,10 @@ class RequestDetail:
         return self.request.is_open
 
 
-async def _panel(work: Awaitable[T]) -> Panel[T]:
+async def _panel(work: Awaitable[tuple[T, datetime]]) -> Panel[T]:
     try:
-        return Panel(value=await work)
+        value, read_at = await work
+        return Panel(value=value, read_at=read_at)
     except IntegrationError as exc:
         return Panel(
             problem=f"{exc.service} could not be reached or refused: {exc}. "
@@ -174,15 +183,27 @@ async def read(
     )
 
 
-async def look_outside(runtime: Runtime, detail: RequestDetail) -> None:
-    """Fill the Shopify and Corso panels (call with no database session open)."""
+async def look_outside(runtime: Runtime, detail: RequestDetail, *, fresh: bool = False) -> None:
+    """Fill the Shopify and Corso panels (call with no database session open), from reads kept
+    for a minute unless ``fresh``."""
     request, store = detail.request, detail.store
+    reads, state = runtime.recent_reads, _state(detail)
+
+    def kept(what: str, fetch: Callable[[], Awaitable[T]]) -> Awaitable[tuple[T, datetime]]:
+        return reads.read((what, store.id, request.id, state), fetch, fresh=fresh)
+
     detail.order, detail.stock, detail.claims = await asyncio.gather(
-        _panel(_order(runtime, store, request)),
-        _panel(stock_of(runtime, store, request)),
-        _panel(customer_claims(runtime.corso(store), request.email)),
+        _panel(kept("order", lambda: _order(runtime, store, request))),
+        _panel(kept("stock", lambda: stock_of(runtime, store, request))),
+        _panel(kept("claims", lambda: customer_claims(runtime.corso(store), request.email))),
     )
     detail.history = _history(request, detail.claims.value or CustomerClaims())
+
+
+def _state(detail: RequestDetail) -> Hashable:
+    """What the portal's own actions change: the request's status and each resolution's."""
+    resolutions = tuple((r.id, r.status) for r in detail.resolutions)
+    return (detail.request.status, detail.request.email, resolutions)
 
 
 async def _order(runtime: Runtime, store: Store, request: ReorderRequest) -> Order:

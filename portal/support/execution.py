@@ -34,10 +34,10 @@ from portal.integrations.shopify.models import (
     NewOrderLine,
     Order,
     RefundLine,
-    RefundTransaction,
 )
 from portal.jobs import queue
 from portal.jobs.worker import JobContext
+from portal.reorders import snapshots
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.runtime import Runtime
 from portal.stores.models import Store
@@ -89,7 +89,7 @@ async def execute_primary_reorder(ctx: JobContext) -> dict[str, Any] | None:
     if loaded is None:
         return None
     runtime: Runtime = ctx.services
-    shopify = runtime.shopify(loaded.store)
+    shopify = runtime.shopify(loaded.store).in_background()
     try:
         async with _parking_noted(ctx, loaded):
             order = await shopify.create_order(order=replacement_order(loaded))
@@ -160,7 +160,7 @@ async def execute_refund(ctx: JobContext) -> dict[str, Any] | None:
     if loaded is None:
         return None
     runtime: Runtime = ctx.services
-    shopify = runtime.shopify(loaded.store)
+    shopify = runtime.shopify(loaded.store).in_background()
     lines = [RefundLine(i.line_item_id, i.quantity) for i in loaded.request.items]
     try:
         async with _parking_noted(ctx, loaded):
@@ -173,15 +173,9 @@ async def execute_refund(ctx: JobContext) -> dict[str, Any] | None:
 
 
 async def _refund(shopify: ShopifyClient, loaded: Loaded, lines: list[RefundLine]) -> Any:
-    order_id = loaded.request.shopify_order_id
-    suggestion = await shopify.suggest_refund(order_id=order_id, lines=lines)
-    transactions = [
-        RefundTransaction.from_suggestion(t) for t in suggestion.transactions if t.amount.amount
-    ]
-    return await shopify.create_refund(
-        order_id=order_id,
+    return await shopify.refund_as_suggested(
+        order_id=loaded.request.shopify_order_id,
         lines=lines,
-        transactions=transactions,
         note=f"{PROTECTION_SERVICE}: refund for reorder request {loaded.request.reference}",
         notify=True,
         idempotency_key=loaded.resolution.idempotency_key,
@@ -199,6 +193,13 @@ async def _refunded(ctx: JobContext, loaded: Loaded, refund_id: str, amount: Dec
         data = {"amount": str(amount), "currency": resolution.currency, "refund_id": refund_id}
         close_reorder(current.db, current.request, RequestStatus.REFUNDED)
         record(current.db, current.request, "refunded", "system", public=True, data=data)
+        # the order changed: no page or job goes on with its copy from before the refund
+        await snapshots.forget(
+            current.db,
+            store_id=current.store.id,
+            order_id=current.request.shopify_order_id,
+            now=utcnow(),
+        )
         await _tell_shopper(ctx, current, "refund_issued", amount=amount)
 
 

@@ -8,6 +8,10 @@ Every query is split by status. Each status-leading index (``status``, ``store_i
 requests already in queue order, and the page is the merge of those few short index scans. That
 keeps "any status" and "open" as fast as a single status, and lets the keyset cursor
 ``(created_at, id) > (...)`` be an index range on every path: no OFFSET, no sort of the table.
+
+The counts per status come from counters the database keeps per (store, status, assignee)
+(``QueueCount``, kept by triggers) whenever the filters are only those; under any other filter
+they are counted, up to ``COUNT_CAP`` a status.
 """
 
 from __future__ import annotations
@@ -48,11 +52,15 @@ from portal.reorders.models import (
 )
 from portal.reorders.search import text_search
 from portal.stores.models import Store
+from portal.support.models import NOBODY, QueueCount
 
 PAGE_SIZE = 50
-# Above this many requests of one status the summary says "10,000+": counting stops there, so
-# the summary costs at most this many index entries per status, however large the table grows.
-COUNT_CAP = 10_000
+# The counts per status under the store and assignee filters are exact, read from the counters
+# kept by triggers (``QueueCount``). Under any other filter (issue, resolution, age, search,
+# risk) they are counted, and above this many requests of one status the summary says
+# "1,000+": counting stops there, so it costs at most this many index entries per status,
+# however large the table grows.
+COUNT_CAP = 1_000
 AGE_CHOICES = (1, 3, 7, 14, 30)
 MAX_SEARCH_LENGTH = 320
 MAX_CURSOR_LENGTH = 120
@@ -509,6 +517,38 @@ async def export_pages(
         after = page.next_cursor
 
 
+def _counters_answer(query: QueueQuery) -> bool:
+    """Whether the counters answer this query: only the store and assignee filters are kept."""
+    f = query.filters
+    return (
+        f.issue_type is None
+        and f.resolution is None
+        and f.older_than_days is None
+        and f.search is None
+        and not f.risky
+    )
+
+
+def kept_counts_statement(query: QueueQuery) -> Select[str, int]:
+    """Per status, how many requests the store and assignee filters leave: a sum over the
+    counters of the chosen stores and assignees (at most stores x statuses x agents rows)."""
+    c, f = QueueCount, query.filters
+    where: list[ColumnElement[bool]] = []
+    for store_id in (query.store_scope, f.store_id):
+        if store_id is not None:
+            where.append(c.store_id == store_id)
+    if f.assignment is Assignment.ME:
+        where.append(c.assignee_id == query.staff_id)
+    elif f.assignment is Assignment.UNASSIGNED:
+        where.append(c.assignee_id == NOBODY)
+    return select(c.status, func.sum(c.requests)).where(*where).group_by(c.status)
+
+
+async def _counts_from_counters(db: AsyncSession, query: QueueQuery) -> list[StatusCount]:
+    counted = {status: int(n) for status, n in await db.execute(kept_counts_statement(query))}
+    return [StatusCount(s, counted.get(s.value, 0), capped=False) for s in RequestStatus]
+
+
 def counts_statement(query: QueueQuery, cap: int | None = COUNT_CAP) -> Select[*tuple[int, ...]]:
     """One row: per status, how many requests match the other filters (at most ``cap + 1``)."""
     return select(*(_count_of_status(query, s, cap).label(s.value) for s in RequestStatus))
@@ -552,8 +592,12 @@ async def _text_search_counts(
 async def status_counts(
     db: AsyncSession, query: QueueQuery, cap: int | None = COUNT_CAP
 ) -> list[StatusCount]:
+    """Per status, how many requests match every filter but status: exact from the counters
+    under the store and assignee filters, otherwise counted up to ``cap`` (None: no cap)."""
     if _matches_nothing(query):
         return [StatusCount(s, 0, capped=False) for s in RequestStatus]
+    if _counters_answer(query):
+        return await _counts_from_counters(db, query)
     if _searches_text(query):
         return await _text_search_counts(db, query, cap)
     row = (await db.execute(counts_statement(query, cap))).one()

@@ -16,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 
 from portal.accounts.forms import SignOutForm
 from portal.accounts.guard import StaffUser, require_staff, store_scope
+from portal.automation.decisions import waiting_reasons
 from portal.clock import utcnow
 from portal.csv_text import safe_cell
 from portal.errors import InvalidCursor
@@ -44,13 +45,16 @@ async def queue(request: Request) -> Response:
         query = QueueQuery(filters, store_scope=scope, staff_id=staff.id, now=at)
         page = await service.queue_page(db, query, after=cursor)
         counts = await service.status_counts(db, query)
+        waiting = await waiting_reasons(db, [row.reference for row in page.rows])
     context = {
+        "waiting": waiting,
         "staff": staff,
         "sign_out": SignOutForm(meta={"csrf_context": request}),
         "filters": filters,
         "stores": stores,
         "page": page,
         "counts": counts,
+        "count_cap": service.COUNT_CAP,
         "continued": cursor is not None,
         "cursor_invalid": cursor_invalid,
         "queue_path": request.url.path,

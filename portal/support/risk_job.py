@@ -29,7 +29,7 @@ async def assess_job(ctx: JobContext) -> dict[str, Any]:
         store = await session.get(Store, found.store_id) if found is not None else None
     if found is None or store is None or not store.is_active:
         return {"assessed": False}
-    order, claims = await signals.outside_for_signals(ctx.services, found, store)
+    order, claims = await signals.outside_for_signals(ctx.services, found, store, background=True)
     async with ctx.sessions() as session, session.begin():
         report = await signals.assess(session, found, order=order, claims=claims, now=utcnow())
         await risk.store_risk_count(session, found.id, report.unreviewed)

@@ -15,10 +15,12 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectField,
     StringField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from portal import i18n
 from portal.errors import StoreRefused
 from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
@@ -80,7 +82,37 @@ class StoreSettingsForm(PortalForm):
     claim_window_days = IntegerField(
         _l("Claim window, days"),
         validators=[InputRequired(_l("Give the claim window in days.")), DAYS],
-        description=_l("Days after shipping within which a problem may be reported."),
+        description=_l(
+            "Days within which a problem may be reported: after shipping for a lost parcel, "
+            "after delivery for the others (after shipping when the carrier has not told)."
+        ),
+    )
+    lost_after_quiet_days = IntegerField(
+        _l("Lost: days without a tracking update"),
+        validators=[
+            InputRequired(_l("Give the days without a tracking update.")),
+            NumberRange(
+                min=rules.MIN_CLAIM_DAYS,
+                max=rules.MAX_CLAIM_DAYS,
+                message=_l("Days without a tracking update are 1 to 365."),
+            ),
+        ],
+        description=_l("A parcel may be reported lost once it has not moved for this long."),
+    )
+    lost_after_estimate_days = IntegerField(
+        _l("Lost: days past the estimated delivery"),
+        validators=[
+            InputRequired(_l("Give the days past the estimated delivery.")),
+            NumberRange(
+                min=0,
+                max=rules.MAX_CLAIM_DAYS,
+                message=_l("Days past the estimated delivery are 0 to 365."),
+            ),
+        ],
+        description=_l(
+            "... or once it is this many days past the carrier's estimate (0: once the "
+            "estimate has passed), whichever comes first."
+        ),
     )
     corso_client_id = StringField(
         _l("Corso client id"),
@@ -92,8 +124,18 @@ class StoreSettingsForm(PortalForm):
         validators=[Optional(), Length(max=rules.MAX_SECRET)],
     )
     protected_order_email = BooleanField(_l('Email buyers "your order is protected"'))
+    default_locale = SelectField(
+        _l("Default language of the shopper pages"),
+        choices=i18n.languages,
+        validators=[Optional()],
+        description=_l(
+            "For shoppers whose browser asks for none of the portal's languages, and for the "
+            '"your order is protected" email.'
+        ),
+    )
 
     validate_brand_color = staticmethod(_checked_by(rules.color))
+    validate_default_locale = staticmethod(_checked_by(rules.locale))
     validate_support_email = staticmethod(_checked_by(rules.email))
     validate_support_phone = staticmethod(_checked_by(rules.phone))
     validate_corso_client_id = staticmethod(_checked_by(rules.corso_client_id))
@@ -116,10 +158,13 @@ class StoreSettingsForm(PortalForm):
             support_phone=(self.support_phone.data or "").strip(),
             claim_window_days=self.claim_window_days.data,
             claim_windows=windows,
+            lost_after_quiet_days=self.lost_after_quiet_days.data,
+            lost_after_estimate_days=self.lost_after_estimate_days.data,
             brand_color=self.brand_color.data.strip(),
             corso_client_id=(self.corso_client_id.data or "").strip(),
             corso_client_secret=(self.corso_client_secret.data or "").strip() or None,
             protected_order_email=bool(self.protected_order_email.data),
+            default_locale=self.default_locale.data or None,
             logo_path=logo_path,
             remove_logo=bool(self.remove_logo.data),
         )
@@ -137,7 +182,7 @@ for _issue in IssueType:
         IntegerField(
             ISSUE_LABELS[_issue],
             validators=[Optional(), DAYS],
-            description=_l("Empty: the claim window above."),
+            description=_l("Days; empty: the claim window above."),
         ),
     )
 
@@ -149,8 +194,11 @@ def data_from_store(store: Store) -> dict[str, object]:
         "support_email": store.support_email,
         "support_phone": store.support_phone or "",
         "claim_window_days": store.claim_window_days,
+        "lost_after_quiet_days": store.lost_after_quiet_days,
+        "lost_after_estimate_days": store.lost_after_estimate_days,
         "corso_client_id": store.corso_client_id or "",
         "protected_order_email": store.protected_order_email,
+        "default_locale": store.default_locale,
     }
     for issue in IssueType:
         if issue.name in store.claim_windows:

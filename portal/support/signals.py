@@ -29,7 +29,7 @@ from portal.i18n import gettext as _
 from portal.i18n import ngettext
 from portal.integrations.corso.models import Claim
 from portal.integrations.shopify.models import Address, Order
-from portal.reorders import fingerprints, risk
+from portal.reorders import fingerprints, risk, snapshots
 from portal.reorders.labels import status_label
 from portal.reorders.models import ReorderRequest, RequestEvent
 from portal.reorders.risk import OtherRequest, PortalFindings
@@ -297,12 +297,22 @@ def _one_line(address: Mapping[str, Any] | None) -> str:
 
 
 async def outside_for_signals(
-    runtime: Runtime, request: ReorderRequest, store: Store
+    runtime: Runtime, request: ReorderRequest, store: Store, *, background: bool = False
 ) -> tuple[Order | None, CustomerClaims | None]:
     """The order and the customer's Corso claims the signals are judged against; None for one
-    that cannot be read now (its signals are then not raised)."""
+    that cannot be read now (its signals are then not raised). The order is the copy the
+    shopper's flow kept a moment ago while it cannot have changed (``portal.reorders.
+    snapshots``). ``background``: for a job, which leaves the store's points to pages."""
     try:
-        order = await runtime.shopify(store).get_order(order_id=request.shopify_order_id)
+        shopify = runtime.shopify(store)
+        if background:
+            shopify = shopify.in_background()
+        order = await snapshots.read_or_fetch(
+            runtime.sessions,
+            store_id=store.id,
+            order_id=request.shopify_order_id,
+            fetch=lambda: shopify.get_order(order_id=request.shopify_order_id),
+        )
     except (IntegrationError, StoreInactive):
         order = None
     try:

@@ -28,6 +28,7 @@ from portal.accounts.guard import (
     require_store_visible,
     store_scope,
 )
+from portal.automation.decisions import decision_for
 from portal.clock import utcnow
 from portal.errors import ActionRefused, IntegrationError, PhotoRejected, StoreInactive
 from portal.forms import PortalForm
@@ -104,6 +105,11 @@ def _forms(request: Request, found: ReorderRequest) -> dict[str, PortalForm]:
     }
 
 
+def _refresh(request: Request) -> bool:
+    """Whether the agent asked for the outside panels read now (the page's Refresh control)."""
+    return request.query_params.get("refresh") == "1"
+
+
 def _address_form(request: Request, found: ReorderRequest, meta: dict[str, Any]) -> AddressForm:
     """The address on file; a country chosen in the editor (htmx asks this page again with it)
     brings that country's provinces."""
@@ -127,9 +133,10 @@ async def request_page(
         found, store = await _visible_request(db, staff, str(request.path_params["reference"]))
         gathered = await detail.read(db, found, store, store_scope=store_scope(staff))
         assignable = await assignment.assignable_staff(db, store.id)
+        automated = await decision_for(db, found.id)
     now = utcnow()
     _, (findings, reviews) = await asyncio.gather(
-        detail.look_outside(_runtime(request), gathered),  # no database connection held
+        detail.look_outside(_runtime(request), gathered, fresh=_refresh(request)),  # no db held
         _portal_signals(request, found, now),
     )
     report = signals.judge(
@@ -140,8 +147,10 @@ async def request_page(
             await risk.store_risk_count(db, found.id, report.unreviewed)
     context = {
         "d": gathered,
+        "read_now": utcnow(),
         "risk": report,
         "assignable": assignable,
+        "automation": automated,
         "message": message,
         **_forms(request, found),
         **(forms or {}),

@@ -26,6 +26,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -34,11 +35,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.billing.models import ShopifyWebhook
+from portal.billing.seen import Verdict, judge
 from portal.billing.sync import REFRESH_ORDER
 from portal.compliance import service as compliance
 from portal.errors import MalformedDelivery, SealBroken, SignatureRefused
 from portal.integrations.shopify.oauth import is_shop_domain
 from portal.jobs import queue
+from portal.reorders import snapshots
 from portal.sealing import Sealer
 from portal.shopper.protected import queue_order_protected
 from portal.signing import digest
@@ -53,6 +56,9 @@ TOPIC = re.compile(r"[a-z_]{1,64}/[a-z_]{1,64}")
 TRIGGERED_AT = re.compile(r"[0-9T:.+Z-]{10,40}")
 SHOPIFY_ID = re.compile(r"[0-9]{1,20}")
 MAX_ORDERS = 10_000
+MAX_LINES = 1_000
+MAX_QUANTITY = 1_000_000
+AMOUNT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,4})?")
 
 
 class Outcome(StrEnum):
@@ -187,9 +193,71 @@ def _with_order(key: str) -> Callable[[Delivery, dict[str, Any]], Delivery]:
         order_id = order_gid(payload.get(key))
         if order_id is None:
             raise MalformedDelivery(f"{delivery.topic} without an order id")
-        return replace(delivery, order_id=order_id)
+        return replace(delivery, order_id=order_id, facts=_order_facts(payload))
 
     return read
+
+
+def _order_facts(payload: dict[str, Any]) -> dict[str, Any]:
+    """What an order or refund body says about its lines, where it says it clearly (see
+    ``portal.billing.seen``); a part it does not say clearly is left out."""
+    facts: dict[str, Any] = {}
+    lines = _lines(payload.get("line_items"), lambda raw: raw)
+    if lines is not None:
+        facts["lines"] = lines
+    refunded = _lines(payload.get("refund_line_items"), lambda raw: raw.get("line_item"))
+    if refunded is not None:
+        facts["refunded_lines"] = refunded
+    if "cancelled_at" in payload:
+        facts["cancelled"] = payload["cancelled_at"] is not None
+    return facts
+
+
+def _lines(raw: object, line_of: Callable[[dict[str, Any]], Any]) -> list[dict[str, Any]] | None:
+    if not isinstance(raw, list) or len(raw) > MAX_LINES:
+        return None
+    lines = [_line(line_of(item)) if isinstance(item, dict) else None for item in raw]
+    return None if any(line is None for line in lines) else lines  # type: ignore[return-value]
+
+
+def _line(raw: Any) -> dict[str, Any] | None:
+    """One line item of a body: its variant, quantities, unit price and discount."""
+    if not isinstance(raw, dict):
+        return None
+    quantity, current = _count(raw.get("quantity")), _count(raw.get("current_quantity"))
+    price = _amount(raw.get("price"))
+    if quantity is None or price is None:
+        return None
+    variant = _shopify_id(raw.get("variant_id"))
+    return {
+        "variant_id": None if variant is None else f"gid://shopify/ProductVariant/{variant}",
+        "quantity": quantity,
+        "current_quantity": current,
+        "price": price,
+        "discount": _discount(raw),
+    }
+
+
+def _discount(raw: dict[str, Any]) -> str | None:
+    """The line's discount: the sum of its allocations (or ``total_discount``); None if unsaid."""
+    allocations = raw.get("discount_allocations")
+    if isinstance(allocations, list) and len(allocations) <= MAX_LINES:
+        amounts = [_amount(a.get("amount")) if isinstance(a, dict) else None for a in allocations]
+        if all(a is not None for a in amounts):
+            return str(sum((Decimal(a) for a in amounts if a is not None), Decimal("0")))
+        return None
+    return _amount(raw.get("total_discount"))
+
+
+def _count(raw: object) -> int | None:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_QUANTITY:
+        return None
+    return raw
+
+
+def _amount(raw: object) -> str | None:
+    text = raw if isinstance(raw, str) else None
+    return text if text is not None and AMOUNT.fullmatch(text) else None
 
 
 def _as_is(delivery: Delivery, payload: dict[str, Any]) -> Delivery:
@@ -230,12 +298,24 @@ Act = Callable[[AsyncSession, Store, Delivery, datetime], Awaitable[None]]
 
 
 async def _refresh_order(db: AsyncSession, store: Store, delivery: Delivery, now: datetime) -> None:
+    """Queue a read of the order for the premiums ledger, unless the body shows its premium
+    cannot have changed (``portal.billing.seen``): a read costs Shopify points."""
+    verdict, seen = judge(delivery.facts, store.protection_variant_ids)
+    if verdict is Verdict.NOTHING_TO_BOOK:
+        return
+    payload: dict[str, Any] = {"store_id": store.id, "order_id": delivery.order_id}
+    if seen is not None:
+        payload["seen"] = seen.as_json()
     await queue.enqueue(
-        db,
-        REFRESH_ORDER,
-        {"store_id": store.id, "order_id": delivery.order_id},
-        dedupe_key=f"shopify-webhook:{delivery.webhook_id}",
+        db, REFRESH_ORDER, payload, dedupe_key=f"shopify-webhook:{delivery.webhook_id}"
     )
+
+
+async def _order_changed(db: AsyncSession, store: Store, delivery: Delivery, now: datetime) -> None:
+    """The order changed: shoppers' pages read it again from Shopify, the invoice refreshes."""
+    if delivery.order_id is not None:
+        await snapshots.forget(db, store_id=store.id, order_id=delivery.order_id, now=now)
+    await _refresh_order(db, store, delivery, now)
 
 
 async def _order_created(db: AsyncSession, store: Store, delivery: Delivery, now: datetime) -> None:
@@ -275,9 +355,9 @@ class Topic:
 
 TOPICS: dict[str, Topic] = {
     "orders/create": Topic(_with_order("id"), _order_created),
-    "orders/updated": Topic(_with_order("id"), _refresh_order),
-    "orders/cancelled": Topic(_with_order("id"), _refresh_order),
-    "refunds/create": Topic(_with_order("order_id"), _refresh_order),
+    "orders/updated": Topic(_with_order("id"), _order_changed),
+    "orders/cancelled": Topic(_with_order("id"), _order_changed),
+    "refunds/create": Topic(_with_order("order_id"), _order_changed),
     "app/uninstalled": Topic(_as_is, _uninstalled, while_inactive=True),
     "customers/data_request": Topic(
         _customer_request("orders_requested"), _compliance, while_inactive=True

@@ -18,6 +18,7 @@ DOCUMENTATION = "https://shopify.dev/api/usage/access-scopes"
 FIELD_SCOPES: dict[tuple[str, str], str] = {
     ("QueryRoot", "order"): "read_orders",
     ("QueryRoot", "orders"): "read_orders",
+    ("QueryRoot", "fulfillment"): "read_orders",
     ("QueryRoot", "product"): "read_products",
     ("QueryRoot", "products"): "read_products",
     ("QueryRoot", "productVariant"): "read_products",
@@ -35,6 +36,7 @@ TYPE_SCOPES: dict[str, str] = {
 NODE_SCOPES: dict[str, str] = {
     "Order": "read_orders",
     "LineItem": "read_orders",
+    "Fulfillment": "read_orders",
     "Refund": "read_orders",
     "Product": "read_products",
     "ProductVariant": "read_products",

@@ -94,7 +94,7 @@ def _priced(
     requested = walker.requested(operation)
     if requested > MAX_QUERY_COST:
         return Outcome(_max_cost_exceeded(requested, bucket))
-    if not bucket.try_take(requested):
+    if not bucket.try_take(requested, request.operation_name):
         return Outcome(_throttled(requested, bucket))
     limited = context.token is not None and context.token.scopes is not None
     with world.changing():
@@ -108,7 +108,7 @@ def _priced(
             middleware=[enforce_scopes] if limited else None,
         )
     actual = walker.actual(operation, result.data)
-    bucket.give_back(requested - actual)
+    bucket.give_back(requested - actual, request.operation_name)
     extensions: dict[str, Any] = {"cost": _cost(requested, actual, bucket)}
     if context.search_reports:
         extensions["search"] = context.search_reports

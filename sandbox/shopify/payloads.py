@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.shopify.records import Customer, Order, Refund, Shop, money_str
+from sandbox.shopify.records import Customer, LineItem, Order, Refund, Shop, money_str
 
 
 def order_payload(order: Order) -> dict[str, Any]:
@@ -26,23 +26,32 @@ def order_payload(order: Order) -> dict[str, Any]:
         "tags": ", ".join(order.tags),
         "subtotal_price": money_str(order.subtotal),
         "total_price": money_str(order.total_price),
-        "line_items": [
-            {
-                "id": li.id,
-                "admin_graphql_api_id": li.gid,
-                "variant_id": li.variant_id,
-                "product_id": li.product_id,
-                "title": li.title,
-                "sku": li.sku,
-                "quantity": li.quantity,
-                "price": money_str(li.unit_price),
-            }
-            for li in order.line_items
-        ],
+        "line_items": [_line_item_payload(li) for li in order.line_items],
     }
 
 
-def refund_payload(refund: Refund) -> dict[str, Any]:
+def _line_item_payload(li: LineItem) -> dict[str, Any]:
+    return {
+        "id": li.id,
+        "admin_graphql_api_id": li.gid,
+        "variant_id": li.variant_id,
+        "product_id": li.product_id,
+        "title": li.title,
+        "sku": li.sku,
+        "quantity": li.quantity,
+        "current_quantity": li.current_quantity,
+        "price": money_str(li.unit_price),
+        "total_discount": money_str(li.discount),
+        "discount_allocations": (
+            [{"amount": money_str(li.discount), "discount_application_index": 0}]
+            if li.discount
+            else []
+        ),
+    }
+
+
+def refund_payload(refund: Refund, order: Order) -> dict[str, Any]:
+    lines = {li.id: li for li in order.line_items}
     return {
         "id": refund.id,
         "admin_graphql_api_id": refund.gid,
@@ -56,6 +65,7 @@ def refund_payload(refund: Refund) -> dict[str, Any]:
                 "quantity": rli.quantity,
                 "restock_type": rli.restock_type.lower(),
                 "subtotal": money_str(rli.subtotal),
+                "line_item": _line_item_payload(lines[rli.line_item_id]),
             }
             for rli in refund.line_items
         ],

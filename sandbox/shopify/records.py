@@ -235,15 +235,41 @@ class FulfillmentLineItem:
 
 
 @dataclass
+class FulfillmentEvent:
+    """A carrier's update on a parcel (``FulfillmentEventStatus``)."""
+
+    id: int
+    status: str
+    happened_at: datetime
+    created_at: datetime
+    message: str | None = None
+    city: str | None = None
+    province: str | None = None
+    country: str | None = None
+    zip: str | None = None
+    estimated_delivery_at: datetime | None = None
+
+    @property
+    def gid(self) -> str:
+        return gid("FulfillmentEvent", self.id)
+
+
+@dataclass
 class Fulfillment:
+    """A parcel. Its display status, transit and delivery times follow its events, as on
+    Shopify: a fulfillment nobody has tracked yet shows FULFILLED."""
+
     id: int
     name: str
     created_at: datetime
     status: str = "SUCCESS"  # FulfillmentStatus
     display_status: str = "FULFILLED"  # FulfillmentDisplayStatus
     delivered_at: datetime | None = None
+    in_transit_at: datetime | None = None
+    estimated_delivery_at: datetime | None = None
     tracking: list[TrackingInfo] = field(default_factory=list)
     line_items: list[FulfillmentLineItem] = field(default_factory=list)
+    events: list[FulfillmentEvent] = field(default_factory=list)
 
     @property
     def gid(self) -> str:

@@ -368,7 +368,7 @@ def create_refund(
     order.touch(at)
     if request.notify:
         _notify(world, shop, order, refund)
-    world.publish(shop.domain, "refunds/create", refund_payload(refund))
+    world.publish(shop.domain, "refunds/create", refund_payload(refund, order))
     world.publish(shop.domain, "orders/updated", order_payload(order))
     return refund
 

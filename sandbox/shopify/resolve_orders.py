@@ -16,6 +16,7 @@ from sandbox.shopify.state import (
     ZERO,
     Address,
     Fulfillment,
+    FulfillmentEvent,
     FulfillmentLineItem,
     LineItem,
     Order,
@@ -172,6 +173,11 @@ def order_fulfillments(order: Order, info: Info, first: int | None = None) -> li
     return first_n(order.fulfillments, first)
 
 
+@field("Order", "fulfillmentsCount")
+def order_fulfillments_count(order: Order, info: Info) -> dict[str, Any]:
+    return {"count": len(order.fulfillments), "precision": "EXACT"}
+
+
 @field("Order", "transactions")
 def order_transactions(order: Order, info: Info, first: int | None = None) -> list[Transaction]:
     every = [*order.transactions, *(t for r in order.refunds for t in r.transactions)]
@@ -312,6 +318,18 @@ def line_vendor(line: LineItem, info: Info) -> str | None:
 @field("Fulfillment", "fulfillmentLineItems")
 def fulfillment_line_items(fulfillment: Fulfillment, info: Info, **page: Any) -> dict[str, Any]:
     return paginate(fulfillment.line_items, by_id, **page).as_connection()
+
+
+@field("Fulfillment", "events")
+def fulfillment_events(
+    fulfillment: Fulfillment, info: Info, sortKey: str = "HAPPENED_AT", **page: Any
+) -> dict[str, Any]:
+    key = by_id if sortKey == "ID" else _by_happened_at
+    return paginate(fulfillment.events, key, **page).as_connection()
+
+
+def _by_happened_at(event: FulfillmentEvent) -> SortKey:
+    return (event.happened_at.isoformat(), event.id)
 
 
 @field("Fulfillment", "trackingInfo")

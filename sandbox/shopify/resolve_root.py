@@ -21,6 +21,7 @@ from sandbox.shopify.product_search import parse_product_search
 from sandbox.shopify.scalars import format_datetime
 from sandbox.shopify.search import parse_order_search
 from sandbox.shopify.state import (
+    Fulfillment,
     IdempotentResult,
     LineItem,
     Order,
@@ -129,6 +130,12 @@ def order(root: Any, info: Info, id: str) -> Order | None:
     return found if isinstance(found, Order) else None
 
 
+@field("QueryRoot", "fulfillment")
+def fulfillment(root: Any, info: Info, id: str) -> Fulfillment | None:
+    found = node(root, info, id)
+    return found if isinstance(found, Fulfillment) else None
+
+
 @field("QueryRoot", "product")
 def product(root: Any, info: Info, id: str) -> Product | None:
     found = node(root, info, id)
@@ -165,6 +172,8 @@ def _visible(ctx: RequestContext, found: Any) -> bool:
         return ctx.visible_order(found.order_id) is not None
     if isinstance(found, LineItem):
         return ctx.visible(ctx.order_of_line(found.id))
+    if isinstance(found, Fulfillment):
+        return any(found in o.fulfillments and ctx.visible(o) for o in ctx.shop.orders.values())
     return True
 
 
@@ -186,6 +195,11 @@ def _refund(shop: Shop, number: int) -> Any:
     return next((r for r in every if r.id == number), None)
 
 
+def _fulfillment(shop: Shop, number: int) -> Any:
+    every = (f for o in shop.orders.values() for f in o.fulfillments)
+    return next((f for f in every if f.id == number), None)
+
+
 def _line_item(shop: Shop, number: int) -> Any:
     every = (li for o in shop.orders.values() for li in o.line_items)
     return next((li for li in every if li.id == number), None)
@@ -198,6 +212,7 @@ NODE_LOOKUPS: dict[str, Callable[[Shop, int], Any]] = {
     "Location": _location,
     "Customer": _customer,
     "Refund": _refund,
+    "Fulfillment": _fulfillment,
     "LineItem": _line_item,
 }
 

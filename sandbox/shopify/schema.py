@@ -21,6 +21,7 @@ from sandbox.shopify.scalars import install_scalars
 from sandbox.shopify.state import (
     Customer,
     Fulfillment,
+    FulfillmentEvent,
     FulfillmentLineItem,
     LineItem,
     Location,
@@ -44,6 +45,7 @@ NODE_TYPES: dict[type, str] = {
     Variant: "ProductVariant",
     Customer: "Customer",
     Fulfillment: "Fulfillment",
+    FulfillmentEvent: "FulfillmentEvent",
     FulfillmentLineItem: "FulfillmentLineItem",
     Transaction: "OrderTransaction",
     Refund: "Refund",

@@ -27,9 +27,13 @@ Seeding API (every method takes the shop domain first and is safe to call from a
                             source_name="web", number=None, processed_at=None, currency=None,
                             test=False, decrement_inventory=False)
     world.add_fulfillment(domain, order.id, tracking_company="UPS", tracking_number="1Z...",
-                          tracking_url=None, display_status="IN_TRANSIT", status="SUCCESS",
-                          created_at=None, delivered_at=None,
+                          tracking_url=None, display_status="FULFILLED", status="SUCCESS",
+                          created_at=None, delivered_at=None, estimated_delivery_at=None,
                           line_items=None)  # None: everything unfulfilled; else [(id, qty)]
+    world.add_fulfillment_event(domain, order.id, fulfillment.id, "IN_TRANSIT",
+                                happened_at=None, estimated_delivery_at=None, message=None,
+                                city=None)  # the parcel's display status and times follow
+    world.wind_back_parcel(domain, order.id, fulfillment.id, timedelta(days=8))  # demo: stuck
     world.add_refund(domain, order.id, line_items=[(line_item_id, quantity)], shipping="0.00",
                      note=None, notify=False, restock_type="NO_RESTOCK", created_at=None)
     world.cancel_order(domain, order.id, reason="CUSTOMER", at=None)
@@ -75,7 +79,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -97,6 +101,7 @@ from sandbox.shopify.records import (
     Customer,
     CustomerSeed,
     Fulfillment,
+    FulfillmentEvent,
     FulfillmentLineItem,
     IdempotentResult,
     LineItem,
@@ -127,12 +132,14 @@ from sandbox.shopify.versions import ApiVersions
 
 __all__ = [
     "CENT",
+    "EVENT_STATUSES",
     "FIRST_IDS",
     "ZERO",
     "Address",
     "Customer",
     "CustomerSeed",
     "Fulfillment",
+    "FulfillmentEvent",
     "FulfillmentLineItem",
     "IdempotentResult",
     "LineItem",
@@ -170,6 +177,7 @@ FIRST_IDS: dict[str, int] = {
     "Product": 8001,
     "LineItem": 9001,
     "Fulfillment": 2001,
+    "FulfillmentEvent": 2501,
     "FulfillmentLineItem": 12001,
     "OrderTransaction": 15001,
     "Refund": 17001,
@@ -790,13 +798,15 @@ class ShopifyWorld:
         tracking_company: str | None = None,
         tracking_number: str | None = None,
         tracking_url: str | None = None,
-        display_status: str = "IN_TRANSIT",
+        display_status: str = "FULFILLED",
         status: str = "SUCCESS",
         created_at: datetime | None = None,
         delivered_at: datetime | None = None,
+        estimated_delivery_at: datetime | None = None,
         line_items: Sequence[tuple[int, int]] | None = None,
     ) -> Fulfillment:
-        """Ship ``(line item id, quantity)`` pairs; ``None`` ships everything unfulfilled."""
+        """Ship ``(line item id, quantity)`` pairs; ``None`` ships everything unfulfilled. A new
+        parcel shows FULFILLED until a carrier's event says more (``add_fulfillment_event``)."""
         with self.changing():
             order = self._order(domain, order_id)
             fulfillment = Fulfillment(
@@ -806,6 +816,7 @@ class ShopifyWorld:
                 status=status,
                 display_status=display_status,
                 delivered_at=delivered_at,
+                estimated_delivery_at=estimated_delivery_at,
             )
             if tracking_company or tracking_number or tracking_url:
                 fulfillment.tracking.append(
@@ -822,6 +833,72 @@ class ShopifyWorld:
             order.touch(fulfillment.created_at)
             self.publish(domain, "orders/updated", order_payload(order))
             return fulfillment
+
+    def add_fulfillment_event(
+        self,
+        domain: str,
+        order_id: int,
+        fulfillment_id: int,
+        status: str,
+        *,
+        happened_at: datetime | None = None,
+        estimated_delivery_at: datetime | None = None,
+        message: str | None = None,
+        city: str | None = None,
+        province: str | None = None,
+        country: str | None = None,
+    ) -> FulfillmentEvent:
+        """A carrier's update (``FulfillmentEventStatus``): the parcel's display status becomes
+        the latest event's, its earliest IN_TRANSIT sets ``inTransitAt``, DELIVERED sets
+        ``deliveredAt``, and an estimate given replaces the parcel's."""
+        if status not in EVENT_STATUSES:
+            raise ValueError(f"{status} is not a FulfillmentEventStatus")
+        with self.changing():
+            order = self._order(domain, order_id)
+            fulfillment = next((f for f in order.fulfillments if f.id == fulfillment_id), None)
+            if fulfillment is None:
+                raise UnknownRecord(f"no fulfillment {fulfillment_id} on order {order_id}")
+            at = happened_at or self.now()
+            event = FulfillmentEvent(
+                id=self.new_id("FulfillmentEvent"),
+                status=status,
+                happened_at=at,
+                created_at=max(at, self.now()),
+                message=message,
+                city=city,
+                province=province,
+                country=country,
+                estimated_delivery_at=estimated_delivery_at,
+            )
+            fulfillment.events.append(event)
+            _follow(fulfillment, event)
+            order.touch(max(at, order.updated_at or at))
+            self.publish(domain, "orders/updated", order_payload(order))
+            return event
+
+    def wind_back_parcel(
+        self, domain: str, order_id: int, fulfillment_id: int, by: timedelta
+    ) -> Fulfillment:
+        """Move a parcel's shipping and every scan of it ``by`` into the past (the order too,
+        when it would otherwise be placed after it shipped): a demo's way to a parcel that has
+        not moved for days."""
+        with self.changing():
+            order = self._order(domain, order_id)
+            parcel = next((f for f in order.fulfillments if f.id == fulfillment_id), None)
+            if parcel is None:
+                raise UnknownRecord(f"no fulfillment {fulfillment_id} on order {order_id}")
+            parcel.created_at -= by
+            for event in parcel.events:
+                event.happened_at -= by
+                event.created_at -= by
+            if parcel.in_transit_at is not None:
+                parcel.in_transit_at -= by
+            if parcel.estimated_delivery_at is not None:
+                parcel.estimated_delivery_at -= by
+            if order.created_at > parcel.created_at:
+                order.created_at = order.processed_at = parcel.created_at - timedelta(hours=6)
+            self.publish(domain, "orders/updated", order_payload(order))
+            return parcel
 
     def _shipped(
         self, order: Order, wanted: Sequence[tuple[int, int]] | None
@@ -883,6 +960,36 @@ class ShopifyWorld:
             if isinstance(outcome, list):
                 raise ValueError("; ".join(error.message for error in outcome))
             return outcome
+
+
+# FulfillmentEventStatus: every value is also a FulfillmentDisplayStatus.
+EVENT_STATUSES = frozenset(
+    {
+        "LABEL_PURCHASED",
+        "LABEL_PRINTED",
+        "READY_FOR_PICKUP",
+        "CONFIRMED",
+        "IN_TRANSIT",
+        "OUT_FOR_DELIVERY",
+        "ATTEMPTED_DELIVERY",
+        "DELAYED",
+        "DELIVERED",
+        "FAILURE",
+    }
+)
+
+
+def _follow(fulfillment: Fulfillment, event: FulfillmentEvent) -> None:
+    """The parcel as its latest event (by when it happened) shows it."""
+    latest = max(fulfillment.events, key=lambda e: (e.happened_at, e.id))
+    fulfillment.display_status = latest.status
+    if event.status == "IN_TRANSIT":
+        moments = [e.happened_at for e in fulfillment.events if e.status == "IN_TRANSIT"]
+        fulfillment.in_transit_at = min(moments)
+    if event.status == "DELIVERED":
+        fulfillment.delivered_at = event.happened_at
+    if event.estimated_delivery_at is not None:
+        fulfillment.estimated_delivery_at = event.estimated_delivery_at
 
 
 def _seed_price(seed: LineItemSeed, variant: Variant | None) -> Decimal:

@@ -27,6 +27,7 @@ from tests.billing.portal_helpers import (
     eventually,
     post_webhook,
     premiums,
+    query,
     webhook_jobs,
 )
 from tests.helpers.environment import PortalEnvironment
@@ -81,6 +82,45 @@ def test_the_sandbox_shops_webhooks_keep_the_premiums_current(
     # orders/create x3, orders/updated for each fulfillment, the refund and the cancellation,
     # refunds/create, orders/cancelled: each delivery recorded once.
     assert count(env, ShopifyWebhook) == len(sender.log.delivered) >= 7
+
+
+def test_webhooks_that_cannot_change_a_premium_read_nothing_from_shopify(
+    env: PortalEnvironment, sender: WebhookSender
+) -> None:
+    """A replacement order without protection, a refund of other items, an update whose
+    protection lines are as booked: none reads the order (every Shopify read fails meanwhile),
+    and a refund of the protection line still does."""
+    domain = env.shop.world.shops()[0].domain
+    order = env.shop.order(lines=[(env.shop.mug, 2)])
+    eventually(lambda: premiums(env) == {order.gid: Decimal("2.95")})
+    assert sender.wait_until_idle()
+    eventually(lambda: _refreshes_left(env) == 0)
+    reads_before = webhook_jobs(env)
+    env.shop.world.faults(domain).fail_next(status=503, times=1000)
+    env.shop.order(protected=False, shipped_days_ago=None)  # as a replacement order is
+    env.shop.world.add_refund(domain, order.id, line_items=[(order.line_items[0].id, 1)])
+    assert sender.wait_until_idle()
+    eventually(lambda: _refreshes_left(env) == 0)
+    # The refund's orders/updated was queued with what it showed, and skipped before reading.
+    assert webhook_jobs(env) == reads_before + 1
+    assert premiums(env) == {order.gid: Decimal("2.95")}
+    env.shop.world.faults(domain).clear()
+    env.shop.world.add_refund(domain, order.id, line_items=[(order.line_items[-1].id, 1)])
+    eventually(lambda: premiums(env) == {order.gid: Decimal("0.00")})
+
+
+def _refreshes_left(env: PortalEnvironment) -> int:
+    from sqlalchemy import func, select
+
+    from portal.billing.sync import REFRESH_ORDER
+    from portal.jobs.models import Job, JobStatus
+
+    statement = (
+        select(func.count())
+        .select_from(Job)
+        .where(Job.kind == REFRESH_ORDER, Job.status != JobStatus.DONE)
+    )
+    return query(env, lambda db: db.scalar(statement) or 0)
 
 
 def test_a_repeated_webhook_is_counted_once(env: PortalEnvironment) -> None:

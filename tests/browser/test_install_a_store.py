@@ -96,13 +96,13 @@ def sign_in(page: Page, demo: Demo, email: str, then: str) -> None:
 
 def protected_shipped_order(demo: Demo, shop: str) -> Order:
     protection = {int(v.rsplit("/", 1)[1]) for v in demo.world.new_stores[0].protection_variant_ids}
-    recent = utcnow() - timedelta(days=20)  # well inside the 30-day claim window
+    recent = utcnow() - timedelta(days=20)  # well inside the 30-day window after delivery
     for order in demo.world.shopify.orders(shop):
-        shipped = [f for f in order.fulfillments if f.created_at > recent]
+        shipped = [f for f in order.fulfillments if (f.delivered_at or recent) > recent]
         open_ = order.cancelled_at is None and not order.refunds and order.email
         if shipped and open_ and any(li.variant_id in protection for li in order.line_items):
             return order
-    raise AssertionError("the new demo store has no protected order shipped lately")
+    raise AssertionError("the new demo store has no protected order delivered lately")
 
 
 def code_for(demo: Demo, email: str) -> str:
@@ -157,7 +157,7 @@ def test_an_admin_installs_the_third_store_and_its_first_request_is_refunded(
     expect(shopper.get_by_role("heading", level=1)).to_contain_text(order.name)
     shot(shopper, "request-form")
     shopper.get_by_label(re.compile("^" + re.escape(item.title))).first.fill("1")
-    shopper.get_by_label(re.compile(r"^Lost\b")).check()
+    shopper.get_by_label(re.compile(r"^Stolen\b")).check()  # delivered, then gone
     shopper.get_by_label("A refund to my original payment method").check()
     shopper.get_by_role("button", name="Review my request").click()
     shopper.get_by_role("button", name="Submit my request").click()

@@ -68,8 +68,8 @@ class TestShop:
         email: str = "jane@example.com",
         lines: Sequence[tuple[Variant, int]] | None = None,
         protected: bool = True,
-        shipped_days_ago: int | None = 3,
-        created_days_ago: float = 5,
+        shipped_days_ago: int | None = 8,
+        created_days_ago: float = 10,
         note: str | None = None,
         tags: Sequence[str] = (),
     ) -> Order:
@@ -164,8 +164,8 @@ class PortalEnvironment:
             time.sleep(0.05)
         raise AssertionError(f"no email to {to} about {subject_contains!r}")
 
-    def code_for(self, to: str) -> str:
-        email = self.wait_for_email(to, "is your code")
+    def code_for(self, to: str, subject_contains: str = "is your code") -> str:
+        email = self.wait_for_email(to, subject_contains)
         found = re.search(r"\b(\d{6})\b", email.text)
         assert found is not None
         return found.group(1)

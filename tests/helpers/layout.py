@@ -193,8 +193,9 @@ def deployed(
             layout.web.append(layout.start(f"web{index}", "serve", "--port", str(port), port=port))
         for index in range(workers):
             layout.workers.append(layout.start(f"worker{index}", "worker"))
-        for process in layout.web:
-            wait_until(process.name, lambda p=process: answers(f"http://127.0.0.1:{p.port}/readyz"))
+        for process in layout.web:  # a busy machine starts several processes slowly
+            ready = f"http://127.0.0.1:{process.port}/readyz"
+            wait_until(process.name, lambda url=ready: answers(url), seconds=180)
         yield layout
 
 

@@ -64,6 +64,10 @@ class PostgresCluster:
         """A fast restart: every session is ended at once (AdminShutdown), as in a failover."""
         self.pg_ctl("-m", "fast", "restart")
 
+    def log(self) -> str:
+        """What the server wrote to its log so far."""
+        return (self.directory / "server.log").read_text(errors="replace")
+
     def stop(self) -> None:
         self.pg_ctl("-m", "immediate", "stop")
 

@@ -17,6 +17,16 @@ HIDDEN_VERIFICATION = re.compile(
     r'id="verification" name="verification" type="hidden" value="([^"]*)"'
 )
 QUANTITY = re.compile(r'name="(qty_\d+)"')
+DELIVERY_ADDRESS = {
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "address1": "1 Main St",
+    "city": "Springfield",
+    "province_code": "IL",
+    "zip": "62704",
+    "country_code": "US",
+}
+"""The request form's address fields, as a shopper in the United States fills them in."""
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -80,13 +90,7 @@ class ShopperFlow:
             "issue_type": issue,
             "resolution": resolution,
             "description": "Box was empty.",
-            "first_name": "Jane",
-            "last_name": "Doe",
-            "address1": "1 Main St",
-            "city": "Springfield",
-            "province_code": "IL",
-            "zip": "62704",
-            "country_code": "US",
+            **DELIVERY_ADDRESS,
             **{name: str(q) for name, q in quantities.items()},
             **fields,
         }
@@ -98,3 +102,8 @@ class ShopperFlow:
         assert action, "the review page has no submit form"
         data = {"csrf_token": csrf_of(review_page)}
         return self.client.post(html.unescape(action.group(1)), data=data)
+
+
+# What a demo order's parcel (orders.json's "parcel") may be reported as under the demo stores'
+# windows: a delivered parcel as stolen, one that stopped moving or failed delivery as lost.
+REPORTABLE = {"delivered": "Stolen", "no_movement": "Lost", "problem": "Lost"}

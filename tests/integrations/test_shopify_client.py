@@ -35,7 +35,13 @@ from portal.integrations.shopify import (
     ShopifyClient,
 )
 from portal.integrations.shopify.loader import load
-from portal.integrations.shopify.throttle import MAX_QUERY_COST, estimate_cost
+from portal.integrations.shopify.throttle import (
+    MAX_QUERY_COST,
+    CostLedger,
+    LocalBucket,
+    QueryCost,
+    estimate_cost,
+)
 from tests.helpers.factories import IN_OREGON, shopify_address
 
 pytestmark = pytest.mark.anyio
@@ -236,16 +242,27 @@ def order_json(
                 "status": "SUCCESS",
                 "displayStatus": "IN_TRANSIT",
                 "createdAt": "2026-10-02T08:00:00+00:00",
+                "inTransitAt": "2026-10-02T18:00:00+00:00",
                 "deliveredAt": None,
+                "estimatedDeliveryAt": "2026-10-06T18:00:00+00:00",
                 "trackingInfo": [{"company": "UPS", "number": "1Z999", "url": None}],
-                "fulfillmentLineItems": {
+                "events": {
                     "nodes": [
                         {
-                            "id": "gid://shopify/FulfillmentLineItem/12001",
+                            "status": "IN_TRANSIT",
+                            "happenedAt": "2026-10-03T07:00:00+00:00",
+                            "estimatedDeliveryAt": None,
+                        }
+                    ]
+                },
+                "fulfillmentLineItems": {
+                    "pageInfo": {"hasNextPage": False, "endCursor": None},
+                    "nodes": [
+                        {
                             "quantity": 2,
                             "lineItem": {"id": "gid://shopify/LineItem/9001"},
                         }
-                    ]
+                    ],
                 },
             }
         ],
@@ -299,14 +316,16 @@ def refund_json(number: int = 17001, note: str | None = None) -> dict[str, Any]:
 
 
 def candidates(*orders: dict[str, Any]) -> dict[str, Any]:
-    """An OrderSearch answer: the few fields the client checks before reading an order."""
+    """An OrderSearch (or OrderIds) answer, one page: the few fields the client checks before
+    reading an order."""
     keys = ("id", "name", "email", "sourceIdentifier")
     return {
         "orders": {
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
             "nodes": [
                 {k: o[k] for k in keys} | {"customer": {"email": o["customer"]["email"]}}
                 for o in orders
-            ]
+            ],
         }
     }
 
@@ -317,6 +336,27 @@ def orders_page(*orders: dict[str, Any], next_cursor: str | None = None) -> dict
             "pageInfo": {"hasNextPage": next_cursor is not None, "endCursor": next_cursor},
             "nodes": list(orders),
         }
+    }
+
+
+def billable_order_json(number: int) -> dict[str, Any]:
+    """An order as BillableOrders lists it: what the monthly invoice reads."""
+    line = {
+        "id": "gid://shopify/LineItem/9001",
+        "quantity": 2,
+        "currentQuantity": 2,
+        "variant": {"id": "gid://shopify/ProductVariant/4001"},
+        "originalTotalSet": bag("98.00"),
+        "totalDiscountSet": bag("9.00"),
+    }
+    return {
+        "id": f"gid://shopify/Order/{number + 4000}",
+        "name": f"#{number}",
+        "createdAt": "2026-10-01T12:30:00Z",
+        "updatedAt": "2026-10-02T08:00:00Z",
+        "cancelledAt": None,
+        "currencyCode": "USD",
+        "lineItems": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [line]},
     }
 
 
@@ -447,28 +487,29 @@ async def test_find_order_quotes_search_values_with_spaces(harness: Harness) -> 
     assert harness.script.bodies[0]["variables"]["query"] == 'name:#1001 email:"a b\\"@x.com"'
 
 
-async def test_iter_orders_follows_cursors_and_keeps_pages_under_the_cost_limit(
+async def test_order_listing_follows_cursors_and_keeps_pages_under_the_cost_limit(
     harness: Harness,
 ) -> None:
     pages = [
-        orders_page(order_json(number=1001), order_json(number=1002), next_cursor="c1"),
-        orders_page(order_json(number=1003), next_cursor="c2"),
-        orders_page(order_json(number=1004)),
+        orders_page(billable_order_json(1001), billable_order_json(1002), next_cursor="c1"),
+        orders_page(billable_order_json(1003), next_cursor="c2"),
+        orders_page(billable_order_json(1004)),
     ]
     harness.script.answers = [truthfully_priced(page) for page in pages]
 
-    names = [o.name async for o in harness.client().iter_orders(query="tag:protected")]
+    listed = harness.client().iter_billable_orders(query="tag:protected")
+    names = [o.name async for o in listed]
 
     assert names == ["#1001", "#1002", "#1003", "#1004"]
     afters = [b["variables"]["after"] for b in harness.script.bodies]
     assert afters == [None, "c1", "c2"]
-    orders_doc = load("Orders").ast
+    orders_doc = load("BillableOrders").ast
     for body in harness.script.bodies:
-        assert 1 <= body["variables"]["first"] <= 50
+        assert 1 <= body["variables"]["first"] <= 250
         assert estimate_cost(orders_doc, body["variables"]) <= MAX_QUERY_COST
 
 
-async def test_iter_orders_halves_the_page_when_shopify_finds_it_too_expensive(
+async def test_order_listing_halves_the_page_when_shopify_finds_it_too_expensive(
     harness: Harness,
 ) -> None:
     too_expensive = httpx.Response(
@@ -485,12 +526,12 @@ async def test_iter_orders_halves_the_page_when_shopify_finds_it_too_expensive(
     # The first page reports a tenth of the estimated cost, so the next page is made larger;
     # Shopify finds that one too expensive after all, and it is halved.
     harness.script.answers = [
-        ok(orders_page(order_json(number=1001), next_cursor="c1"), requested=64),
+        ok(orders_page(billable_order_json(1001), next_cursor="c1"), requested=64),
         too_expensive,
-        ok(orders_page(order_json(number=1002))),
+        ok(orders_page(billable_order_json(1002))),
     ]
 
-    orders = [o async for o in harness.client().iter_orders(query="", page_size=50)]
+    orders = [o async for o in harness.client().iter_billable_orders(query="", page_size=50)]
 
     assert [o.name for o in orders] == ["#1001", "#1002"]
     sizes = [b["variables"]["first"] for b in harness.script.bodies]
@@ -617,7 +658,9 @@ async def test_throttling_is_waited_out_by_time_not_by_count_of_retries(
     harness.script.answers = [*(throttled(100, 0, 100) for _ in range(4)), ok(shop_data())]
     await harness.client(max_retries=1, max_wait=30).shop()
     assert len(harness.script.bodies) == 5
-    assert harness.time.sleeps == [pytest.approx(1.0)] * 4  # 100 points at 100 a second
+    # 100 points at 100 a second; each THROTTLED after waiting that out says others spend from
+    # the bucket too, so the process counts on half as much of its restore rate each time
+    assert harness.time.sleeps == [pytest.approx(w) for w in (1.0, 2.0, 4.0, 8.0)]
 
 
 async def test_throttling_beyond_the_time_budget_raises_shopify_throttled(
@@ -625,8 +668,31 @@ async def test_throttling_beyond_the_time_budget_raises_shopify_throttled(
 ) -> None:
     harness.script.answers = [throttled(100, 0, 100) for _ in range(3)]
     with pytest.raises(ShopifyThrottled):
-        await harness.client(max_retries=10, max_wait=2).shop()
-    assert len(harness.script.bodies) == 3
+        await harness.client(max_retries=10, max_wait=2.5).shop()
+    assert len(harness.script.bodies) == 2  # waited 1 s; 2 s more would pass 2.5 s
+
+
+async def test_a_process_that_meets_throttled_counts_on_less_and_wins_it_back() -> None:
+    """Processes sharing a shop's bucket each learn, from THROTTLED answers, that the others
+    spend too: the share of the restore rate a process counts on halves, and grows back a
+    tenth with each query Shopify admits."""
+    clock = [0.0]
+    ledger = CostLedger(LocalBucket(lambda: clock[0]))
+    admitted = QueryCost(requested=100, actual=100, maximum=1000, available=0, restore_rate=100)
+    refused = QueryCost(requested=100, actual=None, maximum=1000, available=0, restore_rate=100)
+    first = await ledger.take_turn("Order", 100, longest=30)
+    assert first is not None
+    await ledger.settle(first, admitted, name="Order", estimate=100)  # the bucket, now known
+    second = await ledger.take_turn("Order", 100, longest=30)
+    assert second is not None and second.wait == pytest.approx(1.0)  # 100 points at 100 a s
+    clock[0] = 1.0
+    await ledger.settle(second, refused, name="Order", estimate=100)  # someone else took them
+    again = await ledger.take_turn("Order", 100, longest=30)
+    assert again is not None and again.wait == pytest.approx(2.0)  # 100 points at 50 a second
+    clock[0] = 3.0
+    await ledger.settle(again, admitted, name="Order", estimate=100)
+    later = await ledger.take_turn("Order", 100, longest=30)
+    assert later is not None and later.wait == pytest.approx(100 / 60)  # 0.5 + 0.1 of it
 
 
 async def test_a_wait_longer_than_max_wait_is_not_slept(harness: Harness) -> None:
@@ -766,7 +832,7 @@ async def test_create_order_sends_a_paid_order_with_its_source_identifier(
     order = await harness.client().create_order(order=new_order())
 
     assert order.source_identifier == "reorder-request-42"
-    assert harness.script.operations() == ["OrderSearch", "OrderCreate"]
+    assert harness.script.operations() == ["OrderIds", "OrderCreate"]
     assert harness.script.bodies[0]["variables"]["query"] == "source_identifier:reorder-request-42"
     sent = harness.script.bodies[1]["variables"]
     assert sent["options"] == {
@@ -813,7 +879,7 @@ async def test_lost_order_create_answer_is_looked_up_not_resent(
     order = await harness.client().create_order(order=new_order())
 
     assert order.name == "#1002"
-    assert harness.script.operations() == ["OrderSearch", "OrderCreate", "OrderSearch", "Order"]
+    assert harness.script.operations() == ["OrderIds", "OrderCreate", "OrderIds", "Order"]
 
 
 async def test_order_create_is_resent_when_the_lookup_finds_nothing(harness: Harness) -> None:
@@ -827,9 +893,9 @@ async def test_order_create_is_resent_when_the_lookup_finds_nothing(harness: Har
     order = await harness.client().create_order(order=new_order())
     assert order.name == "#1002"
     assert harness.script.operations() == [
-        "OrderSearch",
+        "OrderIds",
         "OrderCreate",
-        "OrderSearch",
+        "OrderIds",
         "OrderCreate",
     ]
 
@@ -840,7 +906,7 @@ async def test_order_create_that_never_left_is_sent_again_without_lookup(
     mine = order_json(number=1002, source_identifier="reorder-request-42")
     harness.script.answers = [ok(candidates()), httpx.ConnectError("refused"), created(mine)]
     await harness.client().create_order(order=new_order())
-    assert harness.script.operations() == ["OrderSearch", "OrderCreate", "OrderCreate"]
+    assert harness.script.operations() == ["OrderIds", "OrderCreate", "OrderCreate"]
 
 
 async def test_inventory_claim_failure_is_its_own_error(harness: Harness) -> None:
@@ -1178,3 +1244,65 @@ async def test_giving_up_is_one_warning(harness: Harness, caplog: pytest.LogCapt
     levels = [r.levelno for r in caplog.records]
     assert levels == [logging.DEBUG, logging.DEBUG, logging.WARNING]
     assert "giving up after 2 retries" in caplog.records[-1].getMessage()
+
+
+# --- queueing for points ---------------------------------------------------------------------
+
+
+async def test_callers_at_once_queue_behind_each_other_instead_of_all_sending() -> None:
+    clock = [0.0]
+    ledger = CostLedger(LocalBucket(lambda: clock[0]))
+    first = await ledger.take_turn("Order", 60, longest=30)
+    assert first is not None and first.wait == 0.0  # nothing known yet: the answer tells
+    report = QueryCost(requested=60, actual=60, maximum=1000, available=100, restore_rate=100)
+    await ledger.settle(first, report, name="Order", estimate=60)
+
+    turns = [await ledger.take_turn("Order", 60, longest=30) for _ in range(4)]
+
+    # 100 points there, 60 a query, 100 a second back: each waits behind the ones before.
+    assert [t.wait for t in turns if t] == pytest.approx([0.0, 0.2, 0.8, 1.4])
+    assert await ledger.take_turn("Order", 60, longest=1.5) is None  # 2.0 s away: not sent
+    clock[0] = 2.0
+    later = await ledger.take_turn("Order", 60, longest=30)
+    assert later is not None and later.wait == pytest.approx(0.0)
+
+
+async def test_background_work_leaves_a_reserve_and_never_queues_ahead_of_a_page() -> None:
+    clock = [0.0]
+    ledger = CostLedger(LocalBucket(lambda: clock[0]))
+    first = await ledger.take_turn("BillableOrders", 100, longest=30, background=True)
+    assert first is not None and first.promised  # nothing known yet: the answer tells
+    report = QueryCost(requested=100, actual=100, maximum=1000, available=400, restore_rate=100)
+    await ledger.settle(first, report, name="BillableOrders", estimate=100)
+
+    # 400 there: a 100-point job query leaves 300, more than the 250 kept back...
+    sent = await ledger.take_turn("BillableOrders", 100, longest=30, background=True)
+    assert sent is not None and sent.promised and sent.wait == 0.0
+    # ...the next would leave 200: nothing is promised, it asks again in 0.5 s
+    held = await ledger.take_turn("BillableOrders", 100, longest=30, background=True)
+    assert held is not None and not held.promised and held.wait == pytest.approx(0.5)
+    # a shopper's page is not queued behind the job that was told to wait
+    page = await ledger.take_turn("Order", 60, longest=6)
+    assert page is not None and page.wait == 0.0
+    # the job's wait now counts the shopper's points too, and gives up past its limit
+    assert await ledger.take_turn("BillableOrders", 100, longest=0.5, background=True) is None
+    clock[0] = 1.1
+    again = await ledger.take_turn("BillableOrders", 100, longest=30, background=True)
+    assert again is not None and again.promised
+
+
+async def test_a_job_client_leaves_the_reserve_to_pages(harness: Harness) -> None:
+    """A job's client with the shop's bucket low waits before sending; the same shop's page
+    client sends at once."""
+    harness.script.answers = [ok(shop_data(), requested=1, available=200)]
+    page = harness.client()
+    await page.shop()  # the bucket: 200 of 1,000 left, 100 a second back
+
+    harness.script.answers = [ok(shop_data(), requested=1, available=199)]
+    await page.in_background().shop()
+    # 1 point plus the 250 kept back, with 200 there: it waited (251 - 200) / 100 s first
+    assert harness.time.sleeps == [pytest.approx(0.51)]
+
+    harness.script.answers = [ok(shop_data(), requested=1, available=249)]
+    await page.shop()
+    assert len(harness.time.sleeps) == 1  # the page did not wait

@@ -256,14 +256,15 @@ async def test_an_order_with_many_lines_comes_back_with_every_line(sandbox: Sand
     assert "OrderLineItems" in sandbox.traffic.operations()
 
 
-async def test_iter_orders_pages_through_every_matching_order(sandbox: Sandbox) -> None:
+async def test_order_listing_pages_through_every_matching_order(sandbox: Sandbox) -> None:
     protected = [sandbox.place_order(created_at=PLACED + timedelta(hours=n)) for n in range(7)]
     sandbox.place_order(tags=("unprotected",))
 
-    found = [o.id async for o in sandbox.client().iter_orders(query="tag:protected", page_size=3)]
+    listed = sandbox.client().iter_billable_orders(query="tag:protected", page_size=3)
+    found = [o.id async for o in listed]
 
     assert found == [o.gid for o in protected]
-    pages = [b for b in sandbox.traffic.sent if b["operationName"] == "Orders"]
+    pages = [b for b in sandbox.traffic.sent if b["operationName"] == "BillableOrders"]
     assert len(pages) > 2
     assert [p["variables"]["after"] is None for p in pages] == [True] + [False] * (len(pages) - 1)
     assert sandbox.traffic.throttled_answers() == 0

@@ -3,7 +3,9 @@ it advertises, all over real HTTP on loopback."""
 
 from __future__ import annotations
 
+import html
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +15,12 @@ import pytest
 
 from portal.settings import Settings
 from sandbox.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, HEAVY_CLAIMS_CUSTOMER
-from sandbox.demo_server import bootstrap_demo, prepare_demo
+from sandbox.demo_server import bootstrap_demo, prepare_demo, start_webhooks
 from sandbox.mail_sink import start_mail_sink
 from sandbox.routes import create_demo_app
 from sandbox.world import SandboxWorld
 from tests.helpers.servers import free_port, serve
+from tests.helpers.shopper_flow import HIDDEN_VERIFICATION, csrf_of
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +32,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sandbo
     )
     sink = start_mail_sink(world.mailbox)
     settings = settings.with_overrides(smtp_port=sink.port)
+    webhooks = start_webhooks(world)  # as `make demo` does: the portal hears of each change
     try:
         with serve(create_demo_app(settings, world), port=port) as base_url:
             bootstrap_demo(settings, world)
             yield base_url, world
     finally:
+        webhooks.stop()
         sink.stop()
 
 
@@ -227,3 +232,123 @@ def test_compliance_buttons_send_the_topic(demo: tuple[str, SandboxWorld]) -> No
     ]
     assert sent[0][1]["customer"]["email"] == HEAVY_CLAIMS_CUSTOMER
     assert sent[0][1]["shop_domain"] == NEW_SHOP
+
+
+# --- moving a parcel along -----------------------------------------------------------------
+
+
+def _demo_order(demo_url: str, parcel: str) -> dict[str, Any]:
+    orders = httpx.get(demo_url + "/sandbox/orders.json").json()["orders"]
+    first_store = orders[0]["store"]
+    return next(
+        o
+        for o in orders
+        if o["store"] == first_store
+        and o["parcel"] == parcel
+        and o["protected"]
+        and not o["cancelled"]
+        and o["email"]
+    )
+
+
+def _parcel_now(demo_url: str, number: str) -> str:
+    orders = httpx.get(demo_url + "/sandbox/orders.json").json()["orders"]
+    return next(o["parcel"] for o in orders if o["number"] == number)
+
+
+SANDBOX_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _move(client: httpx.Client, world: SandboxWorld, number: str, step: str) -> httpx.Response:
+    token = SANDBOX_CSRF.search(client.get("/sandbox/").text)
+    assert token is not None
+    shop = world.stores[0].shop_domain
+    return client.post(
+        f"/sandbox/shops/{shop}/orders/{number.lstrip('#')}/parcel",
+        data={"csrf_token": html.unescape(token.group(1)), "step": step},
+    )
+
+
+def _request_page(client: httpx.Client, world: SandboxWorld, order: dict[str, Any]) -> str:
+    """The shopper verifies the order by email and lands on its page."""
+    slug = world.stores[0].slug
+    before = len(world.mailbox.to(order["email"]))
+    lookup = client.get(f"/{slug}/")
+    code_page = client.post(
+        f"/{slug}/",
+        data={
+            "csrf_token": csrf_of(lookup),
+            "order_number": order["number"],
+            "email": order["email"],
+        },
+    )
+    hidden = HIDDEN_VERIFICATION.search(code_page.text)
+    assert hidden, (
+        code_page.status_code,
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", code_page.text.split("<main", 1)[-1]))[:600],
+    )
+    deadline = time.monotonic() + 15
+    while len(world.mailbox.to(order["email"])) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    code = re.search(r"\b(\d{6})\b", world.mailbox.to(order["email"])[-1].text)
+    assert code is not None
+    page = client.post(
+        f"/{slug}/verify",
+        data={
+            "csrf_token": csrf_of(code_page),
+            "verification": hidden.group(1),
+            "code": code.group(1),
+        },
+    )
+    assert page.status_code == 200
+    return html.unescape(page.text)
+
+
+def test_a_stuck_parcel_opens_a_lost_report_on_the_shoppers_page(
+    demo: tuple[str, SandboxWorld],
+) -> None:
+    demo_url, world = demo
+    order = _demo_order(demo_url, "in_transit")
+    with httpx.Client(base_url=demo_url, follow_redirects=True, timeout=30) as client:
+        before = _request_page(client, world, order)
+        assert "You can report a lost parcel from" in before
+        assert "Review my request" not in before
+        moved = _move(client, world, order["number"], "stuck")
+        assert moved.status_code == 200 and "The parcel moved along" in moved.text
+        assert _parcel_now(demo_url, order["number"]) == "no_movement"
+        # the order the shopper verified is kept until Shopify's orders/updated says it changed
+        deadline = time.monotonic() + 15
+        after = ""
+        while "Review my request" not in after and time.monotonic() < deadline:
+            time.sleep(0.2)
+            after = html.unescape(client.get(f"/{world.stores[0].slug}/request").text)
+        assert "Review my request" in after and "Lost" in after
+
+
+def test_moving_a_parcel_to_delivered_turns_lost_into_stolen(
+    demo: tuple[str, SandboxWorld],
+) -> None:
+    demo_url, world = demo
+    order = _demo_order(demo_url, "in_transit")
+    with httpx.Client(base_url=demo_url, follow_redirects=True, timeout=30) as client:
+        for step, parcel in (("out_for_delivery", "out_for_delivery"), ("delivered", "delivered")):
+            assert _move(client, world, order["number"], step).status_code == 200
+            assert _parcel_now(demo_url, order["number"]) == parcel
+        page = _request_page(client, world, order)
+        assert "Review my request" in page
+        again = _move(client, world, order["number"], "in_transit")
+        assert again.status_code == 409 and "delivered already" in again.text
+
+
+def test_moving_a_parcel_needs_the_pages_token_and_a_known_step(
+    demo: tuple[str, SandboxWorld],
+) -> None:
+    demo_url, world = demo
+    order = _demo_order(demo_url, "in_transit")
+    shop = world.stores[0].shop_domain
+    path = f"/sandbox/shops/{shop}/orders/{order['number'].lstrip('#')}/parcel"
+    with httpx.Client(base_url=demo_url, timeout=30) as client:
+        assert client.post(path, data={"step": "stuck"}).status_code == 403
+        assert _move(client, world, order["number"], "teleported").status_code == 400
+        assert _move(client, world, "#99999", "stuck").status_code == 400
+    assert _parcel_now(demo_url, order["number"]) == "in_transit"

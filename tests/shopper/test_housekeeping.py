@@ -63,7 +63,13 @@ async def test_stale_drafts_their_photos_and_old_verifications_go(
     await db.commit()
     storage = DirectoryStorage(tmp_path)
     done = await purge(db, storage=storage, now=NOW)
-    assert done == {"drafts": 1, "photos": 1, "verifications": 1, "sign_outs": 1}
+    assert done == {
+        "drafts": 1,
+        "photos": 1,
+        "verifications": 1,
+        "sign_outs": 1,
+        "order_copies": 0,
+    }
     assert set(await db.scalars(select(ShopperSignOut.session_id))) == {"t" * 22}
     assert set(await db.scalars(select(StoredDraft.id))) == {"fresh"}
     assert await db.scalar(select(func.count()).select_from(OrderVerification)) == 1

@@ -137,6 +137,9 @@ def test_update_changes_the_settings_it_names(
         "--corso-client-id", "portal-test-2",
         "--corso-client-secret", "another-secret",
         "--protected-order-email", "on",
+        "--default-language", "es",
+        "--lost-after-quiet-days", "10",
+        "--lost-after-estimate-days", "0",
     )  # fmt: skip
     assert updated.returncode == 0, updated.stderr
     assert "another-secret" not in updated.stdout
@@ -147,11 +150,27 @@ def test_update_changes_the_settings_it_names(
     assert (store.brand_color, store.corso_client_id) == ("#112233", "portal-test-2")
     assert SEALER.open(store.sealed_corso_client_secret or "") == "another-secret"
     assert store.protected_order_email is True
+    assert store.default_locale == "es"
+    assert (store.lost_after_quiet_days, store.lost_after_estimate_days) == (10, 0)
 
     dropped = run(env, tmp_path, "update", "test-goods", "--claim-window", "LOST=default")
     assert dropped.returncode == 0 and _store(database, "test-goods").claim_windows == {
         "DAMAGED": 10
     }
+
+
+def test_lost_windows_that_could_never_open_are_refused(
+    env: PortalEnvironment, tmp_path: Path, database: Session
+) -> None:
+    zero = run(env, tmp_path, "update", "test-goods", "--lost-after-quiet-days", "0")
+    assert zero.returncode == 2 and "--lost-after-quiet-days: " in zero.stderr
+    short = run(env, tmp_path, "update", "test-goods", "--claim-window", "LOST=7")
+    assert short.returncode == 2 and "could never be reported" in short.stderr
+    store = _store(database, "test-goods")
+    assert (store.lost_after_quiet_days, store.claim_windows) == (7, {})
+    shown = run(env, tmp_path, "show", "test-goods")
+    assert "lost after quiet days: 7" in shown.stdout
+    assert "lost after estimate days: 3" in shown.stdout
 
 
 BAD = [
@@ -164,6 +183,7 @@ BAD = [
     ("update", "test-goods", "--claim-window-days", "many"),
     ("update", "test-goods", "--support-email", "nobody"),
     ("update", "test-goods", "--protected-order-email", "maybe"),
+    ("update", "test-goods", "--default-language", "tlh"),
     ("update", "test-goods", "--corso-client-id", "", "--corso-client-secret", "x"),
     ("show", "nowhere"),
     ("add", "--shop", "example.com", "--token", NORTH_TOKEN),

@@ -74,3 +74,29 @@ def test_claim_windows_are_one_day_to_a_year(days: int) -> None:
 
 def test_claim_window_overrides_are_keyed_by_issue_type_name() -> None:
     assert rules.claim_windows({"lost": 45, "Damaged": 10}) == {"LOST": 45, "DAMAGED": 10}
+
+
+@pytest.mark.parametrize(("days", "ok"), [(0, False), (1, True), (365, True), (366, False)])
+def test_lost_quiet_days_are_one_day_to_a_year(days: int, ok: bool) -> None:
+    if ok:
+        assert rules.lost_after_quiet_days(days) == days
+    else:
+        with pytest.raises(StoreRefused, match="without a tracking update") as refused:
+            rules.lost_after_quiet_days(days)
+        assert refused.value.field == "lost_after_quiet_days"
+
+
+@pytest.mark.parametrize(("days", "ok"), [(-1, False), (0, True), (365, True), (366, False)])
+def test_days_past_the_estimate_may_be_none_to_a_year(days: int, ok: bool) -> None:
+    if ok:
+        assert rules.lost_after_estimate_days(days) == days
+    else:
+        with pytest.raises(StoreRefused, match="past the estimated delivery"):
+            rules.lost_after_estimate_days(days)
+
+
+def test_lost_must_be_able_to_open_before_its_window_closes() -> None:
+    rules.lost_reachable(7, 8)
+    with pytest.raises(StoreRefused, match="could never be reported") as refused:
+        rules.lost_reachable(7, 7)
+    assert refused.value.field == "lost_after_quiet_days"

@@ -240,6 +240,7 @@ def test_the_staff_navigation_links_the_invoices(portal: Portal, browser: StaffB
 def test_request_times_are_in_the_stores_zone_and_name_it(
     env: PortalEnvironment, agents: StaffBrowser
 ) -> None:
+    from portal.i18n import local_time
     from tests.helpers.requests import in_database
 
     async def to_new_york(db):  # type: ignore[no-untyped-def]
@@ -252,7 +253,9 @@ def test_request_times_are_in_the_stores_zone_and_name_it(
 
     page = agents.get(f"/support/requests/{request.reference}").text
 
-    assert f"filed {local:%Y-%m-%d %H:%M} {local.tzname()}" in page
+    assert f"{local.day}, {local.year}" in page and f"{local:%-I:%M}" in page
+    assert f"filed {local_time(request.created_at, 'America/New_York')}" in page
+    assert local_time(request.created_at, "America/New_York").endswith(f" {local.tzname()}")
     assert " UTC</time>" not in page
 
 

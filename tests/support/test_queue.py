@@ -11,15 +11,14 @@ from itertools import count
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.accounts.models import User
 from portal.errors import InvalidCursor
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.stores.models import Store
 from portal.support import queue
-from portal.support.queue import Cursor, QueueQuery
-from tests.helpers.factories import reorder_request, store_row
+from portal.support.queue import Cursor
+from tests.helpers.factories import reorder_request
 from tests.helpers.portal import Portal
 from tests.helpers.staff import AGENT, StaffBrowser
 
@@ -208,13 +207,62 @@ def test_a_chosen_filter_is_shown_selected(varied: Seeded, browser: StaffBrowser
     assert '<option value="7" selected>' in page
 
 
+COUNTED: dict[str, tuple[dict[str, str], Keep]] = {
+    # kept by the database's counters
+    "every request": ({}, lambda r, s: True),
+    "store": ({"store": "north"}, lambda r, s: r.store_id == s.stores["north"]),
+    "assigned to me": ({"assigned": "me"}, lambda r, s: r.assigned_to_id == s.users[AGENT]),
+    "store, unassigned": (
+        {"store": "south", "assigned": "unassigned"},
+        lambda r, s: r.store_id == s.stores["south"] and r.assigned_to_id is None,
+    ),
+    # counted (up to the cap)
+    "issue": ({"issue": "Lost"}, lambda r, s: r.issue_type == "Lost"),
+    "store, me, older than 7 days": (
+        {"store": "north", "assigned": "me", "older_than": "7"},
+        lambda r, s: (
+            r.store_id == s.stores["north"]
+            and r.assigned_to_id == s.users[AGENT]
+            and r.created_at < NOW - timedelta(days=7)
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(COUNTED))
 def test_counts_per_status_follow_every_filter_but_status(
-    varied: Seeded, browser: StaffBrowser
+    varied: Seeded, browser: StaffBrowser, name: str
 ) -> None:
-    page = browser.client.get(QUEUE, params={"status": "submitted", "issue": "Lost"}).text
+    params, keep = COUNTED[name]
+    if "store" in params:
+        params = {**params, "store": str(varied.stores[params["store"]])}
+    page = browser.client.get(QUEUE, params={"status": "submitted", **params}).text
     for status in RequestStatus:
-        expected = sum(1 for r in varied.requests if r.status == status and r.issue_type == "Lost")
+        expected = sum(1 for r in varied.requests if r.status == status and keep(r, varied))
         assert f'data-status="{status.value}" data-count="{expected}"' in page
+    assert 'data-counts="capped"' not in page
+
+
+def test_counts_follow_an_agents_changes(varied: Seeded, browser: StaffBrowser) -> None:
+    """The counters move with the request: assigning a submitted request to oneself moves it
+    to "in review" and into "assigned to me"."""
+    [request] = varied.add({"status": "submitted", "assigned_to_id": None})
+
+    def counted(**params: str) -> dict[str, int]:
+        page = browser.client.get(QUEUE, params=params).text
+        found = re.findall(r'data-status="(\w+)" data-count="(\d+)"', page)
+        return {status: int(n) for status, n in found}
+
+    before, mine_before = counted(), counted(assigned="me")
+    with varied.portal.database() as db:
+        row = db.get(ReorderRequest, request.id)
+        assert row is not None
+        row.assigned_to_id, row.status = varied.users[AGENT], "in_review"
+        db.commit()
+    after, mine_after = counted(), counted(assigned="me")
+    assert after["submitted"] == before["submitted"] - 1
+    assert after["in_review"] == before["in_review"] + 1
+    assert mine_after["in_review"] == mine_before["in_review"] + 1
 
 
 def test_rows_show_what_an_agent_needs(varied: Seeded, browser: StaffBrowser) -> None:
@@ -486,21 +534,19 @@ def test_an_unknown_status_is_shown_as_any(varied: Seeded, browser: StaffBrowser
 # --- service: counts and their cap ------------------------------------------------------------
 
 
-@pytest.mark.anyio
-async def test_counts_stop_at_the_cap(db: AsyncSession) -> None:
-    store = store_row("capped")
-    db.add(store)
-    await db.flush()
-    for status in ["submitted"] * 5 + ["denied"] * 2:
-        db.add(reorder_request(store.id, status=status, created_at=NOW, updated_at=NOW))
-    await db.commit()
-    query = QueueQuery(queue.QueueFilters(), store_scope=None, staff_id=0, now=NOW)
-    capped = {c.status: (c.count, c.capped) for c in await queue.status_counts(db, query, cap=3)}
-    assert capped[RequestStatus.SUBMITTED] == (3, True)
-    assert capped[RequestStatus.DENIED] == (2, False)
-    assert capped[RequestStatus.REFUNDED] == (0, False)
-    exact = {c.status: c.count for c in await queue.status_counts(db, query, cap=None)}
-    assert exact[RequestStatus.SUBMITTED] == 5
+def test_counts_under_a_counted_filter_say_where_they_stop(
+    seeded: Seeded, browser: StaffBrowser
+) -> None:
+    seeded.store("many")
+    seeded.user(AGENT)
+    seeded.add(*({"issue_type": "Lost"} for _ in range(queue.COUNT_CAP + 1)))
+    browser.sign_in()
+    lost = browser.client.get(QUEUE, params={"issue": "Lost"}).text
+    assert f'data-status="submitted" data-count="{queue.COUNT_CAP}+"' in lost
+    assert f"{queue.COUNT_CAP:,}+</span>" in lost and 'data-counts="capped"' in lost
+    every = browser.client.get(QUEUE).text  # kept by the counters: exact, however many
+    assert f'data-status="submitted" data-count="{queue.COUNT_CAP + 1}"' in every
+    assert 'data-counts="capped"' not in every
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def test_refund_returns_the_money_exactly_once(env: PortalEnvironment, fault: st
     ]
     assert resolution.amount == Decimal("24.00") and resolution.deducted
     assert load_request(env, request.id).status == RequestStatus.REFUNDED
-    env.wait_for_email("jane@example.com", "your refund of 24.00")
+    env.wait_for_email("jane@example.com", "your refund of $24.00")
     notices = [m for m in env.mailbox.to("jane@example.com") if m.sender.startswith("shopify")]
     assert len(notices) == 1
 

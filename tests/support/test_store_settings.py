@@ -52,6 +52,8 @@ def _valid(**changes: str) -> dict[str, str]:
         "support_email": "help@test-goods.example",
         "support_phone": "",
         "claim_window_days": "30",
+        "lost_after_quiet_days": "7",
+        "lost_after_estimate_days": "3",
         "corso_client_id": "portal-test",
         "corso_client_secret": "",
         "protected_order_email": "",
@@ -145,7 +147,9 @@ def test_admin_changes_the_look_and_contact_and_the_shopper_pages_follow(
 def test_claim_window_per_issue_type_refuses_a_late_report(
     env: PortalEnvironment, staff: dict[str, StaffBrowser]
 ) -> None:
-    answer = _post_settings(staff[ADMIN], _valid(claim_window_days="30", window_lost="3"))
+    answer = _post_settings(
+        staff[ADMIN], _valid(claim_window_days="30", window_lost="3", lost_after_quiet_days="2")
+    )
     assert answer.status_code == 303, answer.text
     assert _store(env).claim_windows == {"LOST": 3}
     order = env.shop.order(shipped_days_ago=5)
@@ -232,6 +236,11 @@ BAD = [
     ({"claim_window_days": "0"}, "claim_window_days", "1 to 365 days"),
     ({"claim_window_days": "9" * 30}, "claim_window_days", ""),
     ({"window_damaged": "400"}, "window_damaged", "1 to 365 days"),
+    ({"lost_after_quiet_days": "0"}, "lost_after_quiet_days", "1 to 365"),
+    ({"lost_after_quiet_days": ""}, "lost_after_quiet_days", "without a tracking update"),
+    ({"lost_after_estimate_days": "-1"}, "lost_after_estimate_days", "0 to 365"),
+    ({"lost_after_estimate_days": "soon"}, "lost_after_estimate_days", ""),
+    ({"window_lost": "5"}, "lost_after_quiet_days", "could never be reported"),
     ({"corso_client_id": "has spaces"}, "corso_client_id", "without spaces"),
     ({"corso_client_id": "", "corso_client_secret": "s3cret"}, "corso_client_secret", "client id"),
 ]
@@ -263,6 +272,8 @@ def test_bad_input_is_refused_beside_its_field_with_nothing_written(
         "support_email",
         "claim_window_days",
         "claim_windows",
+        "lost_after_quiet_days",
+        "lost_after_estimate_days",
         "corso_client_id",
         "sealed_corso_client_secret",
         "logo_path",
@@ -285,3 +296,23 @@ def test_the_page_shows_the_snippet_for_the_order_confirmation(
     )
     assert expected in page
     assert re.search(r"&lt;a href=&#34;" + re.escape(env.base_url), page)
+
+
+def test_the_default_language_is_used_when_the_browser_asks_for_none_of_ours(
+    env: PortalEnvironment, staff: dict[str, StaffBrowser]
+) -> None:
+    admin = staff[ADMIN]
+    assert 'name="default_locale"' in admin.get(SETTINGS).text
+    assert _post_settings(admin, _valid(default_locale="de")).status_code == 303
+    assert _store(env).default_locale == "de"
+    assert "<dd>Deutsch</dd>" in staff[AGENT].get(SETTINGS).text  # read-only for agents
+
+    nothing = httpx.get(env.url("/"))
+    japanese = httpx.get(env.url("/"), headers={"Accept-Language": "ja-JP"})
+    french = httpx.get(env.url("/"), headers={"Accept-Language": "fr-FR"})
+    assert '<html lang="de"' in nothing.text and "Bestellnummer" in nothing.text
+    assert '<html lang="de"' in japanese.text
+    assert '<html lang="fr"' in french.text and "Numéro de commande" in french.text
+
+    refused = _post_settings(admin, _valid(default_locale="tlh"))
+    assert refused.status_code == 400 and _store(env).default_locale == "de"

@@ -554,6 +554,25 @@ class RouteSpec:
     webhook: bool = False
 
 
+RULE = (  # an automation rule's form (portal/automation/forms.py)
+    "name",
+    "issue_types",
+    "resolutions",
+    "value_below",
+    "value_at_least",
+    "max_items",
+    "products",
+    "order_tag",
+    "in_stock",
+    "tracking_states",
+    "max_days_since_delivery",
+    "max_earlier_claims",
+    "max_risk_signals",
+    "action",
+    "action_text",
+    "assignee_id",
+)
+
 ROUTES = [
     RouteSpec("landing", "/", ("GET",), query=("q",)),
     RouteSpec("health", "/healthz", ("GET",)),
@@ -663,6 +682,36 @@ ROUTES = [
     RouteSpec("invoice", "/support/invoices/{store}/{month}", ("GET",)),
     RouteSpec("invoice_csv", "/support/invoices/{store}/{month}/invoice.csv", ("GET",)),
     RouteSpec("invoice_close", "/support/invoices/{store}/{month}/close", ("POST",)),
+    RouteSpec(
+        "automation",
+        "/support/stores/{store}/automation/",
+        ("GET", "POST"),
+        ("max_per_resolution", "max_per_day", "paused"),
+        ("done",),
+    ),
+    RouteSpec("automation_new", "/support/stores/{store}/automation/new", ("GET", "POST"), RULE),
+    RouteSpec(
+        "automation_rule",
+        "/support/stores/{store}/automation/{rule_id}",
+        ("GET", "POST"),
+        RULE,
+        ("last", "done"),
+    ),
+    RouteSpec(
+        "automation_switch",
+        "/support/stores/{store}/automation/{rule_id}/switch",
+        ("POST",),
+        ("on",),
+    ),
+    RouteSpec(
+        "automation_move",
+        "/support/stores/{store}/automation/{rule_id}/move",
+        ("POST",),
+        ("direction",),
+    ),
+    RouteSpec("overviews", "/support/overview/", ("GET",)),
+    RouteSpec("overview", "/support/overview/{store}/", ("GET",), query=("months",)),
+    RouteSpec("overview_csv", "/support/overview/{store}/{table}.csv", ("GET",), query=("months",)),
 ]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 CONVERTED = re.compile(r"\{\w+:\w+\}")  # a path parameter with a convertor: {job_id:row_id}
@@ -672,11 +721,18 @@ def test_every_route_is_fuzzed() -> None:
     """A route added to portal/routes.py without a line here fails this test."""
     from starlette.routing import Route
 
-    from portal.routes import billing_routes, build_routes, shopper_routes, support_routes
+    from portal.routes import (
+        billing_routes,
+        build_routes,
+        overview_routes,
+        shopper_routes,
+        support_routes,
+    )
 
     covered = {PLACEHOLDER.sub("*", r.path) for r in ROUTES}
     top = {r.path for r in build_routes() if isinstance(r, Route)}
     names = {"/support/invoices" + PLACEHOLDER.sub("*", r.path) for r in billing_routes()}
+    names |= {"/support/overview" + PLACEHOLDER.sub("*", r.path) for r in overview_routes()}
     names |= {CONVERTED.sub("*", "/support" + r.path) for r in support_routes()}
     names |= {"/*" + r.path for r in shopper_routes()}
     names |= top
@@ -689,6 +745,7 @@ def _real(world: World, name: str) -> tuple[str, ...]:
         "store": [world.env.slug, "elsewhere"],
         "static": ["app.css", "htmx.min.js"],
         "path": ["reorder", "refund"],
+        "table": ["months", "products"],
     }.get(name) or world.real.get(name, [])
     return tuple(values)
 

@@ -23,6 +23,7 @@ What the client does so callers do not have to:
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import logging
 import random
@@ -52,9 +53,11 @@ from portal.errors import (
     UserErrorDetail,
 )
 from portal.integrations.shopify import parse
+from portal.integrations.shopify.app_config import WEBHOOK_TOPICS
 from portal.integrations.shopify.loader import Document, load
 from portal.integrations.shopify.models import (
     Address,
+    Fulfillment,
     LineItem,
     Money,
     NewOrder,
@@ -69,7 +72,14 @@ from portal.integrations.shopify.models import (
     SuggestedRefund,
     Variant,
 )
-from portal.integrations.shopify.throttle import QueryCost, estimate_cost, ledger_for
+from portal.integrations.shopify.throttle import (
+    Keeper,
+    LocalBucket,
+    QueryCost,
+    Turn,
+    estimate_cost,
+    ledger_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +89,24 @@ IDEMPOTENT_REFUNDS_FROM = "2026-01"
 REFUND_KEY_REQUIRED_FROM = "2026-04"
 MAX_INPUT_ITEMS = 250
 """Shopify's limit on the length of any input array (and of ``nodes(ids:)``)."""
-SEARCH_PAGE = 10
+SEARCH_PAGE = 2
+"""Candidates per page of an order search: one order usually matches (more pages follow while
+none has)."""
 LINE_ITEM_PAGE = 250
+"""The largest page of line items; the pages after an order's first grow towards it."""
+FIRST_REFUND_NOTES = 4
+"""How many of an order's refunds RefundPlan lists (most orders have none or one). A list that
+comes back full is read again, longer each time, up to ALL_REFUND_NOTES."""
+ALL_REFUND_NOTES = 250
+FIRST_VARIANT_PAGE = 4
+WEBHOOK_PAGE = len(WEBHOOK_TOPICS)
+"""About as many subscriptions as the portal makes, so one page usually holds them all."""
 # How many fulfillments and refunds OrderFields asks for (fragments/order.graphql): an order
 # with as many has the rest read by OrderShipmentsAndRefunds.
 FIRST_FULFILLMENTS = 2
 FIRST_REFUNDS = 2
+MAX_FULFILLMENTS = 40  # parcels with tracking and lines per query: under 1,000 points
+PARCEL_FIRST_LINES = 5  # the lines FulfillmentFields reads with each parcel
 
 _API_VERSION = re.compile(r"^\d{4}-(01|04|07|10)$")
 _AUTH_STATUSES = frozenset({401, 403, 423})
@@ -186,6 +208,7 @@ class ShopifyClient:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        bucket_keeper: Keeper | None = None,
     ) -> None:
         if api_version != "unstable" and not _API_VERSION.match(api_version):
             raise ValueError(f"not a Shopify API version: {api_version!r} (expected YYYY-MM)")
@@ -203,7 +226,23 @@ class ShopifyClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
-        self._ledger = ledger_for(http, shop_domain)
+        keeper = bucket_keeper or (lambda _shop: LocalBucket(clock))
+        self._ledger = ledger_for(http, shop_domain, keeper)
+        self._background = False
+
+    def waiting_at_most(self, seconds: float) -> ShopifyClient:
+        """This client, waiting at most ``seconds`` per call for points and retries (someone
+        is looking at the page): ``ShopifyThrottled`` sooner, never a longer wait."""
+        shorter = copy.copy(self)
+        shorter._max_wait = min(self._max_wait, seconds)
+        return shorter
+
+    def in_background(self) -> ShopifyClient:
+        """This client for work nobody is watching (jobs): it spends the shop's points only
+        while a reserve is left for the pages people are looking at (``BACKGROUND_RESERVE``)."""
+        behind = copy.copy(self)
+        behind._background = True
+        return behind
 
     @property
     def idempotent_refunds(self) -> bool:
@@ -239,22 +278,26 @@ class ShopifyClient:
         return await self._find_one(
             f"source_identifier:{_search_value(source_identifier)}",
             lambda candidate: candidate.get("sourceIdentifier") == source_identifier,
+            document_name="OrderIds",
         )
 
-    async def _find_one(self, query: str, matches: Callable[[Any], bool]) -> Order | None:
-        """Search cheaply for candidates, then read the first one that really matches."""
-        data = await self._send(load("OrderSearch"), {"query": query, "first": SEARCH_PAGE})
-        candidates = parse.guarded(lambda d: parse.objects(d["orders"]), data)
-        match = next((c for c in candidates if parse.guarded(matches, c)), None)
-        if match is None:
-            return None
-        return await self.get_order(order_id=parse.guarded(parse.text, match["id"]))
-
-    async def iter_orders(self, *, query: str, page_size: int = 50) -> AsyncIterator[Order]:
-        """Every order matching a Shopify search ``query``, page by page, each page as large as
-        the query-cost limit allows (up to ``page_size``)."""
-        async for node in self._order_nodes("Orders", query, page_size):
-            yield await self._complete_order(node)
+    async def _find_one(
+        self, query: str, matches: Callable[[Any], bool], *, document_name: str = "OrderSearch"
+    ) -> Order | None:
+        """Search cheaply for candidates, small page by small page until one really matches,
+        then read that one in full."""
+        document = load(document_name)
+        after: str | None = None
+        while True:
+            variables = {"query": query, "first": SEARCH_PAGE, "after": after}
+            connection = parse.guarded(lambda d: d["orders"], await self._send(document, variables))
+            candidates = parse.guarded(parse.objects, connection)
+            match = next((c for c in candidates if parse.guarded(matches, c)), None)
+            if match is not None:
+                return await self.get_order(order_id=parse.guarded(parse.text, match["id"]))
+            after = parse.guarded(_next_cursor, connection)
+            if after is None:
+                return None
 
     async def _order_nodes(
         self, document_name: str, query: str, page_size: int
@@ -284,21 +327,72 @@ class ShopifyClient:
         if cursor is not None:
             rest = await self._remaining_lines("OrderLineItems", order.id, cursor, _full_line_page)
             order = dataclasses.replace(order, line_items=order.line_items + tuple(rest))
-        if len(order.fulfillments) >= FIRST_FULFILLMENTS or len(order.refunds) >= FIRST_REFUNDS:
-            data = await self._send(load("OrderShipmentsAndRefunds"), {"id": order.id})
+        parcels = parse.guarded(_parcel_count, node)
+        return await self._complete_lists(order, node["fulfillments"], parcels)
+
+    async def _complete_lists(self, order: Order, shipments: Any, parcels: int) -> Order:
+        """Read the rest of the order's fulfillments (``parcels`` of them, as the order counts
+        them) and its refunds list when it came back full, a little longer each time (at most
+        about twice the points of what is found); then each parcel's lines after its first
+        page. Parcels are read at most ``MAX_FULFILLMENTS`` at a time: each carries its
+        tracking and lines, and more would pass Shopify's 1,000-point limit for one query."""
+        refunds = order.refunds
+        found = {"fulfillments": len(order.fulfillments), "refunds": len(refunds)}
+        wanted = {
+            "fulfillments": parcels if parcels > found["fulfillments"] else 0,
+            "refunds": _longer(FIRST_REFUNDS) if found["refunds"] >= FIRST_REFUNDS else 0,
+        }
+        wanted["fulfillments"] = min(wanted["fulfillments"], MAX_FULFILLMENTS)
+        while any(wanted.values()):
+            lines = max(1, min(PARCEL_FIRST_LINES, len(order.line_items)))
+            variables = {"id": order.id, "lines": lines, **wanted}
+            data = await self._send(load("OrderShipmentsAndRefunds"), variables)
             lists = parse.guarded(lambda d: d["order"], data)
-            order = dataclasses.replace(
-                order,
-                fulfillments=parse.guarded(
-                    lambda d: tuple(parse.fulfillment(f) for f in parse.objects(d)),
-                    lists["fulfillments"],
-                ),
-                refunds=parse.guarded(
+            if wanted["fulfillments"]:
+                shipments = lists["fulfillments"]
+            if wanted["refunds"]:
+                refunds = parse.guarded(
                     lambda d: tuple(parse.refund_summary(r) for r in parse.objects(d)),
                     lists["refunds"],
-                ),
+                )
+            asked = wanted["refunds"]
+            wanted = {  # the parcels were asked by their count: once is enough
+                "fulfillments": 0,
+                "refunds": _longer(asked) if asked and len(refunds) >= asked else 0,
+            }
+        count = len(order.line_items)
+        fulfillments = [
+            await self._whole_fulfillment(f, count) for f in parse.guarded(parse.objects, shipments)
+        ]
+        unread = max(0, parcels - len(fulfillments))
+        if unread:
+            log.warning(
+                "%s on %s has %d fulfillments; the first %d are read",
+                *(order.name, self._shop, parcels, len(fulfillments)),
             )
-        return order
+        return dataclasses.replace(
+            order, fulfillments=tuple(fulfillments), refunds=refunds, parcels_unread=unread
+        )
+
+    async def _whole_fulfillment(self, node: Any, order_lines: int) -> Fulfillment:
+        """A parcel with every one of its lines: the pages after the first, when there are,
+        each no larger than the order's lines not yet seen in it (a parcel carries each line
+        at most once)."""
+        parcel = parse.guarded(parse.fulfillment, node)
+        _, cursor = parse.guarded(
+            lambda d: parse.fulfillment_line_page(d["fulfillmentLineItems"]), node
+        )
+        lines = list(parcel.line_items)
+        document = load("FulfillmentLineItems")
+        while cursor is not None:
+            unseen = min(LINE_ITEM_PAGE, max(1, order_lines - len(lines)))
+            data, _, _ = await self._sized(
+                document, _sized_by_first({"id": parcel.id, "after": cursor}), cap=unseen
+            )
+            connection = parse.guarded(lambda d: d["fulfillment"]["fulfillmentLineItems"], data)
+            more, cursor = parse.guarded(parse.fulfillment_line_page, connection)
+            lines.extend(more)
+        return dataclasses.replace(parcel, line_items=tuple(lines))
 
     # --- orders for the invoice --------------------------------------------------------------
 
@@ -332,12 +426,15 @@ class ShopifyClient:
         cursor: str | None,
         read_page: Callable[[Any], tuple[list[T], str | None]],
     ) -> list[T]:
-        """The order's line items after ``cursor``, page by page."""
+        """The order's line items after ``cursor``, page by page: each page twice as many as
+        were read after the first page (two at first, up to ``LINE_ITEM_PAGE``), so each page
+        asks for at most about twice the points of what it finds."""
         items: list[T] = []
         document = load(document_name)
         while cursor is not None:
+            wanted = min(LINE_ITEM_PAGE, max(2, 2 * len(items)))
             data, _, _ = await self._sized(
-                document, _sized_by_first({"id": order_id, "after": cursor}), cap=LINE_ITEM_PAGE
+                document, _sized_by_first({"id": order_id, "after": cursor}), cap=wanted
             )
             connection = parse.guarded(lambda d: d["order"]["lineItems"], data)
             more, cursor = parse.guarded(read_page, connection)
@@ -378,7 +475,7 @@ class ShopifyClient:
         after: str | None = None
         document = load("WebhookSubscriptions")
         while True:
-            data = await self._send(document, {"first": 100, "after": after})
+            data = await self._send(document, {"first": WEBHOOK_PAGE, "after": after})
             connection = parse.guarded(lambda d: d["webhookSubscriptions"], data)
             for node in parse.guarded(parse.objects, connection):
                 endpoint = node.get("endpoint") or {}
@@ -429,9 +526,10 @@ class ShopifyClient:
         title: str | None = None
         variants: list[ProductVariantRef] = []
         after: str | None = None
-        while True:
+        while True:  # pages grow with what was read: most products have a few variants
+            wanted = min(MAX_INPUT_ITEMS, max(FIRST_VARIANT_PAGE, 2 * len(variants)))
             data, _, _ = await self._sized(
-                document, _sized_by_first({"id": gid, "after": after}), cap=MAX_INPUT_ITEMS
+                document, _sized_by_first({"id": gid, "after": after}), cap=wanted
             )
             product = data.get("product")
             if product is None:
@@ -504,6 +602,49 @@ class ShopifyClient:
             raise ShopifyResponseError(f"no refund can be suggested for order {order_id}")
         return parse.guarded(parse.suggested_refund, suggestion)
 
+    async def refund_as_suggested(
+        self,
+        *,
+        order_id: str,
+        lines: Sequence[RefundLine],
+        idempotency_key: str,
+        note: str | None = None,
+        notify: bool = True,
+        refund_shipping: bool = False,
+    ) -> Refund:
+        """Refund ``lines`` to the original payments, for the amounts Shopify suggests (taxes
+        and what is left to refund included), once however often this is called with
+        ``idempotency_key`` (see ``create_refund``).
+
+        One read (``RefundPlan``: the order's refunds, to find one made earlier with the key,
+        and the suggested transactions), then ``refundCreate``: about 17 points in all, where a
+        separate suggestion, key scan and mutation cost about 40.
+        """
+        _check_refund_key(self._version, idempotency_key)
+        order_gid = _gid("Order", order_id)
+        variables = {
+            "id": order_gid,
+            "refunds": FIRST_REFUND_NOTES,
+            "lines": [_refund_line(line) for line in _limited(lines, "refund lines")],
+            "refundShipping": refund_shipping,
+        }
+        data = await self._send(load("RefundPlan"), variables)
+        order = data.get("order")
+        if order is None:
+            raise ShopifyResponseError(f"order {order_gid} was not found")
+        listed = parse.guarded(lambda o: parse.objects(o["refunds"]), order)
+        earlier = await self._keyed_refund(order_gid, idempotency_key, listed, FIRST_REFUND_NOTES)
+        if earlier is not None:
+            return earlier
+        suggestion = parse.guarded(lambda o: o["suggestedRefund"], order)
+        if suggestion is None:
+            raise ShopifyResponseError(f"no refund can be suggested for order {order_id}")
+        suggested = parse.guarded(parse.suggested_transactions, suggestion)
+        transactions = [RefundTransaction.from_suggestion(t) for t in suggested if t.amount.amount]
+        return await self._refund(
+            order_gid, lines, transactions, note, notify, idempotency_key, shipping_amount=None
+        )
+
     async def create_refund(
         self,
         *,
@@ -524,15 +665,30 @@ class ShopifyClient:
         2026-01 it is also sent as ``@idempotent(key:)``. Without a key a lost answer raises
         ``RefundOutcomeUnknown`` (never re-sent).
         """
+        _check_refund_key(self._version, idempotency_key)
         order_gid = _gid("Order", order_id)
-        if idempotency_key is None and _version_at_least(self._version, REFUND_KEY_REQUIRED_FROM):
-            raise ValueError(f"API {self._version} requires an idempotency key on refundCreate")
-        keyed = idempotency_key is not None and self.idempotent_refunds
         if idempotency_key is not None:
-            note = _note_with_key(note, idempotency_key)
             earlier = await self._refund_with_key(order_gid, idempotency_key)
             if earlier is not None:
                 return earlier
+        return await self._refund(
+            order_gid, lines, transactions, note, notify, idempotency_key, shipping_amount
+        )
+
+    async def _refund(
+        self,
+        order_gid: str,
+        lines: Sequence[RefundLine],
+        transactions: Sequence[RefundTransaction],
+        note: str | None,
+        notify: bool,
+        idempotency_key: str | None,
+        shipping_amount: Decimal | None,
+    ) -> Refund:
+        """``refundCreate``, once the order was seen to hold no refund with the key."""
+        keyed = idempotency_key is not None and self.idempotent_refunds
+        if idempotency_key is not None:
+            note = _note_with_key(note, idempotency_key)
         variables: dict[str, Any] = {
             "input": _refund_input(order_gid, lines, transactions, note, notify, shipping_amount)
         }
@@ -562,13 +718,27 @@ class ShopifyClient:
         return await self._refund_with_key(_gid("Order", order_id), idempotency_key)
 
     async def _refund_with_key(self, order_gid: str, key: str) -> Refund | None:
-        data = await self._send(load("RefundNotes"), {"id": order_gid})
+        return await self._keyed_refund(order_gid, key, await self._refund_notes(order_gid, 1), 1)
+
+    async def _refund_notes(self, order_gid: str, first: int) -> list[Any]:
+        data = await self._send(load("RefundNotes"), {"id": order_gid, "first": first})
         order = data.get("order")
         if order is None:
             raise ShopifyResponseError(f"order {order_gid} was not found")
-        refunds = parse.guarded(lambda o: parse.objects(o["refunds"]), order)
+        return parse.guarded(lambda o: parse.objects(o["refunds"]), order)
+
+    async def _keyed_refund(
+        self, order_gid: str, key: str, listed: list[Any], asked: int
+    ) -> Refund | None:
+        """The refund among ``listed`` (the first ``asked`` of the order's) whose note carries
+        ``key``. A list that came back full is read again, each time 2n + 1 long, so each read
+        asks for at most about twice the points of the refunds it finds."""
         marker = _key_marker(key)
-        match = next((r for r in refunds if marker in (r.get("note") or "")), None)
+        match = next((r for r in listed if marker in (r.get("note") or "")), None)
+        while match is None and len(listed) >= asked and asked < ALL_REFUND_NOTES:
+            asked = min(ALL_REFUND_NOTES, 2 * asked + 1)
+            listed = await self._refund_notes(order_gid, asked)
+            match = next((r for r in listed if marker in (r.get("note") or "")), None)
         if match is None:
             return None
         found = await self._send(load("Refund"), {"id": parse.guarded(parse.text, match["id"])})
@@ -592,7 +762,9 @@ class ShopifyClient:
         Returns the data, the page size used and the cap for the next page.
         """
         while True:
-            size = self._ledger.largest_size(document.name, document.ast, variables_for, wanted=cap)
+            size = await self._ledger.largest_size(
+                document.name, document.ast, variables_for, wanted=cap
+            )
             try:
                 return await self._send(document, variables_for(size)), size, cap
             except QueryCostExceeded:
@@ -614,9 +786,9 @@ class ShopifyClient:
         estimate = estimate_cost(document.ast, variables)
         renewed = False
         while True:
-            await self._wait_for_points(document.name, estimate, budget)
+            turn = await self._take_turn(document.name, estimate, budget)
             try:
-                return await self._attempt(document, variables, estimate, replay_safe)
+                return await self._attempt(document, variables, turn, estimate, replay_safe)
             except _Unauthorised as refused:
                 # An expiring token may have been revoked or rotated by another process: one
                 # renewal, then the 401 stands (a 401 is answered before anything is applied).
@@ -634,37 +806,63 @@ class ShopifyClient:
                         *(document.name, self._shop, budget.retries, retry),
                     )
                     raise retry.final from retry.__cause__
-                log.debug(
-                    "%s on %s: %s; retrying in %.2fs", document.name, self._shop, retry, delay
-                )
-                await self._sleep(delay)
-                if retry.throttled:  # waiting for points is bounded by time, not by count
+                if delay > 0:  # else (THROTTLED) the next turn waits for the points
+                    log.debug(
+                        "%s on %s: %s; retrying in %.2fs", document.name, self._shop, retry, delay
+                    )
+                    await self._sleep(delay)
+                if not retry.throttled:
+                    budget.spend_retry(delay)
+                elif delay > 0:  # waiting for points is bounded by time, not by count
                     metrics.shopify_throttle_wait(delay)
                     budget.spend_wait(delay)
-                else:
-                    budget.spend_retry(delay)
 
-    async def _wait_for_points(self, name: str, estimate: float, budget: RetryBudget) -> None:
-        wait = self._ledger.wait_before(self._ledger.expected(name, estimate), self._clock())
-        if wait > 0 and budget.can_wait(wait):
-            log.debug("%s on %s: waiting %.2fs for query points", name, self._shop, wait)
-            metrics.shopify_throttle_wait(wait)
-            await self._sleep(wait)
-            budget.spend_wait(wait)
+    async def _take_turn(self, name: str, estimate: float, budget: RetryBudget) -> Turn:
+        """Queue for the document's points behind every earlier caller, and wait the turn out;
+        ``ShopifyThrottled`` at once, without sending, when the turn would come too late."""
+        while True:
+            turn = await self._ledger.take_turn(
+                name,
+                estimate,
+                longest=budget.max_wait - budget.waited,
+                background=self._background,
+            )
+            if turn is None:
+                raise ShopifyThrottled(
+                    f"{self._shop}'s query points are spoken for longer than "
+                    f"{budget.max_wait:.0f} s"
+                )
+            if turn.promised:
+                break
+            log.debug("%s on %s: leaving points for pages for %.2fs", name, self._shop, turn.wait)
+            metrics.shopify_throttle_wait(turn.wait)
+            await self._sleep(turn.wait)
+            budget.spend_wait(turn.wait)
+        if turn.wait > 0:
+            log.debug("%s on %s: waiting %.2fs for query points", name, self._shop, turn.wait)
+            metrics.shopify_throttle_wait(turn.wait)
+            await self._sleep(turn.wait)
+            budget.spend_wait(turn.wait)
+        return turn
 
     async def _attempt(
-        self, document: Document, variables: Mapping[str, Any], estimate: float, replay_safe: bool
+        self,
+        document: Document,
+        variables: Mapping[str, Any],
+        turn: Turn,
+        estimate: float,
+        replay_safe: bool,
     ) -> dict[str, Any]:
-        self._ledger.spend(self._ledger.expected(document.name, estimate), self._clock())
-        body = {
+        request = {
             "query": document.text,
             "variables": dict(variables),
             "operationName": document.name,
         }
         token = await self._tokens.current()
         try:
-            response = await self._http.post(self._url, json=body, headers=_headers(token))
+            response = await self._http.post(self._url, json=request, headers=_headers(token))
         except httpx.TransportError as exc:
+            await self._ledger.settle(turn, None, name=document.name, estimate=estimate)
             if not replay_safe and not isinstance(exc, _NEVER_SENT):
                 raise OutcomeUnknown(f"{document.name}: {type(exc).__name__}: {exc}") from exc
             raise _Retry(
@@ -673,13 +871,17 @@ class ShopifyClient:
         served = response.headers.get("X-Shopify-API-Version", "")
         if _API_VERSION.match(served) or served == "unstable":
             self.served_version = served
-        return self._read(response, document, estimate, replay_safe, token)
+        body = _json_of(response)
+        cost = QueryCost.from_extensions(body.get("extensions")) if body else None
+        await self._ledger.settle(turn, cost, name=document.name, estimate=estimate)
+        return self._read(response, body, document, cost, replay_safe, token)
 
     def _read(
         self,
         response: httpx.Response,
+        body: dict[str, Any] | None,
         document: Document,
-        estimate: float,
+        cost: QueryCost | None,
         replay_safe: bool,
         token: str,
     ) -> dict[str, Any]:
@@ -693,7 +895,7 @@ class ShopifyClient:
             raise refused
         if status == 429:
             raise _Retry(
-                ShopifyUnavailable(f"Shopify rate-limited {self._shop} (HTTP 429)"),
+                ShopifyThrottled(f"Shopify rate-limited {self._shop} (HTTP 429)"),
                 delay=retry_after(response.headers.get("Retry-After")),
                 throttled=True,
             )
@@ -704,20 +906,11 @@ class ShopifyClient:
             raise _Retry(ShopifyUnavailable(message))
         if status != 200:
             raise ShopifyResponseError(f"Shopify answered HTTP {status}: {_error_text(response)}")
-        return self._read_body(response, document, estimate)
+        if body is None:
+            raise ShopifyResponseError("Shopify answered something that is not a JSON object")
+        return self._read_body(body, cost)
 
-    def _read_body(
-        self, response: httpx.Response, document: Document, estimate: float
-    ) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ShopifyResponseError(f"Shopify answered something not JSON: {exc}") from exc
-        if not isinstance(body, dict):
-            raise ShopifyResponseError("Shopify answered JSON that is not an object")
-        cost = QueryCost.from_extensions(body.get("extensions"))
-        if cost is not None:
-            self._ledger.observe(cost, self._clock(), name=document.name, estimate=estimate)
+    def _read_body(self, body: dict[str, Any], cost: QueryCost | None) -> dict[str, Any]:
         if body.get("errors"):
             raise _graphql_failure(body["errors"], cost, self._shop)
         data = body.get("data")
@@ -728,6 +921,17 @@ class ShopifyClient:
 
 def _headers(token: str) -> dict[str, str]:
     return {"X-Shopify-Access-Token": token, "Accept": "application/json"}
+
+
+def _json_of(response: httpx.Response) -> dict[str, Any] | None:
+    """The JSON object of a 200 answer, read once; None for anything else."""
+    if response.status_code != 200:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -742,9 +946,10 @@ def _graphql_failure(errors: Any, cost: QueryCost | None, shop: str) -> Exceptio
     if "THROTTLED" in known:
         if cost is not None and not cost.can_ever_run:
             return QueryCostExceeded(f"query costs more than {shop}'s bucket holds", known)
-        wait = cost.throttle_wait() if cost is not None else None
+        # The next turn waits for the points when the answer said how full the bucket is.
+        reported = cost is not None and cost.throttle_wait() is not None
         throttled = ShopifyThrottled(f"Shopify throttled {shop}: {message}")
-        return _Retry(throttled, delay=wait, throttled=True)
+        return _Retry(throttled, delay=0.0 if reported else None, throttled=True)
     if "MAX_COST_EXCEEDED" in known:
         return QueryCostExceeded(message, known)
     if "ACCESS_DENIED" in known:
@@ -898,6 +1103,11 @@ def _refund_input(
     return refund
 
 
+def _check_refund_key(version: str, key: str | None) -> None:
+    if key is None and _version_at_least(version, REFUND_KEY_REQUIRED_FROM):
+        raise ValueError(f"API {version} requires an idempotency key on refundCreate")
+
+
 def _key_marker(key: str) -> str:
     return f"[ref {key}]"
 
@@ -928,6 +1138,17 @@ def _billable_order(d: Any) -> BillableOrder:
         currency=parse.text(d["currencyCode"]),
         line_items=tuple(_billable_line(n) for n in parse.objects(d["lineItems"])),
     )
+
+
+def _parcel_count(node: Any) -> int:
+    """How many fulfillments the order has (0 when Shopify does not say)."""
+    counted = node.get("fulfillmentsCount")
+    return parse.integer(counted["count"]) if counted else 0
+
+
+def _longer(length: int) -> int:
+    """The next length to ask for a list that came back full at ``length`` (0: no more)."""
+    return 0 if length >= MAX_INPUT_ITEMS else min(MAX_INPUT_ITEMS, length + max(1, length // 3))
 
 
 def _next_cursor(connection: Any) -> str | None:

@@ -127,7 +127,28 @@ class TrackingInfo:
 
 
 @dataclass(frozen=True)
+class FulfillmentEvent:
+    """A carrier's update on a parcel: a ``FulfillmentEventStatus`` and when it happened."""
+
+    status: str
+    happened_at: datetime
+    estimated_delivery_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FulfillmentLine:
+    """How many of one of the order's line items travel in a parcel."""
+
+    line_item_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class Fulfillment:
+    """A parcel: ``status`` is Shopify's ``FulfillmentStatus`` (SUCCESS, CANCELLED, ...),
+    ``display_status`` its ``FulfillmentDisplayStatus`` (IN_TRANSIT, DELIVERED, ...), which
+    follows the carrier's events; ``latest_event`` is the newest of them."""
+
     id: str
     name: str
     status: str
@@ -135,6 +156,13 @@ class Fulfillment:
     created_at: datetime
     delivered_at: datetime | None
     tracking: tuple[TrackingInfo, ...]
+    in_transit_at: datetime | None = None
+    estimated_delivery_at: datetime | None = None
+    latest_event: FulfillmentEvent | None = None
+    line_items: tuple[FulfillmentLine, ...] = ()
+
+    def carries(self, line_item_id: str) -> bool:
+        return any(line.line_item_id == line_item_id for line in self.line_items)
 
 
 @dataclass(frozen=True)
@@ -171,6 +199,7 @@ class Refund:
     note: str | None
     total: Money
     line_items: tuple[RefundLineItem, ...]
+    """As ``refundCreate`` answered them; empty for a refund looked up by its key afterwards."""
     transactions: tuple[Transaction, ...]
 
     @property
@@ -223,6 +252,9 @@ class Order:
     line_items: tuple[LineItem, ...]
     fulfillments: tuple[Fulfillment, ...]
     refunds: tuple[RefundSummary, ...]
+    parcels_unread: int = 0
+    """Fulfillments past the ones read (an order reads at most ``MAX_FULFILLMENTS`` of them
+    in one query, under Shopify's 1,000-point limit); their lines look unshipped."""
 
     @property
     def number(self) -> str:

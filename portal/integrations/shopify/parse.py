@@ -16,6 +16,8 @@ from portal.integrations.shopify.models import (
     Address,
     Customer,
     Fulfillment,
+    FulfillmentEvent,
+    FulfillmentLine,
     Image,
     InventoryLevel,
     LineItem,
@@ -228,6 +230,8 @@ def address(d: Any) -> Address | None:
 
 
 def fulfillment(d: Any) -> Fulfillment:
+    events = [fulfillment_event(e) for e in objects(d["events"])] if "events" in d else []
+    lines = d.get("fulfillmentLineItems")
     return Fulfillment(
         id=text(d["id"]),
         name=text(d["name"]),
@@ -243,7 +247,31 @@ def fulfillment(d: Any) -> Fulfillment:
             )
             for t in objects(d["trackingInfo"])
         ),
+        in_transit_at=optional_timestamp(d.get("inTransitAt")),
+        estimated_delivery_at=optional_timestamp(d.get("estimatedDeliveryAt")),
+        latest_event=max(events, key=lambda e: e.happened_at, default=None),
+        line_items=tuple(fulfillment_line_page(lines)[0]) if lines is not None else (),
     )
+
+
+def fulfillment_event(d: Any) -> FulfillmentEvent:
+    return FulfillmentEvent(
+        status=text(d["status"]),
+        happened_at=timestamp(d["happenedAt"]),
+        estimated_delivery_at=optional_timestamp(d.get("estimatedDeliveryAt")),
+    )
+
+
+def fulfillment_line_page(connection: Any) -> tuple[list[FulfillmentLine], str | None]:
+    """One page of a parcel's lines and the cursor of the next (None: it was the last)."""
+    lines = [
+        FulfillmentLine(line_item_id=text(n["lineItem"]["id"]), quantity=integer(n["quantity"]))
+        for n in objects(connection)
+    ]
+    page_info = connection["pageInfo"]
+    if not flag(page_info["hasNextPage"]):
+        return lines, None
+    return lines, text(page_info["endCursor"])
 
 
 def transaction(d: Any) -> Transaction:
@@ -283,7 +311,7 @@ def refund(d: Any) -> Refund:
                 restock_type=text(n["restockType"]),
                 subtotal=money(n["subtotalSet"]),
             )
-            for n in objects(d["refundLineItems"])
+            for n in (objects(d["refundLineItems"]) if "refundLineItems" in d else [])
         ),
         transactions=tuple(transaction(t) for t in objects(d["transactions"])),
     )
@@ -304,18 +332,23 @@ def suggested_refund(d: Any) -> SuggestedRefund:
                 price=money(n["priceSet"]),
                 subtotal=money(n["subtotalSet"]),
             )
-            for n in objects(d["refundLineItems"])
+            for n in (objects(d["refundLineItems"]) if "refundLineItems" in d else [])
         ),
-        transactions=tuple(
-            SuggestedTransaction(
-                parent_id=node_id(t.get("parentTransaction")),
-                gateway=optional_text(t.get("gateway")),
-                kind=text(t["kind"]),
-                amount=money(t["amountSet"]),
-                max_refundable=optional_money(t.get("maximumRefundableSet")),
-            )
-            for t in objects(d["suggestedTransactions"])
-        ),
+        transactions=suggested_transactions(d),
+    )
+
+
+def suggested_transactions(d: Any) -> tuple[SuggestedTransaction, ...]:
+    """A suggested refund's ``suggestedTransactions``: the payments the money goes back to."""
+    return tuple(
+        SuggestedTransaction(
+            parent_id=node_id(t.get("parentTransaction")),
+            gateway=optional_text(t.get("gateway")),
+            kind=text(t["kind"]),
+            amount=money(t["amountSet"]),
+            max_refundable=optional_money(t.get("maximumRefundableSet")),
+        )
+        for t in objects(d["suggestedTransactions"])
     )
 
 
