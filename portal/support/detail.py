@@ -170,15 +170,23 @@ async def load_request(
 async def read(
     session: AsyncSession, request: ReorderRequest, store: Store, *, store_scope: int | None
 ) -> RequestDetail:
-    """The portal's own part of the page, read together so it agrees with itself."""
+    """The portal's own part of the page, read together so it agrees with itself.
+
+    Each read sees what was committed when it ran, so a worker can park a job between reading
+    the request and reading its jobs. The worker marks the request before it parks the job, so
+    when a parked job is seen the request is read again: the page then never shows a parked
+    resolution beside a status from before it (and stops polling on that stale status)."""
     resolutions = await _resolutions(session, request)
+    jobs = await _unfinished_jobs(session, resolutions)
+    if any(job.status == JobStatus.FAILED for job in jobs):
+        await session.refresh(request, ["status", "updated_at", "events"])
     assignee = await session.get(User, request.assigned_to_id) if request.assigned_to_id else None
     return RequestDetail(
         request=request,
         store=store,
         earlier=await _earlier(session, request, store_scope),
         resolutions=resolutions,
-        jobs=await _unfinished_jobs(session, resolutions),
+        jobs=jobs,
         assignee_email=assignee.email if assignee else None,
     )
 

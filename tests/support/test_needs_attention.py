@@ -12,13 +12,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import links
 from portal.errors import ActionRefused
 from portal.jobs import queue
 from portal.reorders.models import ReorderRequest, RequestStatus
 from portal.signing import Signer
-from portal.support import parked
+from portal.stores.models import Store
+from portal.support import detail, parked
 from portal.support.actions import Agent
 from sandbox.shopify.state import LineItemSeed
 from tests.helpers.environment import SHOP, PortalEnvironment
@@ -93,6 +95,31 @@ def test_a_refused_address_parks_the_reorder_and_the_request_needs_attention(
     with httpx.Client(follow_redirects=True, timeout=30) as shopper:  # to them: in review
         status_page = shopper.get(status_link(env, request))
     assert '<strong class="status-needs_attention">In review</strong>' in status_page.text
+
+
+def test_a_page_read_while_the_worker_parks_shows_the_parked_status(
+    env: PortalEnvironment, agent: StaffBrowser
+) -> None:
+    """The request row read just before the worker marked it, its job read just after the job
+    was parked: the page must not pair the parked job with the old status (it would show
+    "Submitted" and stop polling)."""
+    request = stuck(env, agent)
+    parked_events = len(request.events)
+
+    async def read_with_a_stale_row(db: AsyncSession) -> tuple[str, bool, int]:
+        found = await detail.load_request(db, request.reference)
+        assert found is not None
+        set_committed_value(found, "status", RequestStatus.SUBMITTED)  # as read before the mark
+        set_committed_value(found, "events", list(found.events)[:-1])
+        store = await db.get(Store, found.store_id)
+        assert store is not None
+        read = await detail.read(db, found, store, store_scope=None)
+        return read.request.status, read.settling, len(read.request.events)
+
+    status, settling, events = in_database(env, read_with_a_stale_row)
+    assert status == RequestStatus.NEEDS_ATTENTION
+    assert not settling
+    assert events == parked_events
 
 
 def status_link(env: PortalEnvironment, request: ReorderRequest) -> str:
